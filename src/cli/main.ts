@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { loadConfig } from '../config/load';
+import { Engine } from '../engine/engine';
+import { EngineError, ErrorCodes, ExitCodes, messageOf } from '../errors';
+import { log } from '../log';
+
+const USAGE = `usage:
+  engine start <config.yaml> [--until-caught-up]   run the pipelines until SIGINT/SIGTERM (or caught up)
+  engine validate <config.yaml>                    check the config and its schema files, connect to nothing
+  engine help`;
+
+/** Runs a command line and resolves with the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const flags = new Set(rest.filter((a) => a.startsWith('--')));
+  const args = rest.filter((a) => !a.startsWith('--'));
+  const known = new Set(['--until-caught-up']);
+  const unknown = [...flags].filter((f) => !known.has(f));
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? ExitCodes.USAGE : ExitCodes.OK;
+  }
+  if ((command !== 'start' && command !== 'validate') || args.length !== 1 || unknown.length > 0) {
+    process.stderr.write(`engine: ${unknown.length > 0 ? `unknown option ${unknown.join(', ')}` : `bad command line: ${argv.join(' ')}`}\n${USAGE}\n`);
+    return ExitCodes.USAGE;
+  }
+  try {
+    const config = loadConfig(args[0]);
+    if (command === 'validate') {
+      process.stdout.write(`${args[0]}: valid (${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'}: ${config.pipelines.map((p) => p.name).join(', ')})\n`);
+      return ExitCodes.OK;
+    }
+    const engine = new Engine(config, { untilCaughtUp: flags.has('--until-caught-up'), progressEveryMs: 10_000 });
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        log.warn(`${signal} again: exiting now without finishing in-flight batches (they are not committed)`);
+        process.exit(ExitCodes.INTERRUPTED);
+      }
+      log.info(`${signal}: stopping after the batches in flight (send again to exit at once)`);
+      engine.stop('signal');
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const summary = await engine.run();
+    process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
+    log.info(`done (${summary.reason}): ${summary.records} records, ${summary.rows} rows in ${summary.seconds.toFixed(1)} s = ${summary.recordsPerSecond.toFixed(0)} records/s, peak RSS ${(summary.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+    return ExitCodes.OK;
+  } catch (err) {
+    if (err instanceof EngineError) {
+      process.stderr.write(`engine: ${err.code}: ${err.message}\n`);
+      return err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.CONFIG_READ || err.code === ErrorCodes.TABLE_MAPPING
+        ? ExitCodes.CONFIG
+        : ExitCodes.FAILED;
+    }
+    process.stderr.write(`engine: unexpected error: ${err instanceof Error ? err.stack ?? err.message : messageOf(err)}\n`);
+    return ExitCodes.FAILED;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`engine: ${messageOf(err)}\n`);
+      process.exit(ExitCodes.FAILED);
+    },
+  );
+}

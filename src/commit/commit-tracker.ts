@@ -1,0 +1,153 @@
+/**
+ * Per-partition commit positions: the offset after the longest contiguous run of polled records whose
+ * rows are durable. Work is registered in poll order as pieces (one per chunk and partition); pieces
+ * complete in any order; the watermark only moves over a finished prefix.
+ *
+ * Rebalance epochs: a revoked partition's track is marked revoked and dropped, so completions of work
+ * polled before the revoke reach a dead track and change nothing. A re-assigned partition gets a fresh
+ * track with a new epoch.
+ */
+
+export interface Piece {
+  readonly track: PartitionTrack;
+  readonly lastOffset: number;
+  done: boolean;
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export class PartitionTrack {
+  revoked = false;
+  /** Next offset to consume after everything durable; -1 until known. */
+  watermark: number;
+  /** Last offset handed to Kafka's commit (or read from it); -1 when none. */
+  committed = -1;
+  /** The poller's scratch while it writes a chunk: the chunk seq that last touched this partition, and its last offset. */
+  openSeq = 0;
+  openLast = -1;
+  private pieces: Piece[] = [];
+  private head = 0;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly epoch: number,
+    start: number,
+  ) {
+    this.watermark = start;
+  }
+
+  /** Registers polled work up to lastOffset (inclusive); pieces must be opened in offset order. */
+  open(lastOffset: number): Piece {
+    const piece: Piece = { track: this, lastOffset, done: false };
+    this.pieces.push(piece);
+    return piece;
+  }
+
+  /** Pieces opened and not yet folded into the watermark. */
+  get inFlight(): number {
+    return this.pieces.length - this.head;
+  }
+
+  /** Advances the watermark over the finished prefix; true if it moved. */
+  advance(): boolean {
+    const start = this.head;
+    while (this.head < this.pieces.length && this.pieces[this.head].done) {
+      this.watermark = this.pieces[this.head].lastOffset + 1;
+      this.head++;
+    }
+    if (this.head > 256 && this.head * 2 > this.pieces.length) {
+      this.pieces = this.pieces.slice(this.head);
+      this.head = 0;
+    }
+    return this.head !== start;
+  }
+
+  /** Positions from outside (the database, in exactly-once mode): forget pending work and restart here. */
+  reset(nextOffset: number): void {
+    this.pieces = [];
+    this.head = 0;
+    this.watermark = nextOffset;
+  }
+
+  get dirty(): boolean {
+    return !this.revoked && this.watermark >= 0 && this.watermark !== this.committed;
+  }
+}
+
+export class CommitTracker {
+  private readonly tracks = new Map<string, Map<number, PartitionTrack>>();
+  private epoch = 0;
+
+  assign(topic: string, partition: number, start = -1): PartitionTrack {
+    this.revoke(topic, partition);
+    let byPartition = this.tracks.get(topic);
+    if (!byPartition) {
+      byPartition = new Map();
+      this.tracks.set(topic, byPartition);
+    }
+    const track = new PartitionTrack(topic, partition, ++this.epoch, start);
+    byPartition.set(partition, track);
+    return track;
+  }
+
+  revoke(topic: string, partition: number): PartitionTrack | undefined {
+    const byPartition = this.tracks.get(topic);
+    const track = byPartition?.get(partition);
+    if (!track) return undefined;
+    track.revoked = true;
+    byPartition!.delete(partition);
+    return track;
+  }
+
+  get(topic: string, partition: number): PartitionTrack | undefined {
+    return this.tracks.get(topic)?.get(partition);
+  }
+
+  /** Marks pieces finished; returns true if any live partition's watermark moved. */
+  complete(pieces: readonly Piece[]): boolean {
+    let moved = false;
+    for (const piece of pieces) piece.done = true;
+    for (const piece of pieces) {
+      if (!piece.track.revoked && piece.track.advance()) moved = true;
+    }
+    return moved;
+  }
+
+  /** Positions to commit now (watermarks that moved since the last call); marks them committed. */
+  takeCommits(): TopicPartitionOffset[] {
+    const out: TopicPartitionOffset[] = [];
+    for (const track of this.all()) {
+      if (track.dirty) {
+        out.push({ topic: track.topic, partition: track.partition, offset: track.watermark });
+        track.committed = track.watermark;
+      }
+    }
+    return out;
+  }
+
+  /** Current watermarks of the given live partitions (for a final or revoke-time commit). */
+  positions(filter?: (t: PartitionTrack) => boolean): TopicPartitionOffset[] {
+    const out: TopicPartitionOffset[] = [];
+    for (const track of this.all()) {
+      if (track.watermark >= 0 && (!filter || filter(track))) {
+        out.push({ topic: track.topic, partition: track.partition, offset: track.watermark });
+      }
+    }
+    return out;
+  }
+
+  *all(): IterableIterator<PartitionTrack> {
+    for (const byPartition of this.tracks.values()) yield* byPartition.values();
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const byPartition of this.tracks.values()) n += byPartition.size;
+    return n;
+  }
+}

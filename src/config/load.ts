@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { loadSchema } from '../decode/schema';
+import { substituteEnv } from './env';
+import type { EngineConfig } from './types';
+import { validateConfig } from './validate';
+
+/**
+ * Reads, substitutes, validates and completes a config file (schema files are read and parsed here,
+ * so an `engine start` with a bad schema fails before anything connects).
+ * Throws EngineError(ENG_CONFIG_INVALID) listing every problem by path.
+ */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EngineError(ErrorCodes.CONFIG_READ, `cannot read config file ${file}: ${messageOf(err)}`, { cause: err });
+  }
+  return parseConfig(text, path.dirname(path.resolve(file)), env, file);
+}
+
+export function parseConfig(text: string, baseDir: string, env: NodeJS.ProcessEnv, source = 'config'): EngineConfig {
+  const problems: string[] = [];
+  const doc = YAML.parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) problems.push(`YAML syntax: ${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`);
+    throw invalid(source, problems);
+  }
+  const substituted = substituteEnv(doc.toJS(), env, problems);
+  const config = validateConfig(substituted, baseDir, problems);
+  if (!config) throw invalid(source, problems);
+  config.pipelines.forEach((p, i) => {
+    try {
+      loadSchema(p);
+    } catch (err) {
+      problems.push(`pipelines[${i}].schema: ${messageOf(err)}`);
+    }
+  });
+  if (problems.length > 0) throw invalid(source, problems);
+  return config;
+}
+
+function invalid(source: string, problems: string[]): EngineError {
+  return new EngineError(ErrorCodes.CONFIG_INVALID, `invalid config ${source}:\n  ${problems.join('\n  ')}`);
+}

@@ -1,0 +1,50 @@
+/** The validated, typed engine configuration (see README "Configuration" for the YAML form). */
+export type Format = 'avro' | 'protobuf' | 'json';
+export type Delivery = 'at-least-once' | 'exactly-once';
+export type OnRecordError = 'fail' | 'skip';
+
+export interface BatchConfig {
+  maxRows: number;
+  maxBytes: number;
+  maxWaitMs: number;
+}
+
+export interface PipelineConfig {
+  name: string;
+  /** Literal topic names, or null when `topicPattern` is used. */
+  topics: string[] | null;
+  /** A regular expression (librdkafka subscribes to it with a leading `^`). */
+  topicPattern: string | null;
+  format: Format;
+  /** Absolute path of the schema file, or null for schemaless JSON. */
+  schemaPath: string | null;
+  /** The schema file's text, read at load time so workers never touch the filesystem. */
+  schemaText: string | null;
+  messageType: string | null;
+  table: string;
+  /** column name → dotted field path; columns not listed map to the field of the same name. */
+  columns: Record<string, string>;
+  batch: BatchConfig;
+  onRecordError: OnRecordError;
+}
+
+export interface EngineConfig {
+  kafka: {
+    brokers: string;
+    groupId: string;
+    /** Passed through to librdkafka, after the engine's own defaults. */
+    config: Record<string, string | number | boolean>;
+  };
+  postgres: { url: string; connections: number };
+  engine: {
+    workers: number;
+    ringBytes: number;
+    delivery: Delivery;
+    /** Messages asked of librdkafka per consume call. */
+    pollBatch: number;
+    /** Commits are coalesced to at most one per this interval. */
+    commitIntervalMs: number;
+  };
+  pipelines: PipelineConfig[];
+  metrics: { port: number | null };
+}

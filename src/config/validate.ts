@@ -1,0 +1,191 @@
+import path from 'node:path';
+import { parseBytes, parseMillis } from './units';
+import type { BatchConfig, Delivery, EngineConfig, Format, OnRecordError, PipelineConfig } from './types';
+
+/**
+ * Turns a parsed, env-substituted document into an EngineConfig, collecting every problem with its
+ * path (`pipelines[0].table: required`) instead of stopping at the first.
+ */
+export function validateConfig(doc: unknown, baseDir: string, problems: string[]): EngineConfig | null {
+  const r = new Reader(problems);
+  const root = r.object(doc, '');
+  if (!root) return null;
+  r.noUnknownKeys(root, '', ['kafka', 'postgres', 'engine', 'pipelines', 'metrics']);
+
+  const kafka = r.object(root.kafka, 'kafka') ?? {};
+  r.noUnknownKeys(kafka, 'kafka', ['brokers', 'groupId', 'config']);
+  const kafkaConfig = r.object(kafka.config ?? {}, 'kafka.config') ?? {};
+  const passThrough: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(kafkaConfig)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') passThrough[key] = value;
+    else problems.push(`kafka.config.${key}: must be a string, number or boolean`);
+  }
+
+  const pg = r.object(root.postgres, 'postgres') ?? {};
+  r.noUnknownKeys(pg, 'postgres', ['url', 'connections']);
+  const engine = r.object(root.engine ?? {}, 'engine') ?? {};
+  r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'pollBatch', 'commitIntervalMs']);
+  const metrics = r.object(root.metrics ?? {}, 'metrics') ?? {};
+  r.noUnknownKeys(metrics, 'metrics', ['port']);
+
+  const delivery = r.oneOf<Delivery>(engine.delivery ?? 'at-least-once', 'engine.delivery', ['at-least-once', 'exactly-once']);
+  if (delivery === 'exactly-once') {
+    problems.push('engine.delivery: exactly-once is not available in this version yet; use at-least-once');
+  }
+
+  const list = r.array(root.pipelines, 'pipelines') ?? [];
+  if (root.pipelines !== undefined && list.length === 0) problems.push('pipelines: at least one pipeline is required');
+  const pipelines = list.map((p, i) => pipeline(r, p, `pipelines[${i}]`, baseDir)).filter((p): p is PipelineConfig => p !== null);
+  checkUnique(pipelines, problems);
+
+  const config: EngineConfig = {
+    kafka: {
+      brokers: r.string(kafka.brokers, 'kafka.brokers') ?? '',
+      groupId: r.string(kafka.groupId, 'kafka.groupId') ?? '',
+      config: passThrough,
+    },
+    postgres: {
+      url: r.string(pg.url, 'postgres.url') ?? '',
+      connections: r.integer(pg.connections ?? 2, 'postgres.connections', 1, 64) ?? 2,
+    },
+    engine: {
+      workers: r.integer(engine.workers ?? 2, 'engine.workers', 1, 256) ?? 2,
+      ringBytes: r.bytes(engine.ringBytes ?? '64MiB', 'engine.ringBytes', 1 << 20, 2 ** 31 - 1) ?? 64 << 20,
+      delivery: delivery ?? 'at-least-once',
+      pollBatch: r.integer(engine.pollBatch ?? 1000, 'engine.pollBatch', 1, 100_000) ?? 1000,
+      commitIntervalMs: r.millis(engine.commitIntervalMs ?? 50, 'engine.commitIntervalMs') ?? 50,
+    },
+    pipelines,
+    metrics: { port: metrics.port === undefined || metrics.port === null ? null : r.integer(metrics.port, 'metrics.port', 0, 65535) },
+  };
+  return problems.length === 0 ? config : null;
+}
+
+function pipeline(r: Reader, node: unknown, at: string, baseDir: string): PipelineConfig | null {
+  const p = r.object(node, at);
+  if (!p) return null;
+  r.noUnknownKeys(p, at, ['name', 'topics', 'topicPattern', 'format', 'schema', 'messageType', 'table', 'columns', 'batch', 'onRecordError']);
+  let topics: string[] | null = null;
+  let topicPattern: string | null = null;
+  if (p.topics !== undefined && p.topicPattern !== undefined) {
+    r.problems.push(`${at}: give either topics or topicPattern, not both`);
+  } else if (p.topicPattern !== undefined) {
+    topicPattern = r.string(p.topicPattern, `${at}.topicPattern`);
+    if (topicPattern !== null) {
+      try {
+        new RegExp(topicPattern);
+      } catch (err) {
+        r.problems.push(`${at}.topicPattern: not a valid regular expression (${(err as Error).message})`);
+      }
+    }
+  } else if (p.topics === undefined) {
+    r.problems.push(`${at}.topics: required (or topicPattern)`);
+  } else {
+    const raw = typeof p.topics === 'string' ? [p.topics] : r.array(p.topics, `${at}.topics`) ?? [];
+    topics = raw.map((t, i) => r.string(t, `${at}.topics[${i}]`) ?? '');
+    if (raw.length === 0) r.problems.push(`${at}.topics: at least one topic is required`);
+  }
+  const format = r.oneOf<Format>(p.format, `${at}.format`, ['avro', 'protobuf', 'json']);
+  if (format === 'protobuf') r.problems.push(`${at}.format: protobuf is not available in this version yet (avro and json are)`);
+  const schema = p.schema === undefined ? null : r.string(p.schema, `${at}.schema`);
+  if (format === 'avro' && p.schema === undefined) r.problems.push(`${at}.schema: required for format avro`);
+  const columns: Record<string, string> = {};
+  const cols = r.object(p.columns ?? {}, `${at}.columns`) ?? {};
+  for (const [column, field] of Object.entries(cols)) {
+    const f = r.string(field, `${at}.columns.${column}`);
+    if (f !== null) columns[column] = f;
+  }
+  const batch = r.object(p.batch ?? {}, `${at}.batch`) ?? {};
+  r.noUnknownKeys(batch, `${at}.batch`, ['maxRows', 'maxBytes', 'maxWaitMs']);
+  const batchConfig: BatchConfig = {
+    maxRows: r.integer(batch.maxRows ?? 20000, `${at}.batch.maxRows`, 1, 10_000_000) ?? 20000,
+    maxBytes: r.bytes(batch.maxBytes ?? '8MiB', `${at}.batch.maxBytes`, 1024, 2 ** 31 - 1) ?? 8 << 20,
+    maxWaitMs: r.millis(batch.maxWaitMs ?? 100, `${at}.batch.maxWaitMs`) ?? 100,
+  };
+  const table = r.string(p.table, `${at}.table`);
+  if (table !== null && !/^("?[A-Za-z_][\w$]*"?\.)?"?[A-Za-z_][\w$]*"?$/.test(table)) {
+    r.problems.push(`${at}.table: "${table}" is not a table name (schema.table or table)`);
+  }
+  return {
+    name: r.string(p.name, `${at}.name`) ?? '',
+    topics,
+    topicPattern,
+    format: format ?? 'json',
+    schemaPath: schema === null ? null : path.resolve(baseDir, schema),
+    schemaText: null,
+    messageType: p.messageType === undefined ? null : r.string(p.messageType, `${at}.messageType`),
+    table: table ?? '',
+    columns,
+    batch: batchConfig,
+    onRecordError: r.oneOf<OnRecordError>(p.onRecordError ?? 'fail', `${at}.onRecordError`, ['fail', 'skip']) ?? 'fail',
+  };
+}
+
+function checkUnique(pipelines: PipelineConfig[], problems: string[]): void {
+  const names = new Map<string, number>();
+  const topics = new Map<string, number>();
+  pipelines.forEach((p, i) => {
+    const seen = names.get(p.name);
+    if (seen !== undefined) problems.push(`pipelines[${i}].name: duplicate pipeline name "${p.name}" (also pipelines[${seen}])`);
+    else names.set(p.name, i);
+    for (const t of p.topics ?? []) {
+      const other = topics.get(t);
+      if (other !== undefined && other !== i) problems.push(`pipelines[${i}].topics: topic "${t}" is already routed by pipelines[${other}]`);
+      topics.set(t, i);
+    }
+  });
+}
+
+type Obj = Record<string, unknown>;
+
+class Reader {
+  constructor(readonly problems: string[]) {}
+
+  private bad(at: string, what: string, value: unknown): null {
+    this.problems.push(value === undefined ? `${at}: required` : `${at}: must be ${what} (got ${JSON.stringify(value)})`);
+    return null;
+  }
+
+  object(v: unknown, at: string): Obj | null {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Obj;
+    return this.bad(at || '(root)', 'a mapping', v);
+  }
+
+  array(v: unknown, at: string): unknown[] | null {
+    return Array.isArray(v) ? v : this.bad(at, 'a list', v);
+  }
+
+  string(v: unknown, at: string): string | null {
+    if (typeof v === 'string' && v.length > 0) return v;
+    if (typeof v === 'number') return String(v);
+    return this.bad(at, 'a non-empty string', v);
+  }
+
+  integer(v: unknown, at: string, min: number, max: number): number | null {
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max) return n;
+    return this.bad(at, `an integer from ${min} to ${max}`, v);
+  }
+
+  bytes(v: unknown, at: string, min: number, max: number): number | null {
+    const n = parseBytes(v);
+    if (n !== null && n >= min && n <= max) return n;
+    return this.bad(at, `a size from ${min} to ${max} bytes (like 64MiB)`, v);
+  }
+
+  millis(v: unknown, at: string): number | null {
+    const n = parseMillis(v);
+    return n === null ? this.bad(at, 'a duration (like 100ms or 2s)', v) : n;
+  }
+
+  oneOf<T extends string>(v: unknown, at: string, allowed: readonly T[]): T | null {
+    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+    return this.bad(at, `one of ${allowed.join(', ')}`, v);
+  }
+
+  noUnknownKeys(o: Obj, at: string, known: string[]): void {
+    for (const key of Object.keys(o)) {
+      if (!known.includes(key)) this.problems.push(`${at ? `${at}.` : ''}${key}: unknown key (expected one of ${known.join(', ')})`);
+    }
+  }
+}

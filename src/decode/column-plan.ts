@@ -1,0 +1,104 @@
+import type { PipelineConfig } from '../config/types';
+import { encoderFor, type ColumnType } from '../sink/column-encoders';
+import type { TableColumn } from '../sink/table-columns';
+import { avroFieldKind, avroTopLevelFields, parseAvro, type FieldKind } from './schema';
+
+/** Where a column's value comes from: a field of the decoded record, or the Kafka record itself. */
+export type ValueSource = 'field' | 'partition' | 'offset' | 'timestamp' | 'key';
+
+/** Mapping paths that name Kafka record metadata instead of a field of the value. */
+const META: Record<string, ValueSource> = { $partition: 'partition', $offset: 'offset', $timestamp: 'timestamp', $key: 'key' };
+
+export interface WorkerColumn {
+  name: string;
+  type: ColumnType;
+  source: ValueSource;
+  /** Field path for source 'field'. */
+  path: string[];
+  /** A missing value for this column fails the record instead of writing NULL. */
+  required: boolean;
+}
+
+/** Everything a decode worker needs for one pipeline; plain data, sent once in workerData. */
+export interface WorkerPipeline {
+  name: string;
+  format: PipelineConfig['format'];
+  schemaText: string | null;
+  messageType: string | null;
+  columns: WorkerColumn[];
+}
+
+const JSON_TYPES = new Set(['json', 'jsonb']);
+
+/**
+ * Decides which table columns the pipeline writes and from which field, and refuses mappings that
+ * cannot work (unknown column, missing field, record into a number column, unsupported type, a NOT NULL
+ * column nothing fills). Problems are returned with the pipeline path so they can all be shown at once.
+ */
+export function planColumns(p: PipelineConfig, at: string, table: TableColumn[], problems: string[]): WorkerPipeline {
+  const byName = new Map(table.map((c) => [c.name, c]));
+  const avroType = p.format === 'avro' && p.schemaText ? parseAvro(p.schemaText, p.schemaPath ?? p.name) : null;
+  const mapping = new Map<string, string>();
+  for (const [column, field] of Object.entries(p.columns)) {
+    const col = byName.get(column);
+    if (!col) problems.push(`${at}.columns.${column}: table ${p.table} has no column "${column}"`);
+    else if (col.generated) problems.push(`${at}.columns.${column}: column "${column}" of ${p.table} is generated and cannot be written`);
+    else mapping.set(column, field);
+  }
+  const fields = avroType ? new Set(avroTopLevelFields(avroType)) : null;
+  for (const col of table) {
+    if (mapping.has(col.name) || col.generated) continue;
+    const byDefault = fields ? fields.has(col.name) : !col.hasDefault;
+    if (byDefault) mapping.set(col.name, col.name);
+  }
+
+  const columns: WorkerColumn[] = [];
+  for (const col of table) {
+    const field = mapping.get(col.name);
+    if (field === undefined) {
+      if (col.notNull && !col.hasDefault) {
+        problems.push(`${at}: column "${col.name}" of ${p.table} is NOT NULL without a default, and no field maps to it (add it under columns:)`);
+      }
+      continue;
+    }
+    if (!encoderFor(col)) {
+      problems.push(`${at}: column "${col.name}" of ${p.table} has type ${col.elemTypname ? `${col.elemTypname}[]` : col.typname}, which the engine cannot write yet`);
+      continue;
+    }
+    const source = META[field] ?? 'field';
+    const path = source === 'field' ? field.split('.') : [];
+    if (avroType && source === 'field') {
+      const kind = avroFieldKind(avroType, path);
+      if (kind === null) {
+        problems.push(`${at}.columns.${col.name}: field "${field}" is not in the Avro schema ${p.schemaPath}`);
+        continue;
+      }
+      const mismatch = kindMismatch(kind, col);
+      if (mismatch) problems.push(`${at}: field "${field}" (${kind}) cannot go into column "${col.name}" (${col.typname}): ${mismatch}`);
+    }
+    columns.push({
+      name: col.name,
+      type: { typname: col.typname, elemTypname: col.elemTypname, elemOid: col.elemOid },
+      source,
+      path,
+      required: col.notNull,
+    });
+  }
+  if (columns.length === 0 && problems.length === 0) {
+    problems.push(`${at}: no field of the records maps to a column of ${p.table} (name them under columns:)`);
+  }
+  return { name: p.name, format: p.format, schemaText: p.schemaText, messageType: p.messageType, columns };
+}
+
+function kindMismatch(kind: FieldKind, col: TableColumn): string | null {
+  const isJson = JSON_TYPES.has(col.typname);
+  if ((kind === 'record' || kind === 'map') && !isJson) return 'a record or map needs a json or jsonb column';
+  if (kind === 'array' && col.elemTypname === null && !isJson) return 'an array needs an array, json or jsonb column';
+  if (kind === 'scalar' && col.elemTypname !== null) return 'a single value cannot fill an array column';
+  return null;
+}
+
+/** The COPY target: the table and the quoted column list, in the order workers write the fields. */
+export function copyTarget(table: string, columns: readonly WorkerColumn[]): string {
+  return `${table} (${columns.map((c) => `"${c.name.replace(/"/g, '""')}"`).join(', ')})`;
+}

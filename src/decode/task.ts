@@ -1,0 +1,41 @@
+import type { EngineErrorData } from '../errors';
+import type { WorkerPipeline } from './column-plan';
+
+/** Sent once to every worker. */
+export interface DecodeWorkerData {
+  ring: SharedArrayBuffer;
+  pipelines: WorkerPipeline[];
+}
+
+/** One task: decode the frames of ring bytes [start, end). */
+export interface DecodeTask {
+  start: number;
+  end: number;
+  frames: number;
+}
+
+/** Binary COPY tuples of one pipeline's records in the chunk (the buffer is transferred, not copied). */
+export interface PipelineRows {
+  pipeline: number;
+  rows: number;
+  byteLength: number;
+  buffer: ArrayBuffer;
+}
+
+/** A record that produced no row, and why. */
+export interface RecordFailure {
+  pipeline: number;
+  topicId: number;
+  partition: number;
+  offset: number;
+  error: EngineErrorData;
+}
+
+export interface DecodeResult {
+  outputs: PipelineRows[];
+  failures: RecordFailure[];
+  /** Records with a null value (tombstones): nothing to append. */
+  tombstones: number;
+  /** A failure of the whole task (a bug, not a record); returned as data, never thrown across threads. */
+  fatal: EngineErrorData | null;
+}

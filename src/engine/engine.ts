@@ -1,0 +1,313 @@
+import { Batcher, type Batch } from '../batcher/batcher';
+import { CommitTracker, type PartitionTrack } from '../commit/commit-tracker';
+import type { EngineConfig } from '../config/types';
+import { DecodePool } from '../decode/pool';
+import type { DecodeResult } from '../decode/task';
+import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { log } from '../log';
+import { EngineMetrics } from '../metrics/metrics';
+import { RingWriter } from '../ring/ring-writer';
+import { PgSink } from '../sink/pg-sink';
+import { KafkaSource, type TopicPartition } from '../source/kafka-source';
+import { Poller, type ChunkWork } from '../source/poller';
+import { TopicRoutes } from '../source/routes';
+import { planPipelines, type PipelinePlan } from './plan';
+
+export interface EngineOptions {
+  /** Stop once every assigned partition is consumed up to its end offset as seen at assignment. */
+  untilCaughtUp?: boolean;
+  /** Consume poll timeout; also bounds how long a stop waits for the poll in progress. */
+  pollTimeoutMs?: number;
+  /** Log a progress line this often (0 = never). */
+  progressEveryMs?: number;
+}
+
+export type StopReason = 'signal' | 'caught-up' | 'error' | 'requested';
+
+export interface RunSummary {
+  reason: StopReason;
+  records: number;
+  rows: number;
+  recordFailures: number;
+  seconds: number;
+  recordsPerSecond: number;
+  peakRssBytes: number;
+}
+
+/**
+ * Wires the stages together and owns the lifecycle:
+ *   source (poll) → ring (frames) → decode pool (rows) → batcher → sink (COPY) → commit tracker.
+ * A chunk is settled once every pipeline's rows from it are durable (its pieces complete and its ring
+ * space is freed) or once one of them failed (then nothing past it is committed and the engine stops).
+ */
+export class Engine {
+  readonly metrics = new EngineMetrics();
+  private readonly tracker = new CommitTracker();
+  private readonly routes: TopicRoutes;
+  private readonly sink: PgSink;
+  private readonly batcher: Batcher;
+  private plans: PipelinePlan[] = [];
+  private ring!: RingWriter;
+  private pool!: DecodePool;
+  private source!: KafkaSource;
+  private poller!: Poller;
+  private unsettled = 0;
+  private settleWaiter: (() => void) | null = null;
+  private stopRequested: ((reason: StopReason) => void) | null = null;
+  private stopReason: StopReason | null = null;
+  private failure: EngineError | null = null;
+  private commitTimer: NodeJS.Timeout | null = null;
+  /** --until-caught-up: the end offset of each assigned partition, as seen at assignment. */
+  private readonly targets = new Map<PartitionTrack, number>();
+  private records = 0;
+  private rows = 0;
+  private recordFailures = 0;
+
+  constructor(
+    private readonly config: EngineConfig,
+    private readonly options: EngineOptions = {},
+  ) {
+    this.routes = new TopicRoutes(config.pipelines);
+    this.sink = new PgSink({ url: config.postgres.url, connections: config.postgres.connections });
+    this.batcher = new Batcher(
+      config.pipelines.map((p) => p.batch),
+      (batch) => this.write(batch),
+    );
+  }
+
+  /** Runs until stopped (signal, caught up, or a fatal error, which it throws after shutting down). */
+  async run(): Promise<RunSummary> {
+    const started = process.hrtime.bigint();
+    const stopped = new Promise<StopReason>((resolve) => (this.stopRequested = resolve));
+    if (this.stopReason) this.stopRequested!(this.stopReason);
+    let polling: Promise<void> = Promise.resolve();
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      await this.sink.open();
+      this.plans = await planPipelines(this.config, this.sink);
+      this.ring = new RingWriter(this.config.engine.ringBytes);
+      this.metrics.ringCapacityBytes.set(this.ring.capacity);
+      this.pool = new DecodePool(this.config.engine.workers, { ring: this.ring.sab, pipelines: this.plans.map((p) => p.worker) });
+      this.source = new KafkaSource(this.config.kafka, this.options.pollTimeoutMs ?? 100, {
+        assigned: (parts) => this.assigned(parts),
+        revoked: (parts) => this.revoked(parts),
+        error: (err) => (err.retriable ? log.warn(err.message) : this.fail(err)),
+      });
+      await this.source.connect(30_000);
+      if (this.config.metrics.port !== null) await this.metrics.serve(this.config.metrics.port);
+      this.source.subscribe(this.routes.subscriptions());
+      this.poller = new Poller(this.source, this.ring, this.routes, this.tracker, (chunk) => this.decode(chunk), {
+        pollBatch: this.config.engine.pollBatch,
+        maxChunkBytes: Math.max(64 << 10, Math.floor(this.ring.capacity / 16)),
+      }, () => this.checkCaughtUp(true));
+      polling = this.poller.run().catch((err) => this.fail(err));
+      if (this.options.untilCaughtUp) timers.push(setInterval(() => this.checkCaughtUp(false), 200));
+      if (this.options.progressEveryMs) timers.push(setInterval(() => this.progress(started), this.options.progressEveryMs));
+      log.info(`engine started: ${this.config.pipelines.map((p) => `${p.name} → ${p.table}`).join(', ')}`);
+      await stopped;
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      for (const t of timers) clearInterval(t);
+      await this.shutdown(polling);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (this.failure) throw this.failure;
+    return {
+      reason: this.stopReason ?? 'requested',
+      records: this.records,
+      rows: this.rows,
+      recordFailures: this.recordFailures,
+      seconds,
+      recordsPerSecond: this.records / seconds,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+  }
+
+  stop(reason: StopReason = 'requested'): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    log.info(`stopping (${reason}): finishing ${this.unsettled} chunks in flight`);
+    this.poller?.stop();
+    // A stop during a database outage waits for in-flight batches this long, then gives up on them
+    // (they are not committed, so they are read again after a restart).
+    setTimeout(() => this.sink.stopRetrying(), 30_000).unref();
+    this.stopRequested?.(reason);
+  }
+
+  private fail(err: unknown): void {
+    const e = err instanceof EngineError ? err : new EngineError(ErrorCodes.WORKER_FAILED, messageOf(err), { cause: err });
+    if (!this.failure) {
+      this.failure = e;
+      log.error(`${e.code}: ${e.message}`);
+    }
+    this.sink.stopRetrying();
+    this.stop('error');
+  }
+
+  private async shutdown(polling: Promise<void>): Promise<void> {
+    this.poller?.stop();
+    await polling;
+    this.batcher.flushAll();
+    if (this.unsettled > 0) await new Promise<void>((resolve) => (this.settleWaiter = resolve));
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    if (this.source) {
+      try {
+        this.source.commitSync(this.tracker.takeCommits());
+      } catch (err) {
+        log.error(messageOf(err));
+      }
+      await this.source.disconnect();
+    }
+    await this.pool?.close();
+    await this.sink.close();
+    await this.metrics.close();
+  }
+
+  private decode(chunk: ChunkWork): void {
+    this.unsettled++;
+    this.records += chunk.region.frames;
+    this.metrics.recordsPolled.inc(chunk.region.frames);
+    this.metrics.ringUsedBytes.set(this.ring.usedBytes);
+    const r = chunk.region;
+    this.pool.run({ start: r.start, end: r.end, frames: r.frames }).then(
+      (result) => this.decoded(chunk, result),
+      (err) => this.settle(chunk, new EngineError(ErrorCodes.WORKER_FAILED, `decode task failed: ${messageOf(err)}`, { cause: err })),
+    );
+  }
+
+  private decoded(chunk: ChunkWork, result: DecodeResult): void {
+    if (result.fatal) return this.settle(chunk, EngineError.fromData(result.fatal));
+    let fatal: EngineError | null = null;
+    for (const f of result.failures) {
+      const pipeline = this.config.pipelines[f.pipeline];
+      const where = `${this.routes.byTopicId(f.topicId)?.name ?? '?'}[${f.partition}]@${f.offset}`;
+      this.recordFailures++;
+      this.metrics.recordFailures.inc({ pipeline: pipeline.name, code: f.error.code });
+      const text = `pipeline ${pipeline.name}: record ${where}: ${f.error.message}`;
+      if (pipeline.onRecordError === 'skip') log.warn(`${text} (skipped)`);
+      else fatal ??= new EngineError(f.error.code, `${text} (onRecordError: fail; nothing at or after it is committed)`);
+    }
+    if (fatal) return this.settle(chunk, fatal);
+    chunk.pending = result.outputs.length;
+    if (chunk.pending === 0) return this.settle(chunk, null);
+    for (const out of result.outputs) {
+      this.batcher.add(out.pipeline, { chunk, rows: out.rows, bytes: new Uint8Array(out.buffer, 0, out.byteLength) });
+    }
+  }
+
+  private write(batch: Batch): void {
+    const plan = this.plans[batch.pipeline];
+    const name = this.config.pipelines[batch.pipeline].name;
+    this.sink.write({ target: plan.copyTarget, parts: batch.parts.map((p) => p.bytes), rows: batch.rows }).then(
+      () => {
+        this.rows += batch.rows;
+        this.metrics.rowsWritten.inc({ pipeline: name }, batch.rows);
+        this.metrics.batchesWritten.inc({ pipeline: name });
+        for (const part of batch.parts) if (--part.chunk.pending === 0) this.settle(part.chunk, null);
+      },
+      (err) => {
+        for (const part of batch.parts) this.settle(part.chunk, err);
+      },
+    );
+  }
+
+  /** A chunk is done: durable (error null) or failed. */
+  private settle(chunk: ChunkWork, error: unknown): void {
+    if (chunk.settled) return;
+    chunk.settled = true;
+    this.unsettled--;
+    if (error !== null) this.fail(error);
+    else if (this.tracker.complete(chunk.pieces)) this.scheduleCommit();
+    this.ring.release(chunk.region);
+    this.metrics.ringUsedBytes.set(this.ring.usedBytes);
+    this.poller.notifySpace();
+    if (this.unsettled === 0 && this.settleWaiter) this.settleWaiter();
+    if (error === null) this.checkCaughtUp(false);
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitTimer !== null || this.stopReason) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = null;
+      this.source.commit(this.tracker.takeCommits());
+    }, this.config.engine.commitIntervalMs);
+  }
+
+  /** Called inside the rebalance callback, before librdkafka assigns the partitions. */
+  private assigned(parts: TopicPartition[]): void {
+    const tracks: PartitionTrack[] = [];
+    for (const { topic, partition } of parts) {
+      try {
+        this.routes.route(topic);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      tracks.push(this.tracker.assign(topic, partition));
+    }
+    this.poller?.invalidate();
+    this.metrics.assignedPartitions.set(this.tracker.size);
+    log.info(`assigned ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ') || 'no partitions'}`);
+    this.loadStartPositions(tracks).catch((err) => this.fail(err));
+  }
+
+  /** Where each new partition starts (committed offset, else the log start) and, if asked, where it ends. */
+  private async loadStartPositions(tracks: PartitionTrack[]): Promise<void> {
+    if (tracks.length === 0) return;
+    const committed = await this.source.committed(tracks.map((t) => ({ topic: t.topic, partition: t.partition })), 10_000);
+    await Promise.all(
+      tracks.map(async (track, i) => {
+        const marks = await this.source.watermarks(track.topic, track.partition, 10_000);
+        if (track.revoked) return;
+        const c = committed[i]?.offset ?? -1;
+        if (c >= 0) track.committed = c;
+        if (track.watermark < 0 && track.inFlight === 0) track.watermark = c >= 0 ? c : marks.low;
+        if (this.options.untilCaughtUp) this.targets.set(track, marks.high);
+      }),
+    );
+    this.checkCaughtUp(false);
+  }
+
+  /** Called inside the rebalance callback, before librdkafka takes the partitions away. */
+  private revoked(parts: TopicPartition[]): void {
+    const gone = new Set(parts.map((p) => `${p.topic}\u0000${p.partition}`));
+    try {
+      this.source.commitSync(this.tracker.positions((t) => gone.has(`${t.topic}\u0000${t.partition}`) && t.watermark !== t.committed));
+    } catch (err) {
+      log.warn(`commit on revoke failed (the next owner re-reads from the last commit): ${messageOf(err)}`);
+    }
+    for (const { topic, partition } of parts) {
+      const track = this.tracker.revoke(topic, partition);
+      if (track) this.targets.delete(track);
+    }
+    this.poller?.invalidate();
+    this.metrics.assignedPartitions.set(this.tracker.size);
+    log.info(`revoked ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')}`);
+  }
+
+  /**
+   * --until-caught-up: stop once every assigned partition's durable watermark reached its target. When
+   * `quiescent` (the poller just got an empty poll, so nothing is fetched but unwritten), a partition
+   * with nothing in flight may also use librdkafka's position: offsets below it that never reached us
+   * are transaction markers or compacted away.
+   */
+  private checkCaughtUp(quiescent: boolean): void {
+    if (!this.options.untilCaughtUp || this.stopReason || this.tracker.size === 0) return;
+    for (const track of this.tracker.all()) {
+      const target = this.targets.get(track);
+      if (target === undefined) return;
+      if (track.watermark >= target) continue;
+      if (!quiescent || track.inFlight > 0) return;
+      const position = this.source.positions([{ topic: track.topic, partition: track.partition }])[0]?.offset ?? -1;
+      if (position < target) return;
+      track.watermark = position;
+    }
+    this.stop('caught-up');
+  }
+
+  private progress(started: bigint): void {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    log.info(`progress: ${this.records} records polled, ${this.rows} rows durable, ${(this.rows / seconds).toFixed(0)} rows/s, ring ${((100 * this.ring.usedBytes) / this.ring.capacity).toFixed(0)}% used`);
+  }
+}

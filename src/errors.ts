@@ -1,0 +1,68 @@
+/**
+ * Every error the engine reports carries a stable code, the thing and place it concerns, and whether
+ * retrying the same operation can succeed. Workers return these as plain data (`toData`) instead of
+ * throwing across the thread boundary.
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: 'ENG_CONFIG_INVALID',
+  CONFIG_READ: 'ENG_CONFIG_READ',
+  SCHEMA_LOAD: 'ENG_SCHEMA_LOAD',
+  TABLE_MAPPING: 'ENG_TABLE_MAPPING',
+  TABLE_MISSING: 'ENG_TABLE_MISSING',
+  RECORD_DECODE: 'ENG_RECORD_DECODE',
+  RECORD_VALUE: 'ENG_RECORD_VALUE',
+  RECORD_NULL: 'ENG_RECORD_NULL',
+  RING_RECORD_TOO_LARGE: 'ENG_RING_RECORD_TOO_LARGE',
+  KAFKA_CONNECT: 'ENG_KAFKA_CONNECT',
+  KAFKA_CONSUME: 'ENG_KAFKA_CONSUME',
+  KAFKA_COMMIT: 'ENG_KAFKA_COMMIT',
+  KAFKA_TOPIC_ROUTE: 'ENG_KAFKA_TOPIC_ROUTE',
+  PG_CONNECT: 'ENG_PG_CONNECT',
+  PG_WRITE: 'ENG_PG_WRITE',
+  PG_REJECTED: 'ENG_PG_REJECTED',
+  WORKER_FAILED: 'ENG_WORKER_FAILED',
+  SHUTDOWN: 'ENG_SHUTDOWN',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface EngineErrorData {
+  code: ErrorCode;
+  message: string;
+  retriable: boolean;
+}
+
+export class EngineError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EngineError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+
+  toData(): EngineErrorData {
+    return { code: this.code, message: this.message, retriable: this.retriable };
+  }
+
+  static fromData(data: EngineErrorData): EngineError {
+    return new EngineError(data.code, data.message, { retriable: data.retriable });
+  }
+}
+
+/** The message of an unknown thrown value, for wrapping it in an EngineError. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Exit codes of `engine`: a person or a supervisor can act on each. */
+export const ExitCodes = {
+  OK: 0,
+  FAILED: 1,
+  USAGE: 2,
+  CONFIG: 3,
+  INTERRUPTED: 130,
+} as const;

@@ -1,0 +1,4 @@
+export { Engine, type EngineOptions, type RunSummary } from './engine/engine';
+export { loadConfig, parseConfig } from './config/load';
+export type { EngineConfig, PipelineConfig } from './config/types';
+export { EngineError, ErrorCodes } from './errors';

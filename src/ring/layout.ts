@@ -1,0 +1,62 @@
+/**
+ * Shared memory layout of the record ring: the only memory the main thread and the decode workers share.
+ *
+ *   SharedArrayBuffer (engine.ringBytes)
+ *   ┌──────────────── control: CONTROL_BYTES ────────────────┬──────────── data: frames ─────────────┐
+ *   │ Int32[CTRL_PUBLISHED_SEQ] (writer: main thread)  ...   │ [chunk][chunk]     [chunk][chunk]...   │
+ *   └────────────────────────────────────────────────────────┴───────────────────────────────────────┘
+ *                                                             ^DATA_START                  byteLength^
+ *
+ * The data region is a circular buffer of chunks. A chunk is a run of frames written by the main
+ * thread from one or more consume() calls and handed to one decode task as [start, end). A chunk never
+ * wraps: when the next frame does not fit before the end, the chunk closes and the next one starts at
+ * DATA_START. Space is freed by the main thread alone, when every row of a chunk is durable (chunks
+ * complete out of order; the oldest live chunk marks the tail).
+ *
+ * One frame (all integers little-endian, frame start 8-byte aligned):
+ *
+ *   offset  size  field
+ *   0       4     u32  frameBytes     whole frame incl. padding; the next frame starts here + frameBytes
+ *   4       2     u16  pipeline       index into config.pipelines
+ *   6       2     u16  topicId        index into the main thread's topic table (for error reports)
+ *   8       4     i32  partition
+ *   12      4     i32  keyLength      -1 = null key
+ *   16      4     i32  valueLength    -1 = null value (tombstone)
+ *   20      4     u32  reserved       0 (headers, later)
+ *   24      8     i64  offset
+ *   32      8     i64  timestamp      ms since epoch, -1 if absent
+ *   40      k     key bytes, then value bytes, then 0-7 bytes of padding
+ *
+ * The format is plain so that native code (native/, the batch path that copies librdkafka messages
+ * without JS objects) can write the same frames. Writes to a frame happen-before the worker reads it:
+ * the main thread stores CTRL_PUBLISHED_SEQ with Atomics after writing a chunk, and the worker loads it
+ * with Atomics before reading.
+ */
+
+/** Int32 slot: count of chunks published. Writer: main thread. Readers: workers (Atomics.load as a fence). */
+export const CTRL_PUBLISHED_SEQ = 0;
+export const CONTROL_INT32S = 16;
+export const CONTROL_BYTES = CONTROL_INT32S * 4;
+export const DATA_START = CONTROL_BYTES;
+
+export const FRAME_ALIGN = 8;
+export const FRAME_HEADER_BYTES = 40;
+
+/** Byte offsets of the frame fields (see the drawing above). */
+export const F_FRAME_BYTES = 0;
+export const F_PIPELINE = 4;
+export const F_TOPIC_ID = 6;
+export const F_PARTITION = 8;
+export const F_KEY_LENGTH = 12;
+export const F_VALUE_LENGTH = 16;
+export const F_RESERVED = 20;
+export const F_OFFSET = 24;
+export const F_TIMESTAMP = 32;
+
+export const TWO_POW_32 = 4294967296;
+
+/** Frame size for a key and a value of the given lengths (-1 = null counts as 0). */
+export function frameBytes(keyLength: number, valueLength: number): number {
+  const raw = FRAME_HEADER_BYTES + (keyLength > 0 ? keyLength : 0) + (valueLength > 0 ? valueLength : 0);
+  return (raw + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
+}

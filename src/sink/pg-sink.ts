@@ -1,0 +1,212 @@
+import { Client, type ClientBase } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { log } from '../log';
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from './copy-binary';
+
+/** One COPY: the tuples of several chunks, written to one table in one statement. */
+export interface CopyBatch {
+  /** `COPY <target> FROM STDIN (FORMAT binary)`, e.g. `public.orders ("id","name")`. */
+  target: string;
+  /** Binary COPY tuples (see copy-binary.ts), in the order they are sent. */
+  parts: readonly Uint8Array[];
+  rows: number;
+}
+
+/**
+ * Runs in the same transaction right after the COPY, before COMMIT. This is where exactly-once
+ * delivery writes the Kafka positions of the batch's records.
+ */
+export type InTransaction = (client: ClientBase) => Promise<void>;
+
+export interface SinkOptions {
+  url: string;
+  connections: number;
+  /** Backoff for retriable failures (connection lost, server shutting down): first and largest delay. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+/**
+ * Writes batches into PostgreSQL with binary COPY over a fixed set of connections. A batch waits for a
+ * free connection; retriable failures reconnect and retry with backoff until they succeed or the sink is
+ * closed; a batch the server rejects (bad data, missing column) fails with ENG_PG_REJECTED.
+ */
+export class PgSink {
+  private readonly idle: Client[] = [];
+  private readonly waiters: Array<{ resolve: (c: Client) => void; reject: (e: Error) => void }> = [];
+  private closing = false;
+  private opened = 0;
+
+  constructor(private readonly options: SinkOptions) {}
+
+  async open(): Promise<void> {
+    for (let i = 0; i < this.options.connections; i++) this.idle.push(await this.connect());
+    this.opened = this.options.connections;
+  }
+
+  /** A connection for catalog queries; give it back with `release`. */
+  async acquire(): Promise<Client> {
+    const c = this.idle.pop();
+    if (c) return c;
+    if (this.closing && this.opened === 0) throw this.shutdownError();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  release(client: Client): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(client);
+    else this.idle.push(client);
+  }
+
+  /** A connection could not be replaced while closing: with none left, nobody waiting can be served. */
+  private lose(): void {
+    this.opened--;
+    if (this.opened === 0) for (const w of this.waiters.splice(0)) w.reject(this.shutdownError());
+  }
+
+  private shutdownError(): EngineError {
+    return new EngineError(ErrorCodes.SHUTDOWN, 'the PostgreSQL sink is shutting down', { retriable: true });
+  }
+
+  get freeConnections(): number {
+    return this.idle.length;
+  }
+
+  async write(batch: CopyBatch, inTransaction?: InTransaction): Promise<void> {
+    let client = await this.acquire();
+    let delay = this.options.retryMinMs ?? 200;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.copy(client, batch, inTransaction);
+        this.release(client);
+        return;
+      } catch (err) {
+        const retriable = isRetriable(err);
+        if (!retriable || this.closing) {
+          await this.resetOrReplace(client).then(
+            (c) => this.release(c),
+            () => this.lose(),
+          );
+          throw new EngineError(
+            retriable ? ErrorCodes.SHUTDOWN : ErrorCodes.PG_REJECTED,
+            `COPY into ${batch.target} (${batch.rows} rows) failed: ${pgMessage(err)}`,
+            { cause: err, retriable },
+          );
+        }
+        log.warn(`COPY into ${batch.target} failed (attempt ${attempt}, retrying in ${delay} ms): ${pgMessage(err)}`);
+        await sleep(delay);
+        delay = Math.min(delay * 2, this.options.retryMaxMs ?? 10_000);
+        try {
+          client = await this.reconnect(client);
+        } catch (e) {
+          this.lose();
+          throw new EngineError(ErrorCodes.SHUTDOWN, `COPY into ${batch.target} (${batch.rows} rows) abandoned at shutdown: ${pgMessage(err)}`, { cause: e, retriable: true });
+        }
+      }
+    }
+  }
+
+  /** Retry loops give up (ENG_SHUTDOWN) instead of waiting out an outage; COPYs in progress finish. */
+  stopRetrying(): void {
+    this.closing = true;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const clients = this.idle.splice(0);
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+
+  private async copy(client: Client, batch: CopyBatch, inTransaction?: InTransaction): Promise<void> {
+    if (inTransaction) await client.query('BEGIN');
+    try {
+      const stream = client.query(copyFrom(`COPY ${batch.target} FROM STDIN (FORMAT binary)`));
+      const done = new Promise<void>((resolve, reject) => {
+        stream.on('finish', resolve);
+        stream.on('error', reject);
+      });
+      stream.write(COPY_BINARY_HEADER);
+      for (const part of batch.parts) stream.write(part);
+      stream.end(COPY_BINARY_TRAILER);
+      await done;
+      if (inTransaction) {
+        await inTransaction(client);
+        await client.query('COMMIT');
+      }
+    } catch (err) {
+      if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async connect(): Promise<Client> {
+    const client = new Client({ connectionString: this.options.url, application_name: 'kafka-pg-engine' });
+    client.on('error', (err) => log.warn(`postgres connection error: ${err.message}`));
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new EngineError(ErrorCodes.PG_CONNECT, `cannot connect to PostgreSQL at ${redact(this.options.url)}: ${pgMessage(err)}`, {
+        cause: err,
+        retriable: true,
+      });
+    }
+    return client;
+  }
+
+  /** Replaces a broken connection, waiting out the outage with backoff. */
+  private async reconnect(old: Client): Promise<Client> {
+    await old.end().catch(() => undefined);
+    let delay = this.options.retryMinMs ?? 200;
+    for (;;) {
+      try {
+        return await this.connect();
+      } catch (err) {
+        if (this.closing) throw err;
+        log.warn(`${messageOf(err)} (retrying in ${delay} ms)`);
+        await sleep(delay);
+        delay = Math.min(delay * 2, this.options.retryMaxMs ?? 10_000);
+      }
+    }
+  }
+
+  private async resetOrReplace(client: Client): Promise<Client> {
+    try {
+      await client.query('SELECT 1');
+      return client;
+    } catch {
+      return this.reconnect(client);
+    }
+  }
+
+  get connectionCount(): number {
+    return this.opened;
+  }
+}
+
+/** Connection-level and server-availability failures are worth retrying; data and schema errors are not. */
+export function isRetriable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  const code = e?.code ?? '';
+  if (/^(08|53|57P0|40001|40P01)/.test(code)) return true;
+  if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN)$/.test(code)) return true;
+  const message = e?.message ?? '';
+  return /Connection terminated|not queryable|Client has encountered a connection error/i.test(message);
+}
+
+function pgMessage(err: unknown): string {
+  const e = err as { code?: string; detail?: string; where?: string };
+  const parts = [messageOf(err)];
+  if (e?.code) parts.push(`[${e.code}]`);
+  if (e?.where) parts.push(`at ${e.where}`);
+  if (e?.detail) parts.push(`(${e.detail})`);
+  return parts.join(' ');
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,53 @@
+import type { ClientBase } from 'pg';
+import { EngineError, ErrorCodes } from '../errors';
+import type { ColumnType } from './column-encoders';
+
+export interface TableColumn extends ColumnType {
+  name: string;
+  notNull: boolean;
+  hasDefault: boolean;
+  /** Generated columns cannot be written by COPY. */
+  generated: boolean;
+}
+
+/** Reads a table's columns and their types from the catalog, in table order. */
+export async function describeTable(client: ClientBase, table: string): Promise<TableColumn[]> {
+  const found = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [table]);
+  const oid = found.rows[0]?.oid;
+  if (!oid) {
+    throw new EngineError(ErrorCodes.TABLE_MISSING, `table ${table} does not exist (create it before starting the engine)`);
+  }
+  const res = await client.query<{
+    name: string;
+    typname: string;
+    elem_typname: string | null;
+    elem_oid: number | null;
+    not_null: boolean;
+    has_default: boolean;
+    generated: boolean;
+  }>(
+    `SELECT a.attname AS name, t.typname, et.typname AS elem_typname, et.oid::int AS elem_oid,
+            a.attnotnull AS not_null, (a.atthasdef OR a.attidentity <> '') AS has_default,
+            a.attgenerated <> '' AS generated
+       FROM pg_attribute a
+       JOIN pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [oid],
+  );
+  return res.rows.map((r) => ({
+    name: r.name,
+    typname: r.typname,
+    elemTypname: r.elem_typname,
+    elemOid: r.elem_oid ?? 0,
+    notNull: r.not_null,
+    hasDefault: r.has_default,
+    generated: r.generated,
+  }));
+}
+
+/** A column name as an SQL identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

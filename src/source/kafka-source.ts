@@ -1,0 +1,183 @@
+import Kafka from 'node-rdkafka';
+import type { EngineConfig } from '../config/types';
+import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { log } from '../log';
+import type { TopicPartitionOffset } from '../commit/commit-tracker';
+
+export type Message = Kafka.Message;
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface SourceEvents {
+  /** New partitions; called inside the rebalance callback, before they are assigned. */
+  assigned(parts: TopicPartition[]): void;
+  /** Partitions going away; called inside the rebalance callback, before they are unassigned. */
+  revoked(parts: TopicPartition[]): void;
+  /** A non-fatal client error (librdkafka retries by itself) or a fatal one. */
+  error(err: EngineError): void;
+}
+
+/** librdkafka settings the engine relies on; the user's `kafka.config` is applied after these. */
+function consumerDefaults(kafka: EngineConfig['kafka']): Kafka.ConsumerGlobalConfig {
+  return {
+    'metadata.broker.list': kafka.brokers,
+    'group.id': kafka.groupId,
+    'client.id': 'kafka-pg-engine',
+    // Offsets are committed by the engine, only for rows that are durable.
+    'enable.auto.commit': false,
+    'enable.auto.offset.store': false,
+    // Without this the fetcher stalls for 1 s whenever the local queue fills (see stack notes).
+    'fetch.queue.backoff.ms': 10,
+    'queued.max.messages.kbytes': 32768,
+    'socket.nagle.disable': true,
+  } as Kafka.ConsumerGlobalConfig;
+}
+
+/**
+ * Topic-level settings must go into node-rdkafka's topic config: its (always present) topic config
+ * replaces librdkafka's default one, so a global `auto.offset.reset` would be silently ignored.
+ */
+const TOPIC_LEVEL = new Set(['auto.offset.reset', 'consume.callback.max.messages']);
+
+function splitConfig(user: Record<string, string | number | boolean>): { global: Record<string, string | number | boolean>; topic: Kafka.ConsumerTopicConfig } {
+  const global: Record<string, string | number | boolean> = {};
+  const topic: Record<string, string | number | boolean> = { 'auto.offset.reset': 'earliest' };
+  for (const [key, value] of Object.entries(user)) (TOPIC_LEVEL.has(key) ? topic : global)[key] = value;
+  return { global, topic: topic as Kafka.ConsumerTopicConfig };
+}
+
+/**
+ * The engine's one KafkaConsumer: batch consume, explicit commits, and a rebalance callback that lets the
+ * engine settle revoked partitions before they go.
+ */
+export class KafkaSource {
+  private readonly consumer: Kafka.KafkaConsumer;
+  private disconnected = false;
+
+  constructor(private readonly kafka: EngineConfig['kafka'], pollTimeoutMs: number, private readonly events: SourceEvents) {
+    const self = this;
+    const user = splitConfig(kafka.config);
+    const conf = {
+      ...consumerDefaults(kafka),
+      ...user.global,
+      rebalance_cb(this: Kafka.KafkaConsumer, err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
+        self.rebalance(err, assignment as TopicPartition[]);
+      },
+      offset_commit_cb(err: Kafka.LibrdKafkaError | null, offsets: Kafka.TopicPartitionOffset[]) {
+        if (err && err.code !== Kafka.CODES.ERRORS.ERR__NO_OFFSET) {
+          log.warn(`offset commit failed for ${offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ')}: ${err.message}`);
+        }
+      },
+    } as Kafka.ConsumerGlobalConfig;
+    this.consumer = new Kafka.KafkaConsumer(conf, user.topic);
+    this.consumer.setDefaultConsumeTimeout(pollTimeoutMs);
+    this.consumer.on('event.error', (err) => {
+      const fatal = (err as { isFatal?: boolean }).isFatal === true;
+      const e = new EngineError(ErrorCodes.KAFKA_CONSUME, `Kafka client error (${kafka.brokers}): ${err.message}`, { cause: err, retriable: !fatal });
+      this.events.error(e);
+    });
+  }
+
+  connect(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.consumer.connect({ timeout: timeoutMs }, (err) => {
+        if (err) {
+          reject(new EngineError(ErrorCodes.KAFKA_CONNECT, `cannot reach Kafka at ${this.kafka.brokers}: ${err.message}`, { cause: err, retriable: true }));
+        } else resolve();
+      });
+    });
+  }
+
+  subscribe(topics: string[]): void {
+    this.consumer.subscribe(topics);
+  }
+
+  /** Up to `max` messages; resolves with what arrived within the poll timeout (possibly none). */
+  consume(max: number): Promise<Message[]> {
+    return new Promise((resolve, reject) => {
+      this.consumer.consume(max, (err, messages) => {
+        if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `consume failed: ${err.message}`, { cause: err, retriable: true }));
+        else resolve(messages);
+      });
+    });
+  }
+
+  /** Asynchronous commit of next-offsets to read (the engine coalesces these). */
+  commit(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length === 0 || this.disconnected) return;
+    try {
+      this.consumer.commit(offsets);
+    } catch (err) {
+      log.warn(`commit failed: ${messageOf(err)}`);
+    }
+  }
+
+  /** Synchronous commit, for shutdown and revocation, where the commit must be done before going on. */
+  commitSync(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length === 0 || this.disconnected) return;
+    try {
+      this.consumer.commitSync(offsets);
+    } catch (err) {
+      throw new EngineError(ErrorCodes.KAFKA_COMMIT, `commit of ${offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ')} failed: ${messageOf(err)}`, { cause: err, retriable: true });
+    }
+  }
+
+  committed(parts: TopicPartition[], timeoutMs: number): Promise<TopicPartitionOffset[]> {
+    return new Promise((resolve, reject) => {
+      this.consumer.committed(parts, timeoutMs, (err, offsets) => {
+        if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `reading committed offsets failed: ${err.message}`, { cause: err, retriable: true }));
+        else resolve(offsets as TopicPartitionOffset[]);
+      });
+    });
+  }
+
+  watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }> {
+    return new Promise((resolve, reject) => {
+      this.consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, offsets) => {
+        if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `reading end offsets of ${topic}[${partition}] failed: ${err.message}`, { cause: err, retriable: true }));
+        else resolve({ low: offsets.lowOffset, high: offsets.highOffset });
+      });
+    });
+  }
+
+  /** librdkafka's fetch position (next offset it will hand out) per partition; negative when unknown. */
+  positions(parts: TopicPartition[]): TopicPartitionOffset[] {
+    try {
+      return this.consumer.position(parts) as TopicPartitionOffset[];
+    } catch {
+      return [];
+    }
+  }
+
+  disconnect(): Promise<void> {
+    if (this.disconnected) return Promise.resolve();
+    this.disconnected = true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      this.consumer.disconnect(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private rebalance(err: Kafka.LibrdKafkaError, assignment: TopicPartition[]): void {
+    const parts = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
+    try {
+      if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+        this.events.assigned(parts);
+        this.consumer.assign(assignment);
+      } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+        this.events.revoked(parts);
+        this.consumer.unassign();
+      } else {
+        log.warn(`rebalance error: ${err.message}`);
+        this.consumer.unassign();
+      }
+    } catch (e) {
+      if (!this.disconnected) this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `rebalance failed: ${messageOf(e)}`, { cause: e, retriable: true }));
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import type { CommitTracker, PartitionTrack, Piece } from '../commit/commit-tracker';
+import { EngineError, ErrorCodes } from '../errors';
+import type { RingChunk, RingWriter } from '../ring/ring-writer';
+import { frameBytes } from '../ring/layout';
+import type { KafkaSource, Message } from './kafka-source';
+import type { TopicRoutes } from './routes';
+
+/** A chunk on its way through decode, batching and COPY; `pending` counts pipelines not yet durable. */
+export interface ChunkWork {
+  readonly region: RingChunk;
+  /** Per partition, the last offset of this chunk's records, in poll order. */
+  readonly pieces: Piece[];
+  pending: number;
+  settled: boolean;
+}
+
+export interface PollerOptions {
+  pollBatch: number;
+  /** A chunk closes when it holds this many bytes, so a task stays a fraction of the ring. */
+  maxChunkBytes: number;
+}
+
+/**
+ * The polling loop: consume a batch of messages, write them into the ring as frames, close the chunk and
+ * hand it on. When the ring is full it stops polling (librdkafka's fetcher then stops at its queue limit)
+ * and keeps the unwritten rest of the last batch (at most `pollBatch` messages) until space is freed.
+ * Messages of partitions revoked since they were fetched are dropped here.
+ */
+export class Poller {
+  private pending: Message[] = [];
+  private index = 0;
+  private stopped = false;
+  private spaceWaiter: (() => void) | null = null;
+  /** Partitions that have records in the open chunk, and the open chunk's number (see PartitionTrack.openSeq). */
+  private chunkTracks: PartitionTrack[] = [];
+  private openSeq = 1;
+  private lastTopic = '';
+  private lastPartition = -1;
+  private lastTrack: PartitionTrack | undefined;
+  private lastPipeline = 0;
+  private lastTopicId = 0;
+  /** Number of consume calls that returned nothing in a row. */
+  emptyPolls = 0;
+  consumed = 0;
+
+  constructor(
+    private readonly source: KafkaSource,
+    private readonly ring: RingWriter,
+    private readonly routes: TopicRoutes,
+    private readonly tracker: CommitTracker,
+    private readonly onChunk: (chunk: ChunkWork) => void,
+    private readonly options: PollerOptions,
+    /** Called right after a poll returned nothing: no fetched message is outside the ring then. */
+    private readonly onIdle: () => void = () => undefined,
+  ) {}
+
+  /** Runs until stop(); rejects on a fatal error (a record larger than the ring). */
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      if (this.index < this.pending.length) {
+        if (!this.drain()) await this.waitForSpace();
+        continue;
+      }
+      const messages = await this.source.consume(this.options.pollBatch);
+      if (this.stopped) break;
+      this.consumed += messages.length;
+      this.emptyPolls = messages.length === 0 ? this.emptyPolls + 1 : 0;
+      this.pending = messages;
+      this.index = 0;
+      if (messages.length === 0) this.onIdle();
+    }
+    this.pending = [];
+    this.index = 0;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.notifySpace();
+  }
+
+  /** Called when chunks are released; wakes the loop if it waits for ring space. */
+  notifySpace(): void {
+    const waiter = this.spaceWaiter;
+    if (waiter) {
+      this.spaceWaiter = null;
+      waiter();
+    }
+  }
+
+  /** Messages fetched but not yet in the ring. */
+  get backlog(): number {
+    return this.pending.length - this.index;
+  }
+
+  /** Forget cached lookups after a rebalance so revoked tracks are looked up again. */
+  invalidate(): void {
+    this.lastTopic = '';
+    this.lastTrack = undefined;
+  }
+
+  private waitForSpace(): Promise<void> {
+    return new Promise((resolve) => {
+      this.spaceWaiter = resolve;
+    });
+  }
+
+  /** Writes pending messages into the ring; false when the ring is full before all are written. */
+  private drain(): boolean {
+    const ring = this.ring;
+    const messages = this.pending;
+    while (this.index < messages.length) {
+      const m = messages[this.index];
+      let track = this.lastTrack;
+      if (m.partition !== this.lastPartition || m.topic !== this.lastTopic || track === undefined || track.revoked) {
+        track = this.lookup(m);
+      }
+      if (track === undefined) {
+        this.index++;
+        continue;
+      }
+      const value = m.value;
+      const key = typeof m.key === 'string' ? Buffer.from(m.key) : (m.key as Buffer | null | undefined);
+      if (!ring.write(this.lastPipeline, this.lastTopicId, m.partition, m.offset, m.timestamp ?? -1, key, value)) {
+        if (ring.openFrameCount > 0) {
+          this.closeChunk();
+          continue;
+        }
+        const size = frameBytes(key ? key.length : -1, value ? value.length : -1);
+        if (size > ring.maxFrameBytes) {
+          throw new EngineError(
+            ErrorCodes.RING_RECORD_TOO_LARGE,
+            `record ${m.topic}[${m.partition}]@${m.offset} needs ${size} bytes but engine.ringBytes holds at most ${ring.maxFrameBytes}; raise engine.ringBytes`,
+          );
+        }
+        return false;
+      }
+      if (track.openSeq !== this.openSeq) {
+        track.openSeq = this.openSeq;
+        this.chunkTracks.push(track);
+      }
+      track.openLast = m.offset;
+      this.index++;
+      if (ring.openBytes >= this.options.maxChunkBytes) this.closeChunk();
+    }
+    this.closeChunk();
+    return true;
+  }
+
+  private lookup(m: Message): PartitionTrack | undefined {
+    const track = this.tracker.get(m.topic, m.partition);
+    const route = this.routes.get(m.topic);
+    this.lastTopic = m.topic;
+    this.lastPartition = m.partition;
+    this.lastTrack = track;
+    if (route) {
+      this.lastPipeline = route.pipeline;
+      this.lastTopicId = route.id;
+    }
+    return route ? track : undefined;
+  }
+
+  private closeChunk(): void {
+    const region = this.ring.close();
+    if (region === null) return;
+    const pieces: Piece[] = [];
+    for (const track of this.chunkTracks) {
+      pieces.push(track.open(track.openLast));
+      track.openSeq = 0;
+    }
+    this.chunkTracks = [];
+    this.openSeq++;
+    this.onChunk({ region, pieces, pending: 0, settled: false });
+  }
+}

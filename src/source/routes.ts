@@ -1,0 +1,61 @@
+import type { PipelineConfig } from '../config/types';
+import { EngineError, ErrorCodes } from '../errors';
+
+/** A topic the engine consumes: its small id (written into ring frames) and the pipeline it feeds. */
+export interface TopicRoute {
+  readonly id: number;
+  readonly name: string;
+  readonly pipeline: number;
+}
+
+/**
+ * Which pipeline a topic belongs to, by literal name or pattern. Topics get ids as they are first
+ * assigned; ids fit the ring frame's u16 topic field.
+ */
+export class TopicRoutes {
+  private readonly byName = new Map<string, TopicRoute>();
+  private readonly byId: TopicRoute[] = [];
+  private readonly patterns: Array<{ re: RegExp; pipeline: number }> = [];
+  private readonly literal = new Map<string, number>();
+
+  constructor(private readonly pipelines: readonly PipelineConfig[]) {
+    pipelines.forEach((p, i) => {
+      for (const t of p.topics ?? []) this.literal.set(t, i);
+      if (p.topicPattern) this.patterns.push({ re: new RegExp(p.topicPattern), pipeline: i });
+    });
+  }
+
+  /** What to subscribe to: literal names, and patterns in librdkafka's `^regex` form. */
+  subscriptions(): string[] {
+    const out = [...this.literal.keys()];
+    for (const p of this.pipelines) if (p.topicPattern) out.push(p.topicPattern.startsWith('^') ? p.topicPattern : `^${p.topicPattern}`);
+    return out;
+  }
+
+  route(topic: string): TopicRoute {
+    const known = this.byName.get(topic);
+    if (known) return known;
+    let pipeline = this.literal.get(topic);
+    if (pipeline === undefined) {
+      const matches = this.patterns.filter((p) => p.re.test(topic)).map((p) => p.pipeline);
+      if (matches.length > 1) {
+        throw new EngineError(ErrorCodes.KAFKA_TOPIC_ROUTE, `topic ${topic} matches the patterns of pipelines ${matches.map((m) => this.pipelines[m].name).join(' and ')}`);
+      }
+      pipeline = matches[0];
+    }
+    if (pipeline === undefined) throw new EngineError(ErrorCodes.KAFKA_TOPIC_ROUTE, `topic ${topic} is assigned but no pipeline routes it`);
+    if (this.byId.length >= 0xffff) throw new EngineError(ErrorCodes.KAFKA_TOPIC_ROUTE, 'more than 65535 topics assigned to one engine');
+    const route: TopicRoute = { id: this.byId.length, name: topic, pipeline };
+    this.byName.set(topic, route);
+    this.byId.push(route);
+    return route;
+  }
+
+  get(topic: string): TopicRoute | undefined {
+    return this.byName.get(topic);
+  }
+
+  byTopicId(id: number): TopicRoute | undefined {
+    return this.byId[id];
+  }
+}
