@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     const summary = await engine.run();
     process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
-    log.info(`done (${summary.reason}): ${summary.records} records, ${summary.rows} rows in ${summary.seconds.toFixed(1)} s = ${summary.recordsPerSecond.toFixed(0)} records/s, peak RSS ${(summary.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+    log.info(`done (${summary.reason}): ${summary.records} records, ${summary.rows} rows in ${summary.seconds.toFixed(1)} s (drain ${summary.drainSeconds.toFixed(2)} s = ${summary.recordsPerSecond.toFixed(0)} records/s), peak RSS ${(summary.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
     return ExitCodes.OK;
   } catch (err) {
     if (err instanceof EngineError) {

@@ -29,7 +29,10 @@ export interface RunSummary {
   records: number;
   rows: number;
   recordFailures: number;
+  /** Whole run, including connecting and joining the group. */
   seconds: number;
+  /** From the first polled record to the last durable row: the figure to compare drains with. */
+  drainSeconds: number;
   recordsPerSecond: number;
   peakRssBytes: number;
 }
@@ -60,6 +63,8 @@ export class Engine {
   /** --until-caught-up: the end offset of each assigned partition, as seen at assignment. */
   private readonly targets = new Map<PartitionTrack, number>();
   private records = 0;
+  private firstRecordAt: bigint | null = null;
+  private lastDurableAt: bigint | null = null;
   private rows = 0;
   private recordFailures = 0;
 
@@ -112,6 +117,7 @@ export class Engine {
       await this.shutdown(polling);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const drainSeconds = this.firstRecordAt && this.lastDurableAt ? Number(this.lastDurableAt - this.firstRecordAt) / 1e9 : 0;
     if (this.failure) throw this.failure;
     return {
       reason: this.stopReason ?? 'requested',
@@ -119,7 +125,8 @@ export class Engine {
       rows: this.rows,
       recordFailures: this.recordFailures,
       seconds,
-      recordsPerSecond: this.records / seconds,
+      drainSeconds,
+      recordsPerSecond: drainSeconds > 0 ? this.records / drainSeconds : 0,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
   }
@@ -166,6 +173,7 @@ export class Engine {
 
   private decode(chunk: ChunkWork): void {
     this.unsettled++;
+    this.firstRecordAt ??= process.hrtime.bigint();
     this.records += chunk.region.frames;
     this.metrics.recordsPolled.inc(chunk.region.frames);
     this.metrics.ringUsedBytes.set(this.ring.usedBytes);
@@ -218,7 +226,10 @@ export class Engine {
     chunk.settled = true;
     this.unsettled--;
     if (error !== null) this.fail(error);
-    else if (this.tracker.complete(chunk.pieces)) this.scheduleCommit();
+    else {
+      this.lastDurableAt = process.hrtime.bigint();
+      if (this.tracker.complete(chunk.pieces)) this.scheduleCommit();
+    }
     this.ring.release(chunk.region);
     this.metrics.ringUsedBytes.set(this.ring.usedBytes);
     this.poller.notifySpace();

@@ -73,8 +73,8 @@ function scalarEncoder(typname: string): ColumnEncoder | null {
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
-  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : Buffer.isBuffer(v) ? 'bytes' : 'an object';
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return `${typeof v} ${v}`;
+  return Array.isArray(v) ? 'an array' : Buffer.isBuffer(v) ? 'bytes' : `a value of type ${typeof v}`;
 }
 
 function integer(v: unknown, min: number, max: number): number {

@@ -32,7 +32,7 @@ function consumerDefaults(kafka: EngineConfig['kafka']): Kafka.ConsumerGlobalCon
     'fetch.queue.backoff.ms': 10,
     'queued.max.messages.kbytes': 32768,
     'socket.nagle.disable': true,
-  } as Kafka.ConsumerGlobalConfig;
+  };
 }
 
 /**
@@ -45,7 +45,7 @@ function splitConfig(user: Record<string, string | number | boolean>): { global:
   const global: Record<string, string | number | boolean> = {};
   const topic: Record<string, string | number | boolean> = { 'auto.offset.reset': 'earliest' };
   for (const [key, value] of Object.entries(user)) (TOPIC_LEVEL.has(key) ? topic : global)[key] = value;
-  return { global, topic: topic as Kafka.ConsumerTopicConfig };
+  return { global, topic: topic };
 }
 
 /**
@@ -57,15 +57,14 @@ export class KafkaSource {
   private disconnected = false;
 
   constructor(private readonly kafka: EngineConfig['kafka'], pollTimeoutMs: number, private readonly events: SourceEvents) {
-    const self = this;
     const user = splitConfig(kafka.config);
     const conf = {
       ...consumerDefaults(kafka),
       ...user.global,
-      rebalance_cb(this: Kafka.KafkaConsumer, err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
-        self.rebalance(err, assignment as TopicPartition[]);
+      rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => {
+        this.rebalance(err, assignment);
       },
-      offset_commit_cb(err: Kafka.LibrdKafkaError | null, offsets: Kafka.TopicPartitionOffset[]) {
+      offset_commit_cb: (err: Kafka.LibrdKafkaError | null, offsets: Kafka.TopicPartitionOffset[]) => {
         if (err && err.code !== Kafka.CODES.ERRORS.ERR__NO_OFFSET) {
           log.warn(`offset commit failed for ${offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ')}: ${err.message}`);
         }
@@ -128,7 +127,7 @@ export class KafkaSource {
     return new Promise((resolve, reject) => {
       this.consumer.committed(parts, timeoutMs, (err, offsets) => {
         if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `reading committed offsets failed: ${err.message}`, { cause: err, retriable: true }));
-        else resolve(offsets as TopicPartitionOffset[]);
+        else resolve(offsets);
       });
     });
   }
@@ -145,7 +144,7 @@ export class KafkaSource {
   /** librdkafka's fetch position (next offset it will hand out) per partition; negative when unknown. */
   positions(parts: TopicPartition[]): TopicPartitionOffset[] {
     try {
-      return this.consumer.position(parts) as TopicPartitionOffset[];
+      return this.consumer.position(parts);
     } catch {
       return [];
     }

@@ -119,7 +119,7 @@ export class Poller {
         continue;
       }
       const value = m.value;
-      const key = typeof m.key === 'string' ? Buffer.from(m.key) : (m.key as Buffer | null | undefined);
+      const key = typeof m.key === 'string' ? Buffer.from(m.key) : (m.key);
       if (!ring.write(this.lastPipeline, this.lastTopicId, m.partition, m.offset, m.timestamp ?? -1, key, value)) {
         if (ring.openFrameCount > 0) {
           this.closeChunk();

@@ -1,0 +1,56 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_BROKERS } from './lib/kafka-tools';
+import { ORDER_SCHEMA_PATH } from './lib/orders';
+import { DATABASE_URL, flag, pgQuery, prepareOrders, runEngine } from './lib/scenario';
+
+/**
+ * The [Core] benchmark: N reference Avro records over P partitions, drained by one engine process
+ * (2 workers, 2 connections) into a fresh table. Prints records/s and peak RSS, as a line and as JSON.
+ *   node dist/bench/core.js [--records 500000] [--partitions 8] [--workers 2] [--connections 2] [--runs 1]
+ */
+async function main(): Promise<void> {
+  const records = flag('records', 500_000);
+  const partitions = flag('partitions', 8);
+  const workers = flag('workers', 2);
+  const connections = flag('connections', 2);
+  const runs = flag('runs', 1);
+  const results = [];
+  for (let run = 1; run <= runs; run++) {
+    const name = `bench_core_${Date.now().toString(36)}`;
+    const { topic, table } = await prepareOrders(name, records, partitions);
+    const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-core-')), 'config.yaml');
+    writeFileSync(
+      config,
+      `kafka: { brokers: "${DEFAULT_BROKERS}", groupId: ${name} }
+postgres: { url: "${DATABASE_URL}", connections: ${connections} }
+engine: { workers: ${workers}, ringBytes: 64MiB }
+pipelines:
+  - { name: orders, topics: [${topic}], format: avro, schema: "${ORDER_SCHEMA_PATH}", table: ${table},
+      columns: { user_id: user.id, country: user.country }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 } }
+`,
+    );
+    const s = await runEngine(config, { ENGINE_LOG_LEVEL: 'warn' });
+    const [check] = await pgQuery<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
+    const correct = Number(check.rows) === records && Number(check.ids) === records;
+    const result = {
+      bench: 'core', run, records, partitions, workers, connections,
+      recordsPerSecond: Math.round(s.recordsPerSecond), drainSeconds: Number(s.drainSeconds.toFixed(3)),
+      wholeRunSeconds: Number(s.seconds.toFixed(2)), peakRssMiB: Math.round(s.peakRssBytes / 2 ** 20), correct,
+    };
+    console.log(
+      `run ${run}: ${records} records over ${partitions} partitions: ${result.recordsPerSecond} records/s ` +
+        `(drain ${result.drainSeconds} s, whole run ${result.wholeRunSeconds} s), peak RSS ${result.peakRssMiB} MiB, rows correct: ${correct}`,
+    );
+    console.log(JSON.stringify(result));
+    results.push(result);
+    await pgQuery(`DROP TABLE ${table}`);
+    if (!correct) throw new Error(`run ${run}: expected ${records} distinct rows, found ${check.rows} rows / ${check.ids} ids`);
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench core failed: ${err.message}`);
+  process.exit(1);
+});

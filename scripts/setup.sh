@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the project needs on this machine and builds it. Idempotent: a second run only rebuilds.
+#   scripts/setup.sh [--ci]     --ci always reinstalls node_modules with `npm ci`
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+say() { echo "setup: $*"; }
+
+# Debian packages: zstd for node-rdkafka's librdkafka build, a JRE and Maven for the local Kafka broker,
+# the PostgreSQL client tools for scripts/pg.sh.
+missing=()
+dpkg -s libzstd-dev >/dev/null 2>&1 || missing+=(libzstd-dev)
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+command -v pg_isready >/dev/null || missing+=(postgresql-client)
+command -v g++ >/dev/null || missing+=(g++ make python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || { echo "setup: ERROR: missing ${missing[*]} and no apt-get to install them" >&2; exit 1; }
+  say "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# node-gyp must use the local Node headers: it cannot download them here.
+if [ -z "${npm_config_nodedir:-}" ] && [ -d /usr/include/node ]; then
+  export npm_config_nodedir=/usr
+fi
+
+if [ "${1:-}" = "--ci" ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci (node-rdkafka compiles librdkafka: about two minutes)"
+  npm ci --no-audit --no-fund
+fi
+[ -f node_modules/node-rdkafka/build/Release/node-librdkafka.node ] || { echo "setup: ERROR: node-rdkafka did not build; see the npm output above" >&2; exit 1; }
+
+say "building"
+npm run --silent build

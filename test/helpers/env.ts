@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Kafka from 'node-rdkafka';
+import { Client } from 'pg';
+import { DEFAULT_BROKERS } from '../../bench/lib/kafka-tools';
+
+/** Where the integration tests find the broker and database that `.ci/run` (or npm run kafka:start / pg:start) started. */
+export const BROKERS = DEFAULT_BROKERS;
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+export const REPO = path.resolve(__dirname, '../../..');
+export const CLI = path.join(REPO, 'dist/src/cli/main.js');
+
+let counter = 0;
+/** A name no earlier run used: tests never share topics, groups or tables. */
+export function unique(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${process.pid.toString(36)}_${counter++}`;
+}
+
+export async function withPg<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function sql<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  return withPg(async (c) => (await c.query<T>(text, params)).rows);
+}
+
+/** Committed offsets of a consumer group, per partition (-1001 = none). */
+export async function committedOffsets(groupId: string, topic: string, partitions: number): Promise<number[]> {
+  const consumer = new Kafka.KafkaConsumer({ 'metadata.broker.list': BROKERS, 'group.id': groupId, 'enable.auto.commit': false }, {});
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+  try {
+    const parts = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }));
+    const offsets = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) =>
+      consumer.committed(parts, 10_000, (err, tps) => (err ? reject(err) : resolve(tps))),
+    );
+    return offsets.sort((a, b) => a.partition - b.partition).map((o) => o.offset ?? -1001);
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
+/** End offsets (high watermarks) per partition. */
+export async function endOffsets(topic: string, partitions: number): Promise<number[]> {
+  const consumer = new Kafka.KafkaConsumer({ 'metadata.broker.list': BROKERS, 'group.id': unique('probe') }, {});
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+  try {
+    const out: number[] = [];
+    for (let p = 0; p < partitions; p++) {
+      out.push(
+        await new Promise<number>((resolve, reject) =>
+          consumer.queryWatermarkOffsets(topic, p, 10_000, (err, o) => (err ? reject(err) : resolve(o.highOffset))),
+        ),
+      );
+    }
+    return out;
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
+/** Writes a config file into a fresh temp dir and returns its path. */
+export function writeConfig(yaml: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'engine-test-'));
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `engine` CLI as a child process; `during` gets the child (to signal it). */
+export function runCli(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; during?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`engine ${args.join(' ')} did not finish within ${options.timeoutMs ?? 120_000} ms\n${stderr}`));
+    }, options.timeoutMs ?? 120_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    options.during?.(child);
+  });
+}
+
+/** The summary JSON line the CLI prints on stdout. */
+export function summaryOf(run: CliRun): { records: number; rows: number; reason: string; recordsPerSecond: number } {
+  const line = run.stdout.split('\n').find((l) => l.startsWith('{"event":"summary"'));
+  if (!line) throw new Error(`no summary line (exit ${run.code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  return JSON.parse(line);
+}

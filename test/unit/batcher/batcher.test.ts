@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Batcher, type Batch, type BatchPart } from '../../../src/batcher/batcher';
+import type { ChunkWork } from '../../../src/source/poller';
+
+const chunk = {} as ChunkWork;
+const part = (rows: number, bytes: number): BatchPart => ({ chunk, rows, bytes: new Uint8Array(bytes) });
+
+test('a batch is emitted at maxRows or maxBytes, per pipeline', () => {
+  const out: Batch[] = [];
+  const b = new Batcher([{ maxRows: 100, maxBytes: 1 << 20, maxWaitMs: 60_000 }, { maxRows: 1e6, maxBytes: 1000, maxWaitMs: 60_000 }], (x) => out.push(x));
+  b.add(0, part(60, 10));
+  b.add(1, part(1, 600));
+  assert.equal(out.length, 0);
+  b.add(0, part(60, 10));
+  b.add(1, part(1, 600));
+  assert.deepEqual(out.map((x) => [x.pipeline, x.rows, x.bytes, x.parts.length]), [[0, 120, 20, 2], [1, 2, 1200, 2]]);
+  b.flushAll();
+  assert.equal(out.length, 2, 'nothing left to flush');
+});
+
+test('a partial batch is emitted maxWaitMs after its first chunk', async () => {
+  const out: Batch[] = [];
+  const b = new Batcher([{ maxRows: 100, maxBytes: 1 << 20, maxWaitMs: 30 }], (x) => out.push(x));
+  b.add(0, part(5, 10));
+  assert.equal(b.bufferedRows, 5);
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(out.length, 1);
+  assert.equal(out[0].rows, 5);
+  assert.equal(b.bufferedRows, 0);
+});

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CommitTracker } from '../../../src/commit/commit-tracker';
+
+test('the watermark moves only over a contiguous run of finished pieces', () => {
+  const tracker = new CommitTracker();
+  const t = tracker.assign('orders', 0, 100);
+  const a = t.open(199);
+  const b = t.open(299);
+  const c = t.open(399);
+  assert.equal(tracker.complete([b]), false);
+  assert.equal(t.watermark, 100);
+  assert.deepEqual(tracker.takeCommits(), [{ topic: 'orders', partition: 0, offset: 100 }]);
+  assert.equal(tracker.complete([a]), true);
+  assert.equal(t.watermark, 300);
+  assert.deepEqual(tracker.takeCommits(), [{ topic: 'orders', partition: 0, offset: 300 }]);
+  assert.deepEqual(tracker.takeCommits(), [], 'nothing new to commit');
+  tracker.complete([c]);
+  assert.equal(t.watermark, 400);
+  assert.equal(t.inFlight, 0);
+});
+
+test('partitions are independent', () => {
+  const tracker = new CommitTracker();
+  const p0 = tracker.assign('t', 0);
+  const p1 = tracker.assign('t', 1);
+  const x = p0.open(10);
+  const y = p1.open(20);
+  p0.open(30);
+  tracker.complete([x, y]);
+  assert.deepEqual(tracker.takeCommits().sort((m, n) => m.partition - n.partition), [
+    { topic: 't', partition: 0, offset: 11 },
+    { topic: 't', partition: 1, offset: 21 },
+  ]);
+});
+
+test('completions of a revoked partition change nothing, even after it is assigned again (epochs)', () => {
+  const tracker = new CommitTracker();
+  const old = tracker.assign('t', 0, 0);
+  const late = old.open(50);
+  tracker.revoke('t', 0);
+  const fresh = tracker.assign('t', 0, 40);
+  assert.notEqual(fresh.epoch, old.epoch);
+  assert.equal(tracker.complete([late]), false);
+  assert.equal(fresh.watermark, 40);
+  assert.deepEqual(tracker.takeCommits(), [{ topic: 't', partition: 0, offset: 40 }]);
+  assert.equal(tracker.get('t', 0), fresh);
+});
+
+test('positions coming back from the database replace the pending work', () => {
+  const tracker = new CommitTracker();
+  const t = tracker.assign('t', 3);
+  t.open(5);
+  t.reset(1000);
+  assert.equal(t.inFlight, 0);
+  const p = t.open(1099);
+  tracker.complete([p]);
+  assert.equal(t.watermark, 1100);
+});
+
+test('an unknown start takes the first finished piece as the start of the run', () => {
+  const tracker = new CommitTracker();
+  const t = tracker.assign('t', 0);
+  assert.deepEqual(tracker.takeCommits(), [], 'nothing to commit while the position is unknown');
+  tracker.complete([t.open(7)]);
+  assert.equal(t.watermark, 8);
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { parseConfig } from '../../../src/config/load';
+import { parseBytes, parseMillis } from '../../../src/config/units';
+import { EngineError } from '../../../src/errors';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'engine-config-'));
+writeFileSync(path.join(dir, 'order.avsc'), JSON.stringify({ type: 'record', name: 'O', fields: [{ name: 'id', type: 'long' }] }));
+
+const GOOD = `
+kafka:
+  brokers: \${BROKERS:-127.0.0.1:9092}
+  groupId: orders-sink
+  config: { fetch.min.bytes: 1 }
+postgres:
+  url: postgres://root@127.0.0.1:5432/test
+  connections: 2
+engine:
+  workers: 2
+  ringBytes: 64MiB
+  delivery: at-least-once
+pipelines:
+  - name: orders
+    topics: [orders]
+    format: avro
+    schema: order.avsc
+    table: public.orders
+    columns:
+      id: id
+      user_id: user.id
+    batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 }
+metrics:
+  port: 9464
+`;
+
+function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseConfig(yaml, dir, env);
+  } catch (err) {
+    assert.ok(err instanceof EngineError);
+    assert.equal(err.code, 'ENG_CONFIG_INVALID');
+    return err.message;
+  }
+  assert.fail('expected the config to be rejected');
+}
+
+test('the example config of the README parses, with defaults and env substitution', () => {
+  const c = parseConfig(GOOD, dir, { BROKERS: 'kafka:9092' });
+  assert.equal(c.kafka.brokers, 'kafka:9092');
+  assert.equal(c.engine.ringBytes, 64 * 2 ** 20);
+  assert.deepEqual(c.pipelines[0].batch, { maxRows: 20000, maxBytes: 8 * 2 ** 20, maxWaitMs: 100 });
+  assert.equal(c.pipelines[0].schemaPath, path.join(dir, 'order.avsc'));
+  assert.match(c.pipelines[0].schemaText ?? '', /"record"/);
+  assert.deepEqual(c.pipelines[0].columns, { id: 'id', user_id: 'user.id' });
+  assert.equal(c.metrics.port, 9464);
+  assert.equal(parseConfig(GOOD, dir, {}).kafka.brokers, '127.0.0.1:9092');
+});
+
+test('every problem is listed by its path', () => {
+  const msg = problems(GOOD.replace('groupId: orders-sink', 'groupId: 7\n  bogus: 1').replace('workers: 2', 'workers: -1').replace('    table: public.orders\n', ''));
+  assert.match(msg, /kafka\.bogus: unknown key/);
+  assert.match(msg, /engine\.workers: must be an integer from 1 to 256 \(got -1\)/);
+  assert.match(msg, /pipelines\[0\]\.table: required/);
+});
+
+test('malformed configs: wrong type, unknown format, missing schema, env, duplicates, topics', () => {
+  assert.match(problems(GOOD.replace('connections: 2', 'connections: [2]')), /postgres\.connections: must be an integer/);
+  assert.match(problems(GOOD.replace('format: avro', 'format: csv')), /pipelines\[0\]\.format: must be one of avro, protobuf, json \(got "csv"\)/);
+  assert.match(problems(GOOD.replace('schema: order.avsc', 'schema: missing.avsc')), /pipelines\[0\]\.schema: cannot read schema file .*missing\.avsc/);
+  assert.match(problems(GOOD.replace('groupId: orders-sink', 'groupId: ${NOPE}')), /kafka\.groupId: environment variable NOPE is not set/);
+  assert.match(problems(GOOD.replace('groupId: orders-sink', 'groupId: ${NOPE')), /kafka\.groupId: malformed variable reference/);
+  const twice = GOOD.replace('metrics:', `${GOOD.slice(GOOD.indexOf('  - name: orders'), GOOD.indexOf('metrics:'))}metrics:`);
+  const dup = problems(twice);
+  assert.match(dup, /pipelines\[1\]\.name: duplicate pipeline name "orders"/);
+  assert.match(dup, /pipelines\[1\]\.topics: topic "orders" is already routed by pipelines\[0\]/);
+  assert.match(problems(GOOD.replace('topics: [orders]', 'topics: [orders]\n    topicPattern: "^o.*"')), /give either topics or topicPattern/);
+  assert.match(problems(GOOD.replace('topics: [orders]', 'topicPattern: "(["')), /topicPattern: not a valid regular expression/);
+  assert.match(problems(GOOD.replace('ringBytes: 64MiB', 'ringBytes: lots')), /engine\.ringBytes: must be a size/);
+  assert.match(problems(GOOD.replace('table: public.orders', 'table: "orders; drop table x"')), /pipelines\[0\]\.table: .* is not a table name/);
+  assert.match(problems(`${GOOD}\n  - : [`), /YAML syntax/);
+});
+
+test('a schema file that is not a valid Avro schema is refused', () => {
+  writeFileSync(path.join(dir, 'broken.avsc'), '{"type": "record", "name": "X", "fields": [{"name": "a", "type": "nope"}]}');
+  assert.match(problems(GOOD.replace('schema: order.avsc', 'schema: broken.avsc')), /pipelines\[0\]\.schema: .*broken\.avsc is not a valid Avro schema/);
+});
+
+test('sizes and durations', () => {
+  assert.equal(parseBytes('64MiB'), 64 * 2 ** 20);
+  assert.equal(parseBytes('8MB'), 8_000_000);
+  assert.equal(parseBytes('512k'), 512 * 1024);
+  assert.equal(parseBytes(1000), 1000);
+  assert.equal(parseBytes('1Xb'), null);
+  assert.equal(parseMillis('2s'), 2000);
+  assert.equal(parseMillis('100ms'), 100);
+  assert.equal(parseMillis(50), 50);
+  assert.equal(parseMillis('soon'), null);
+});

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DATA_START, frameBytes } from '../../../src/ring/layout';
+import { FrameReader } from '../../../src/ring/frame-reader';
+import { RingWriter, type RingChunk } from '../../../src/ring/ring-writer';
+
+function readAll(reader: FrameReader, chunk: RingChunk) {
+  const out: Array<{ pipeline: number; topicId: number; partition: number; offset: number; timestamp: number; key: string | null; value: string | null }> = [];
+  reader.acquire();
+  for (let pos = chunk.start, n = 0; n < chunk.frames; n++) {
+    reader.at(pos);
+    const k = reader.keyLength;
+    const v = reader.valueLength;
+    out.push({
+      pipeline: reader.pipeline,
+      topicId: reader.topicId,
+      partition: reader.partition,
+      offset: reader.offset,
+      timestamp: reader.timestamp,
+      key: k < 0 ? null : reader.buffer.toString('utf8', reader.keyStart, reader.keyStart + k),
+      value: v < 0 ? null : reader.buffer.toString('utf8', reader.valueStart, reader.valueStart + v),
+    });
+    pos += reader.frameBytes;
+  }
+  return out;
+}
+
+test('frames round-trip through the shared buffer, including large offsets, null keys and tombstones', () => {
+  const ring = new RingWriter(1 << 20);
+  const reader = new FrameReader(ring.sab);
+  assert.ok(ring.write(1, 7, 3, 2 ** 40 + 5, 1_790_000_000_123, Buffer.from('k1'), Buffer.from('hello')));
+  assert.ok(ring.write(0, 2, 0, 0, -1, null, Buffer.from('')));
+  assert.ok(ring.write(0, 2, 65535, 9, 5, Buffer.from('k'), null));
+  const chunk = ring.close()!;
+  assert.equal(chunk.frames, 3);
+  assert.deepEqual(readAll(reader, chunk), [
+    { pipeline: 1, topicId: 7, partition: 3, offset: 2 ** 40 + 5, timestamp: 1_790_000_000_123, key: 'k1', value: 'hello' },
+    { pipeline: 0, topicId: 2, partition: 0, offset: 0, timestamp: -1, key: null, value: '' },
+    { pipeline: 0, topicId: 2, partition: 65535, offset: 9, timestamp: 5, key: 'k', value: null },
+  ]);
+  assert.equal(chunk.end - chunk.start, frameBytes(2, 5) + frameBytes(-1, 0) + frameBytes(1, -1));
+});
+
+test('a full ring refuses writes until chunks are released; chunks never wrap; space returns in order', () => {
+  const size = DATA_START + 10 * frameBytes(0, 100);
+  const ring = new RingWriter(size);
+  const value = Buffer.alloc(100, 1);
+  const chunks: RingChunk[] = [];
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < 3; i++) assert.ok(ring.write(0, 0, 0, c * 3 + i, 0, null, value));
+    chunks.push(ring.close()!);
+  }
+  assert.ok(ring.write(0, 0, 0, 9, 0, null, value));
+  assert.equal(ring.write(0, 0, 0, 10, 0, null, value), false, 'no room left before the end');
+  chunks.push(ring.close()!);
+  assert.equal(ring.write(0, 0, 0, 10, 0, null, value), false, 'the oldest chunk still holds the start');
+
+  ring.release(chunks[1]);
+  assert.equal(ring.write(0, 0, 0, 10, 0, null, value), false, 'releasing a younger chunk does not move the tail');
+  ring.release(chunks[0]);
+  assert.ok(ring.write(0, 0, 0, 10, 0, null, value), 'the tail moved over both released chunks; the writer wrapped');
+  const wrapped = ring.close()!;
+  assert.equal(wrapped.start, DATA_START);
+  assert.ok(wrapped.end <= chunks[2].start);
+  for (const c of [chunks[2], chunks[3], wrapped]) ring.release(c);
+  assert.equal(ring.usedBytes, 0);
+});
+
+test('a frame that has to wrap while the open chunk has frames asks for the chunk to be closed', () => {
+  const ring = new RingWriter(DATA_START + 4 * frameBytes(0, 100));
+  const value = Buffer.alloc(100);
+  assert.ok(ring.write(0, 0, 0, 0, 0, null, value));
+  const first = ring.close()!;
+  for (let i = 1; i < 4; i++) assert.ok(ring.write(0, 0, 0, i, 0, null, value));
+  ring.release(first);
+  assert.equal(ring.write(0, 0, 0, 4, 0, null, value), false, 'would wrap inside the open chunk');
+  const second = ring.close()!;
+  assert.equal(second.frames, 3);
+  assert.ok(ring.write(0, 0, 0, 4, 0, null, Buffer.alloc(10)), 'after closing, the next chunk starts at the beginning');
+  assert.equal(ring.close()!.start, DATA_START);
+});
