@@ -12,10 +12,13 @@ const PARTITIONS = 4;
 /** Sends `signal` to the child once the table holds at least `rows` rows. */
 function signalWhenRows(table: string, rows: number, signal: NodeJS.Signals): (child: ChildProcess) => void {
   return (child) => {
+    let sent = false;
     const poll = setInterval(() => {
       sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then(
         ([r]) => {
-          if (Number(r.n) >= rows) {
+          // Several queries may be in flight: signal once (a second SIGTERM means "exit now").
+          if (Number(r.n) >= rows && !sent) {
+            sent = true;
             clearInterval(poll);
             child.kill(signal);
           }
