@@ -21,6 +21,8 @@ export interface PipelineConfig {
   /** The schema file's text, read at load time so workers never touch the filesystem. */
   schemaText: string | null;
   messageType: string | null;
+  /** A Confluent-compatible schema registry: records carry its wire format and writer-schema ids. */
+  registry: { url: string } | null;
   table: string;
   /** column name → dotted field path; columns not listed map to the field of the same name. */
   columns: Record<string, string>;

@@ -64,7 +64,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
 function pipeline(r: Reader, node: unknown, at: string, baseDir: string): PipelineConfig | null {
   const p = r.object(node, at);
   if (!p) return null;
-  r.noUnknownKeys(p, at, ['name', 'topics', 'topicPattern', 'format', 'schema', 'messageType', 'table', 'columns', 'batch', 'onRecordError']);
+  r.noUnknownKeys(p, at, ['name', 'topics', 'topicPattern', 'format', 'schema', 'messageType', 'registry', 'table', 'columns', 'batch', 'onRecordError']);
   let topics: string[] | null = null;
   let topicPattern: string | null = null;
   if (p.topics !== undefined && p.topicPattern !== undefined) {
@@ -86,9 +86,21 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
     if (raw.length === 0) r.problems.push(`${at}.topics: at least one topic is required`);
   }
   const format = r.oneOf<Format>(p.format, `${at}.format`, ['avro', 'protobuf', 'json']);
-  if (format === 'protobuf') r.problems.push(`${at}.format: protobuf is not available in this version yet (avro and json are)`);
+  let registry: { url: string } | null = null;
+  if (p.registry !== undefined) {
+    const reg = r.object(p.registry, `${at}.registry`) ?? {};
+    r.noUnknownKeys(reg, `${at}.registry`, ['url']);
+    const url = r.string(reg.url, `${at}.registry.url`);
+    if (url !== null && !/^https?:\/\/[^/]+/.test(url)) r.problems.push(`${at}.registry.url: must be an http:// or https:// URL (got "${url}")`);
+    registry = url === null ? null : { url: url.replace(/\/+$/, '') };
+  }
   const schema = p.schema === undefined ? null : r.string(p.schema, `${at}.schema`);
-  if (format === 'avro' && p.schema === undefined) r.problems.push(`${at}.schema: required for format avro`);
+  if ((format === 'avro' || format === 'protobuf') && p.schema === undefined && p.registry === undefined) {
+    r.problems.push(`${at}.schema: required for format ${format} (or give registry: to read writer schemas from a schema registry)`);
+  }
+  if (format === 'protobuf' && schema !== null && p.messageType === undefined) {
+    r.problems.push(`${at}.messageType: required with a .proto schema (the message to decode, e.g. shop.Order)`);
+  }
   const columns: Record<string, string> = {};
   const cols = r.object(p.columns ?? {}, `${at}.columns`) ?? {};
   for (const [column, field] of Object.entries(cols)) {
@@ -114,6 +126,7 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
     schemaPath: schema === null ? null : path.resolve(baseDir, schema),
     schemaText: null,
     messageType: p.messageType === undefined ? null : r.string(p.messageType, `${at}.messageType`),
+    registry,
     table: table ?? '',
     columns,
     batch: batchConfig,

@@ -1,7 +1,8 @@
 import type { PipelineConfig } from '../config/types';
-import { encoderFor, type ColumnType } from '../sink/column-encoders';
+import { encoderFor, type ColumnType, type ValueHint } from '../sink/column-encoders';
 import type { TableColumn } from '../sink/table-columns';
-import { avroFieldKind, avroTopLevelFields, parseAvro, type FieldKind } from './schema';
+import type { FieldKind } from './field-info';
+import { schemaView } from './schema';
 
 /** Where a column's value comes from: a field of the decoded record, or the Kafka record itself. */
 export type ValueSource = 'field' | 'partition' | 'offset' | 'timestamp' | 'key';
@@ -15,6 +16,8 @@ export interface WorkerColumn {
   source: ValueSource;
   /** Field path for source 'field'. */
   path: string[];
+  /** How the schema represents the value (logical type, enum), when the column type alone does not say. */
+  hint: ValueHint | null;
   /** A missing value for this column fails the record instead of writing NULL. */
   required: boolean;
 }
@@ -25,6 +28,8 @@ export interface WorkerPipeline {
   format: PipelineConfig['format'];
   schemaText: string | null;
   messageType: string | null;
+  /** Records are framed for a schema registry: magic byte 0, schema id (and Protobuf message indexes). */
+  registry: boolean;
   columns: WorkerColumn[];
 }
 
@@ -37,7 +42,7 @@ const JSON_TYPES = new Set(['json', 'jsonb']);
  */
 export function planColumns(p: PipelineConfig, at: string, table: TableColumn[], problems: string[]): WorkerPipeline {
   const byName = new Map(table.map((c) => [c.name, c]));
-  const avroType = p.format === 'avro' && p.schemaText ? parseAvro(p.schemaText, p.schemaPath ?? p.name) : null;
+  const schema = schemaView(p);
   const mapping = new Map<string, string>();
   for (const [column, field] of Object.entries(p.columns)) {
     const col = byName.get(column);
@@ -45,7 +50,7 @@ export function planColumns(p: PipelineConfig, at: string, table: TableColumn[],
     else if (col.generated) problems.push(`${at}.columns.${column}: column "${column}" of ${p.table} is generated and cannot be written`);
     else mapping.set(column, field);
   }
-  const fields = avroType ? new Set(avroTopLevelFields(avroType)) : null;
+  const fields = schema ? new Set(schema.topLevelFields()) : null;
   for (const col of table) {
     if (mapping.has(col.name) || col.generated) continue;
     const byDefault = fields ? fields.has(col.name) : !col.hasDefault;
@@ -66,31 +71,35 @@ export function planColumns(p: PipelineConfig, at: string, table: TableColumn[],
       continue;
     }
     const source = META[field] ?? 'field';
-    const path = source === 'field' ? field.split('.') : [];
-    if (avroType && source === 'field') {
-      const kind = avroFieldKind(avroType, path);
-      if (kind === null) {
-        problems.push(`${at}.columns.${col.name}: field "${field}" is not in the Avro schema ${p.schemaPath}`);
+    let path = source === 'field' ? field.split('.') : [];
+    let hint: ValueHint | null = null;
+    if (schema && source === 'field') {
+      const info = schema.fieldInfo(path);
+      if (info === null) {
+        problems.push(`${at}.columns.${col.name}: field "${field}" is not in the schema ${p.schemaPath}`);
         continue;
       }
-      const mismatch = kindMismatch(kind, col);
-      if (mismatch) problems.push(`${at}: field "${field}" (${kind}) cannot go into column "${col.name}" (${col.typname}): ${mismatch}`);
+      const mismatch = kindMismatch(info.kind, col);
+      if (mismatch) problems.push(`${at}: field "${field}" (${info.kind}) cannot go into column "${col.name}" (${col.typname}): ${mismatch}`);
+      path = info.path;
+      hint = info.hint;
     }
     columns.push({
       name: col.name,
       type: { typname: col.typname, elemTypname: col.elemTypname, elemOid: col.elemOid },
       source,
       path,
+      hint,
       required: col.notNull,
     });
   }
   if (columns.length === 0 && problems.length === 0) {
     problems.push(`${at}: no field of the records maps to a column of ${p.table} (name them under columns:)`);
   }
-  return { name: p.name, format: p.format, schemaText: p.schemaText, messageType: p.messageType, columns };
+  return { name: p.name, format: p.format, schemaText: p.schemaText, messageType: p.messageType, registry: p.registry !== null, columns };
 }
 
-function kindMismatch(kind: FieldKind, col: TableColumn): string | null {
+export function kindMismatch(kind: FieldKind, col: Pick<TableColumn, 'typname' | 'elemTypname'>): string | null {
   const isJson = JSON_TYPES.has(col.typname);
   if ((kind === 'record' || kind === 'map') && !isJson) return 'a record or map needs a json or jsonb column';
   if (kind === 'array' && col.elemTypname === null && !isJson) return 'an array needs an array, json or jsonb column';

@@ -1,58 +1,87 @@
 import type avro from 'avsc';
-// Tap is avsc's internal cursor; reusing one over the whole ring avoids a Buffer and a Tap per record.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Tap } = require('avsc/lib/utils') as { Tap: new (buf: Buffer, pos?: number) => AvroTap };
-import { parseAvro } from './schema';
+import { encoderFor, type ColumnEncoder } from '../sink/column-encoders';
+import { AvroReader, avroFieldInfo, parseAvro } from './avro';
 import type { WorkerPipeline } from './column-plan';
-
-interface AvroTap {
-  buf: Buffer;
-  pos: number;
-}
+import type { FieldInfo } from './field-info';
+import { findMessage, messageByIndexes, parseProto, ProtoReader, protoFieldInfo } from './protobuf';
 
 /** Decodes one record's value bytes [start, end) of the ring into a JS value; throws when malformed. */
-export interface Decoder {
+export interface ValueReader {
   decode(start: number, end: number): unknown;
 }
 
-class AvroDecoder implements Decoder {
-  private readonly tap: AvroTap;
-  private readonly type: avro.Type & { _read(tap: AvroTap): unknown };
-
-  constructor(ring: Buffer, schemaText: string, where: string) {
-    this.type = parseAvro(schemaText, where) as avro.Type & { _read(tap: AvroTap): unknown };
-    this.tap = new Tap(ring, 0);
-  }
-
-  decode(start: number, end: number): unknown {
-    this.tap.pos = start;
-    const value = this.type._read(this.tap);
-    if (this.tap.pos !== end) {
-      throw new Error(
-        this.tap.pos > end
-          ? `truncated Avro data: the schema needs more than the ${end - start} bytes of the value`
-          : `${end - this.tap.pos} trailing bytes after the Avro record`,
-      );
-    }
-    return value;
-  }
+/** Everything needed to turn records of one schema into rows: the reader, and per column its path and encoder. */
+export interface CompiledSchema {
+  reader: ValueReader;
+  paths: string[][];
+  encoders: ColumnEncoder[];
 }
 
-class JsonDecoder implements Decoder {
-  constructor(private readonly ring: Buffer) {}
+/** A writer schema as the registry returned it (Confluent's GET /schemas/ids/{id}), or why it is missing. */
+export interface RegisteredSchema {
+  schemaType?: 'AVRO' | 'PROTOBUF' | 'JSON';
+  schema?: string;
+  references?: unknown[];
+  error?: string;
+}
 
+class JsonReader implements ValueReader {
+  constructor(private readonly ring: Buffer) {}
   decode(start: number, end: number): unknown {
     return JSON.parse(this.ring.toString('utf8', start, end));
   }
 }
 
-export function createDecoder(ring: Buffer, p: WorkerPipeline): Decoder {
+/** Columns as the plan made them (paths and hints from the pipeline's own schema file). */
+function planned(p: WorkerPipeline, reader: ValueReader): CompiledSchema {
+  return { reader, paths: p.columns.map((c) => c.path), encoders: p.columns.map((c) => encoderFor(c.type, c.hint)!) };
+}
+
+/** Columns resolved against a writer schema (registry pipelines without a schema file of their own). */
+function resolved(p: WorkerPipeline, reader: ValueReader, info: (path: string[]) => FieldInfo | null): CompiledSchema {
+  const infos = p.columns.map((c) => (c.source === 'field' ? info(c.path) : null));
+  return {
+    reader,
+    paths: p.columns.map((c, i) => infos[i]?.path ?? c.path),
+    encoders: p.columns.map((c, i) => encoderFor(c.type, infos[i]?.hint ?? null)!),
+  };
+}
+
+/** The pipeline's one schema, for pipelines whose records are not registry-framed. */
+export function compileStatic(ring: Buffer, p: WorkerPipeline): CompiledSchema | null {
+  if (p.registry) return null;
   switch (p.format) {
-    case 'avro':
-      return new AvroDecoder(ring, p.schemaText ?? '', p.name);
     case 'json':
-      return new JsonDecoder(ring);
-    default:
-      throw new Error(`format ${p.format} is not available in this version`);
+      return planned(p, new JsonReader(ring));
+    case 'avro':
+      return planned(p, new AvroReader(ring, parseAvro(p.schemaText ?? '', p.name)));
+    case 'protobuf':
+      return planned(p, new ProtoReader(ring, findMessage(parseProto(p.schemaText ?? '', p.name), p.messageType ?? '', p.name)));
   }
+}
+
+/**
+ * A writer schema from the registry. Avro records are resolved to the pipeline's own schema when it has
+ * one (so columns keep their planned shape while producers evolve); otherwise columns follow each
+ * writer schema by field name. Protobuf records decode with the writer's message type.
+ */
+export function compileRegistered(ring: Buffer, p: WorkerPipeline, id: number, registered: RegisteredSchema, indexes: readonly number[], readerAvro: avro.Type | null): CompiledSchema {
+  if (registered.error !== undefined || registered.schema === undefined) {
+    throw new Error(registered.error ?? `schema id ${id}: the registry returned no schema`);
+  }
+  const where = `schema id ${id}`;
+  const type = registered.schemaType ?? 'AVRO';
+  if (p.format === 'json') return planned(p, new JsonReader(ring));
+  if (p.format === 'avro') {
+    if (type !== 'AVRO') throw new Error(`${where} is a ${type} schema, but the pipeline's format is avro`);
+    const writer = parseAvro(registered.schema, where);
+    if (readerAvro) return planned(p, new AvroReader(ring, writer, readerAvro));
+    return resolved(p, new AvroReader(ring, writer), (path) => avroFieldInfo(writer, path));
+  }
+  if (type !== 'PROTOBUF') throw new Error(`${where} is a ${type} schema, but the pipeline's format is protobuf`);
+  if ((registered.references?.length ?? 0) > 0) throw new Error(`${where} references other schemas, which the engine does not follow yet`);
+  const message = messageByIndexes(parseProto(registered.schema, where), indexes);
+  if (!message) throw new Error(`${where} has no message at index path [${indexes.join(', ')}]`);
+  const reader = new ProtoReader(ring, message);
+  return p.schemaText !== null ? planned(p, reader) : resolved(p, reader, (path) => protoFieldInfo(message, path));
 }

@@ -4,6 +4,8 @@ import type { WorkerPipeline } from './column-plan';
 /** Sent once to every worker. */
 export interface DecodeWorkerData {
   ring: SharedArrayBuffer;
+  /** The shared schema table (ring/schema-table.ts), when a pipeline reads a schema registry. */
+  schemaTable: SharedArrayBuffer | null;
   pipelines: WorkerPipeline[];
 }
 

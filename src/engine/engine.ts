@@ -11,6 +11,7 @@ import { PgSink } from '../sink/pg-sink';
 import { KafkaSource, type TopicPartition } from '../source/kafka-source';
 import { Poller, type ChunkWork } from '../source/poller';
 import { TopicRoutes } from '../source/routes';
+import { SchemaGate } from '../source/schema-registry';
 import { planPipelines, type PipelinePlan } from './plan';
 
 export interface EngineOptions {
@@ -49,6 +50,7 @@ export class Engine {
   private readonly routes: TopicRoutes;
   private readonly sink: PgSink;
   private readonly batcher: Batcher;
+  private readonly schemas: SchemaGate;
   private plans: PipelinePlan[] = [];
   private ring!: RingWriter;
   private pool!: DecodePool;
@@ -74,6 +76,7 @@ export class Engine {
   ) {
     this.routes = new TopicRoutes(config.pipelines);
     this.sink = new PgSink({ url: config.postgres.url, connections: config.postgres.connections });
+    this.schemas = new SchemaGate(config.pipelines.map((p) => p.registry));
     this.batcher = new Batcher(
       config.pipelines.map((p) => p.batch),
       (batch) => this.write(batch),
@@ -92,7 +95,11 @@ export class Engine {
       this.plans = await planPipelines(this.config, this.sink);
       this.ring = new RingWriter(this.config.engine.ringBytes);
       this.metrics.ringCapacityBytes.set(this.ring.capacity);
-      this.pool = new DecodePool(this.config.engine.workers, { ring: this.ring.sab, pipelines: this.plans.map((p) => p.worker) });
+      this.pool = new DecodePool(this.config.engine.workers, {
+        ring: this.ring.sab,
+        schemaTable: this.schemas.enabled ? this.schemas.table.sab : null,
+        pipelines: this.plans.map((p) => p.worker),
+      });
       this.source = new KafkaSource(this.config.kafka, this.options.pollTimeoutMs ?? 100, {
         assigned: (parts) => this.assigned(parts),
         revoked: (parts) => this.revoked(parts),
@@ -104,7 +111,7 @@ export class Engine {
       this.poller = new Poller(this.source, this.ring, this.routes, this.tracker, (chunk) => this.decode(chunk), {
         pollBatch: this.config.engine.pollBatch,
         maxChunkBytes: Math.max(64 << 10, Math.floor(this.ring.capacity / 16)),
-      }, () => this.checkCaughtUp(true));
+      }, () => this.checkCaughtUp(true), this.schemas.enabled ? this.schemas : null);
       polling = this.poller.run().catch((err) => this.fail(err));
       if (this.options.untilCaughtUp) timers.push(setInterval(() => this.checkCaughtUp(false), 200));
       if (this.options.progressEveryMs) timers.push(setInterval(() => this.progress(started), this.options.progressEveryMs));
@@ -136,6 +143,7 @@ export class Engine {
     this.stopReason = reason;
     log.info(`stopping (${reason}): finishing ${this.unsettled} chunks in flight`);
     this.poller?.stop();
+    this.schemas.stop();
     // A stop during a database outage waits for in-flight batches this long, then gives up on them
     // (they are not committed, so they are read again after a restart).
     setTimeout(() => this.sink.stopRetrying(), 30_000).unref();

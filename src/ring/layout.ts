@@ -60,3 +60,19 @@ export function frameBytes(keyLength: number, valueLength: number): number {
   const raw = FRAME_HEADER_BYTES + (keyLength > 0 ? keyLength : 0) + (valueLength > 0 ? valueLength : 0);
   return (raw + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
 }
+
+/**
+ * Schema table: a second SharedArrayBuffer, for pipelines whose records are framed for a schema
+ * registry. The first time the main thread meets a schema id it fetches the writer schema, appends it
+ * here and only then writes the record's frame, so a worker always finds the schema of a frame it reads.
+ *
+ *   Int32[ST_COUNT]                       entries published (writer: main thread; workers Atomics.load it)
+ *   Int32[ST_ENTRIES + i*ST_ENTRY_INT32S] entry i: pipeline, schema id, text byte offset, text byte length
+ *   bytes from ST_TEXT_START              UTF-8 JSON of the registry's answer ({schemaType, schema} or {error})
+ */
+export const ST_COUNT = 0;
+export const ST_ENTRIES = 4;
+export const ST_ENTRY_INT32S = 4;
+export const ST_MAX_ENTRIES = 4096;
+export const ST_TEXT_START = (ST_ENTRIES + ST_MAX_ENTRIES * ST_ENTRY_INT32S) * 4;
+export const SCHEMA_TABLE_BYTES = 16 << 20;

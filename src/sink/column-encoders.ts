@@ -9,6 +9,17 @@ export type ColumnEncoder = (w: RowWriter, value: unknown) => void;
 
 export class ValueError extends Error {}
 
+/**
+ * How a decoded value is represented when its JS type alone does not say, taken from the schema at
+ * plan time: Avro logical types carried by plain numbers or bytes, Protobuf enums carried by numbers.
+ */
+export type ValueHint =
+  | { kind: 'timestamp-micros' }
+  | { kind: 'time-millis' }
+  | { kind: 'time-micros' }
+  | { kind: 'decimal'; scale: number }
+  | { kind: 'enum'; names: Record<number, string> };
+
 /** What a worker needs to know about one target column. */
 export interface ColumnType {
   /** pg_type.typname, e.g. int8, timestamptz, _text for text[]. */
@@ -24,12 +35,36 @@ const DAYS_1970_TO_2000 = 10_957;
 const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'name', 'citext', 'xml']);
 
 /** The encoder for a column type, or null when the binary path does not support that type. */
-export function encoderFor(type: ColumnType): ColumnEncoder | null {
+export function encoderFor(type: ColumnType, hint: ValueHint | null = null): ColumnEncoder | null {
   if (type.elemTypname !== null) {
-    const elem = scalarEncoder(type.elemTypname);
+    const elem = hinted(type.elemTypname, hint);
     return elem ? arrayEncoder(elem, type.elemOid) : null;
   }
-  return scalarEncoder(type.typname);
+  return hinted(type.typname, hint);
+}
+
+function hinted(typname: string, hint: ValueHint | null): ColumnEncoder | null {
+  const plain = scalarEncoder(typname);
+  if (plain === null || hint === null) return plain;
+  switch (hint.kind) {
+    case 'timestamp-micros':
+      return typname === 'timestamp' || typname === 'timestamptz' ? encodeTimestampMicros : plain;
+    case 'time-millis':
+      return typname === 'time' ? (w, v) => encodeTimeMicros(w, integer(v, 0, 86_400_000) * 1000) : plain;
+    case 'time-micros':
+      return typname === 'time' ? (w, v) => encodeTimeMicros(w, integer(v, 0, 86_400_000_000)) : plain;
+    case 'decimal': {
+      const scale = hint.scale;
+      return (w, v) => plain(w, v instanceof Uint8Array ? decimalString(v, scale) : v);
+    }
+    case 'enum': {
+      if (!TEXT_TYPES.has(typname) && typname !== 'json' && typname !== 'jsonb') return plain;
+      const names = hint.names;
+      return (w, v) => plain(w, typeof v === 'number' ? names[v] ?? v : v);
+    }
+    default:
+      return plain;
+  }
 }
 
 export function isSupportedType(type: ColumnType): boolean {
@@ -66,6 +101,8 @@ function scalarEncoder(typname: string): ColumnEncoder | null {
       return encodeDate;
     case 'numeric':
       return encodeNumeric;
+    case 'time':
+      return encodeTime;
     default:
       return null;
   }
@@ -77,17 +114,40 @@ function describe(v: unknown): string {
   return Array.isArray(v) ? 'an array' : Buffer.isBuffer(v) ? 'bytes' : `a value of type ${typeof v}`;
 }
 
+/** protobufjs decodes 64-bit integers to Long objects. */
+interface LongLike {
+  low: number;
+  high: number;
+  unsigned: boolean;
+}
+
+function isLong(v: unknown): v is LongLike {
+  return typeof v === 'object' && v !== null && typeof (v as LongLike).low === 'number' && typeof (v as LongLike).high === 'number';
+}
+
+/** A Long as a number when that is exact, else as a bigint. */
+function fromLong(v: LongLike): number | bigint {
+  const low = v.low >>> 0;
+  const high = v.unsigned ? v.high >>> 0 : v.high | 0;
+  const n = high * 4294967296 + low;
+  if (Number.isSafeInteger(n)) return n;
+  return (BigInt(high) << 32n) + BigInt(low);
+}
+
 function integer(v: unknown, min: number, max: number): number {
   let n: number;
   if (typeof v === 'number') n = v;
   else if (typeof v === 'bigint') n = Number(v);
   else if (typeof v === 'string' && /^-?\d+$/.test(v)) n = Number(v);
+  else if (isLong(v)) n = Number(fromLong(v));
   else throw new ValueError(`expected an integer, got ${describe(v)}`);
   if (!Number.isInteger(n) || n < min || n > max) throw new ValueError(`${describe(v)} is out of range ${min}..${max}`);
   return n;
 }
 
 function encodeInt8(w: RowWriter, v: unknown): void {
+  if (isLong(v)) v = fromLong(v);
+  else if (typeof v === 'string' && /^-?\d{16,}$/.test(v)) v = BigInt(v);
   if (typeof v === 'bigint') {
     if (v < -9223372036854775808n || v > 9223372036854775807n) throw new ValueError(`${v} is out of range for int8`);
     const at = w.field(8);
@@ -100,6 +160,7 @@ function encodeInt8(w: RowWriter, v: unknown): void {
 function float(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
+  if (isLong(v)) return Number(fromLong(v));
   if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
   throw new ValueError(`expected a number, got ${describe(v)}`);
 }
@@ -107,6 +168,7 @@ function float(v: unknown): number {
 function encodeText(w: RowWriter, v: unknown): void {
   if (typeof v === 'string') w.utf8(v);
   else if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') w.utf8(String(v));
+  else if (isLong(v)) w.utf8(String(fromLong(v)));
   else throw new ValueError(`expected text, got ${describe(v)}`);
 }
 
@@ -139,6 +201,7 @@ function jsonText(v: unknown): string {
 
 function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
+  if (isLong(value)) return String(fromLong(value));
   if (value !== null && typeof value === 'object' && (value as { type?: string }).type === 'Buffer') {
     return Buffer.from((value as { data: number[] }).data).toString('base64');
   }
@@ -172,17 +235,64 @@ function encodeUuid(w: RowWriter, v: unknown): void {
   }
 }
 
-/** Numbers are epoch milliseconds (Avro timestamp-millis); strings are ISO-8601; Dates as they are. */
+/**
+ * Numbers are epoch milliseconds (Avro timestamp-millis); strings are ISO-8601; Dates as they are;
+ * objects with seconds and nanos are google.protobuf.Timestamp (microsecond precision is kept).
+ */
 function encodeTimestamp(w: RowWriter, v: unknown): void {
   let ms: number;
   if (typeof v === 'number') ms = v;
   else if (v instanceof Date) ms = v.getTime();
+  else if (typeof v === 'object' && v !== null && 'seconds' in v) {
+    const t = v as { seconds: unknown; nanos?: unknown };
+    const seconds = isLong(t.seconds) ? Number(fromLong(t.seconds)) : Number(t.seconds);
+    const nanos = Number(t.nanos ?? 0);
+    if (!Number.isFinite(seconds) || !Number.isFinite(nanos)) throw new ValueError(`expected a timestamp, got ${describe(v)}`);
+    return encodeTimestampMicros(w, seconds * 1_000_000 + Math.floor(nanos / 1000));
+  }
   else if (typeof v === 'string') ms = Date.parse(v);
   else if (typeof v === 'bigint') ms = Number(v);
   else throw new ValueError(`expected a timestamp, got ${describe(v)}`);
   if (!Number.isFinite(ms)) throw new ValueError(`expected a timestamp, got ${describe(v)}`);
   const at = w.field(8);
   writeInt64(w.buf, at, Math.round((ms - EPOCH_2000_MS) * 1000));
+}
+
+/** Microseconds since 1970 (Avro timestamp-micros). */
+function encodeTimestampMicros(w: RowWriter, v: unknown): void {
+  const us = typeof v === 'bigint' ? Number(v) : isLong(v) ? Number(fromLong(v)) : v;
+  if (typeof us !== 'number' || !Number.isFinite(us)) throw new ValueError(`expected microseconds since 1970, got ${describe(v)}`);
+  const at = w.field(8);
+  writeInt64(w.buf, at, us - EPOCH_2000_MS * 1000);
+}
+
+/** time: numbers are milliseconds after midnight (Avro time-millis); strings are HH:MM[:SS[.ffffff]]. */
+function encodeTime(w: RowWriter, v: unknown): void {
+  if (typeof v === 'number') return encodeTimeMicros(w, integer(v, 0, 86_400_000) * 1000);
+  const m = typeof v === 'string' ? /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/.exec(v) : null;
+  if (!m) throw new ValueError(`expected a time of day, got ${describe(v)}`);
+  const us = ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3] ?? 0)) * 1_000_000 + Number((m[4] ?? '').padEnd(6, '0'));
+  if (Number(m[1]) > 24 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59 || us > 86_400_000_000) throw new ValueError(`expected a time of day, got ${describe(v)}`);
+  encodeTimeMicros(w, us);
+}
+
+function encodeTimeMicros(w: RowWriter, us: number): void {
+  const at = w.field(8);
+  writeInt64(w.buf, at, us);
+}
+
+/** An Avro decimal's unscaled big-endian two's complement bytes as a decimal string. */
+export function decimalString(bytes: Uint8Array, scale: number): string {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  if (bytes.length > 0 && bytes[0] & 0x80) n -= 1n << BigInt(bytes.length * 8);
+  const negative = n < 0n;
+  let digits = (negative ? -n : n).toString();
+  if (scale > 0) {
+    digits = digits.padStart(scale + 1, '0');
+    digits = `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;
+  }
+  return negative ? `-${digits}` : digits;
 }
 
 /** Numbers are days since 1970-01-01 (Avro date); strings are YYYY-MM-DD. */

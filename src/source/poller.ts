@@ -3,6 +3,7 @@ import { EngineError, ErrorCodes } from '../errors';
 import type { RingChunk, RingWriter } from '../ring/ring-writer';
 import { frameBytes } from '../ring/layout';
 import type { KafkaSource, Message } from './kafka-source';
+import type { SchemaGate } from './schema-registry';
 import type { TopicRoutes } from './routes';
 
 /** A chunk on its way through decode, batching and COPY; `pending` counts pipelines not yet durable. */
@@ -52,13 +53,17 @@ export class Poller {
     private readonly options: PollerOptions,
     /** Called right after a poll returned nothing: no fetched message is outside the ring then. */
     private readonly onIdle: () => void = () => undefined,
+    /** Registry pipelines: a record waits until its writer schema is in the shared schema table. */
+    private readonly schemas: SchemaGate | null = null,
   ) {}
 
   /** Runs until stop(); rejects on a fatal error (a record larger than the ring). */
   async run(): Promise<void> {
     while (!this.stopped) {
       if (this.index < this.pending.length) {
-        if (!this.drain()) await this.waitForSpace();
+        const drained = this.drain();
+        if (drained === 'schema') await this.schemas!.fetchPending();
+        else if (drained === 'full') await this.waitForSpace();
         continue;
       }
       const messages = await this.source.consume(this.options.pollBatch);
@@ -104,8 +109,8 @@ export class Poller {
     });
   }
 
-  /** Writes pending messages into the ring; false when the ring is full before all are written. */
-  private drain(): boolean {
+  /** Writes pending messages into the ring, until all are in, the ring is full, or a schema is missing. */
+  private drain(): 'done' | 'full' | 'schema' {
     const ring = this.ring;
     const messages = this.pending;
     while (this.index < messages.length) {
@@ -119,6 +124,10 @@ export class Poller {
         continue;
       }
       const value = m.value;
+      if (this.schemas !== null && this.schemas.needs(this.lastPipeline, value)) {
+        this.closeChunk();
+        return 'schema';
+      }
       const key = typeof m.key === 'string' ? Buffer.from(m.key) : (m.key);
       if (!ring.write(this.lastPipeline, this.lastTopicId, m.partition, m.offset, m.timestamp ?? -1, key, value)) {
         if (ring.openFrameCount > 0) {
@@ -132,7 +141,7 @@ export class Poller {
             `record ${m.topic}[${m.partition}]@${m.offset} needs ${size} bytes but engine.ringBytes holds at most ${ring.maxFrameBytes}; raise engine.ringBytes`,
           );
         }
-        return false;
+        return 'full';
       }
       if (track.openSeq !== this.openSeq) {
         track.openSeq = this.openSeq;
@@ -143,7 +152,7 @@ export class Poller {
       if (ring.openBytes >= this.options.maxChunkBytes) this.closeChunk();
     }
     this.closeChunk();
-    return true;
+    return 'done';
   }
 
   private lookup(m: Message): PartitionTrack | undefined {

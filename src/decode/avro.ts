@@ -1,0 +1,153 @@
+import avro from 'avsc';
+import { messageOf } from '../errors';
+import type { ValueHint } from '../sink/column-encoders';
+import type { FieldInfo, FieldKind } from './field-info';
+
+// Tap is avsc's internal cursor; reusing one over the whole ring avoids a Buffer and a Tap per record.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Tap } = require('avsc/lib/utils') as { Tap: new (buf: Buffer, pos?: number) => AvroTap };
+
+interface AvroTap {
+  buf: Buffer;
+  pos: number;
+}
+
+type Readable = { _read(tap: AvroTap): unknown };
+
+/**
+ * Logical types decode to their underlying values (a timestamp-millis is a number of ms, a decimal its
+ * bytes): the column's ValueHint says how to read them, so no Date or object is made per value. They
+ * are registered (rather than left unknown to avsc) only so that the schema keeps their attributes.
+ */
+class Annotated extends avro.types.LogicalType {
+  readonly attrs: { logicalType: string; scale?: number };
+  constructor(schema: avro.Schema, opts?: avro.ForSchemaOptions) {
+    super(schema, opts);
+    this.attrs = schema as unknown as { logicalType: string; scale?: number };
+  }
+  _fromValue(v: unknown): unknown {
+    return v;
+  }
+  _toValue(v: unknown): unknown {
+    return v;
+  }
+  _resolve(type: avro.Type): ((v: unknown) => unknown) | undefined {
+    const writer = type instanceof avro.types.LogicalType ? type.underlyingType : type;
+    return writer.typeName === this.underlyingType.typeName ? (v) => v : undefined;
+  }
+}
+
+const LOGICAL_TYPES = Object.fromEntries(
+  ['timestamp-millis', 'timestamp-micros', 'local-timestamp-millis', 'local-timestamp-micros', 'date', 'time-millis', 'time-micros', 'decimal', 'uuid'].map(
+    (name) => [name, Annotated],
+  ),
+) as unknown as Record<string, new (schema: avro.Schema, opts?: avro.ForSchemaOptions) => avro.types.LogicalType>;
+
+
+export function parseAvro(text: string, where: string): avro.Type {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${where} is not valid JSON: ${messageOf(err)}`);
+  }
+  try {
+    // Unions are never wrapped: ["null","string","long"] decodes to the branch's value itself, what a
+    // column wants. (A fresh options object each time: avsc keeps its registry of named types in it.)
+    return avro.Type.forSchema(json as avro.Schema, { wrapUnions: 'never', logicalTypes: LOGICAL_TYPES });
+  } catch (err) {
+    throw new Error(`${where} is not a valid Avro schema: ${messageOf(err)}`);
+  }
+}
+
+/** Decodes Avro values in place from the ring, with the writer schema, resolved to a reader schema if given. */
+export class AvroReader {
+  private readonly tap: AvroTap;
+  private readonly read: Readable;
+
+  constructor(ring: Buffer, writer: avro.Type, reader?: avro.Type) {
+    this.tap = new Tap(ring, 0);
+    this.read = (reader && reader !== writer ? reader.createResolver(writer) : writer) as unknown as Readable;
+  }
+
+  decode(start: number, end: number): unknown {
+    this.tap.pos = start;
+    const value = this.read._read(this.tap);
+    if (this.tap.pos !== end) {
+      throw new Error(
+        this.tap.pos > end
+          ? `truncated Avro data: the schema needs more than the ${end - start} bytes of the value`
+          : `${end - this.tap.pos} trailing bytes after the Avro record`,
+      );
+    }
+    return value;
+  }
+}
+
+/** Follows a dotted path through records (and nullable unions); null when the path does not exist. */
+export function avroFieldInfo(root: avro.Type, path: readonly string[]): FieldInfo | null {
+  let t: avro.Type | undefined = root;
+  for (const name of path) {
+    t = unwrapNullable(t);
+    if (!(t instanceof avro.types.RecordType)) return null;
+    t = t.field(name)?.type;
+    if (!t) return null;
+  }
+  t = unwrapNullable(t);
+  return { kind: kindOf(t), hint: hintOf(t), path: [...path] };
+}
+
+/** Names of the top-level fields of a record schema. */
+export function avroTopLevelFields(root: avro.Type): string[] {
+  const t = unwrapNullable(root);
+  return t instanceof avro.types.RecordType ? t.fields.map((f) => f.name) : [];
+}
+
+function kindOf(logical: avro.Type): FieldKind {
+  if (logicalType(logical) === 'decimal') return 'scalar';
+  const t = underlying(logical);
+  if (t instanceof avro.types.RecordType) return 'record';
+  if (t instanceof avro.types.MapType) return 'map';
+  if (t instanceof avro.types.ArrayType) return 'array';
+  if (isUnion(t)) return 'unknown';
+  if (t instanceof avro.types.BytesType || t instanceof avro.types.FixedType) return 'bytes';
+  return 'scalar';
+}
+
+function hintOf(t: avro.Type): ValueHint | null {
+  const at = t instanceof avro.types.ArrayType ? t.itemsType : t;
+  switch (logicalType(at)) {
+    case 'timestamp-micros':
+    case 'local-timestamp-micros':
+      return { kind: 'timestamp-micros' };
+    case 'time-millis':
+      return { kind: 'time-millis' };
+    case 'time-micros':
+      return { kind: 'time-micros' };
+    case 'decimal':
+      return { kind: 'decimal', scale: Number((at as Annotated).attrs.scale ?? 0) };
+    default:
+      return null;
+  }
+}
+
+function logicalType(t: avro.Type): string | undefined {
+  return t instanceof Annotated ? t.attrs.logicalType : undefined;
+}
+
+function isUnion(t: avro.Type): t is avro.Type & { types: avro.Type[] } {
+  return t instanceof avro.types.UnwrappedUnionType || t instanceof avro.types.WrappedUnionType;
+}
+
+function unwrapNullable(t: avro.Type): avro.Type {
+  if (isUnion(t)) {
+    const branches = t.types.filter((b) => b.typeName !== 'null');
+    if (branches.length === 1) return branches[0];
+  }
+  return t;
+}
+
+/** The plain type under a logical type (for the kind of a field). */
+function underlying(t: avro.Type): avro.Type {
+  return t instanceof avro.types.LogicalType ? t.underlyingType : t;
+}

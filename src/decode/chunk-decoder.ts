@@ -1,0 +1,217 @@
+import type avro from 'avsc';
+import { ErrorCodes, messageOf, type EngineErrorData } from '../errors';
+import { FrameReader } from '../ring/frame-reader';
+import { SchemaTable } from '../ring/schema-table';
+import { ValueError } from '../sink/column-encoders';
+import { RowWriter } from '../sink/copy-binary';
+import { parseAvro } from './avro';
+import type { WorkerColumn, WorkerPipeline } from './column-plan';
+import { compileRegistered, compileStatic, type CompiledSchema, type RegisteredSchema } from './decoders';
+import type { DecodeResult, DecodeTask, PipelineRows, RecordFailure } from './task';
+
+interface PipelineState {
+  spec: WorkerPipeline;
+  columns: WorkerColumn[];
+  /** The one schema of a pipeline without registry framing. */
+  fixed: CompiledSchema | null;
+  /** Registry pipelines: compiled writer schemas by id (and Protobuf message-index path). */
+  registered: Map<string | number, CompiledSchema>;
+  readerAvro: avro.Type | null;
+  writer: RowWriter | null;
+  rows: number;
+}
+
+/**
+ * Decodes chunks of the shared ring: reads each frame in place, decodes its value, and writes one binary
+ * COPY tuple per record into a per-pipeline buffer. A record that fails (malformed bytes, an unknown
+ * schema, a value that does not fit its column) produces no row and a RecordFailure; decoding never
+ * throws for a record. One instance per worker thread (worker.ts); benchmarks drive it directly.
+ */
+export class ChunkDecoder {
+  private readonly reader: FrameReader;
+  private readonly schemas: SchemaTable | null;
+  private readonly pipelines: PipelineState[];
+  /** Set by frameSchema: where the payload starts after registry framing. */
+  private payloadStart = 0;
+
+  constructor(ring: SharedArrayBuffer, specs: readonly WorkerPipeline[], schemaTable: SharedArrayBuffer | null = null) {
+    this.reader = new FrameReader(ring);
+    this.schemas = schemaTable ? new SchemaTable(schemaTable) : null;
+    this.pipelines = specs.map((spec) => ({
+      spec,
+      columns: spec.columns,
+      fixed: compileStatic(this.reader.buffer, spec),
+      registered: new Map(),
+      readerAvro: spec.registry && spec.format === 'avro' && spec.schemaText !== null ? parseAvro(spec.schemaText, spec.name) : null,
+      writer: null,
+      rows: 0,
+    }));
+  }
+
+  /** Decodes a chunk; `transfer` lists the output buffers, to be moved (not copied) to the caller. */
+  decode(task: DecodeTask): { result: DecodeResult; transfer: ArrayBuffer[] } {
+    const reader = this.reader;
+    const failures: RecordFailure[] = [];
+    let tombstones = 0;
+    try {
+      reader.acquire();
+      let pos = task.start;
+      for (let n = 0; n < task.frames && pos < task.end; n++) {
+        reader.at(pos);
+        const size = reader.frameBytes;
+        if (reader.valueLength < 0) tombstones++;
+        else {
+          const failure = this.encodeRecord(this.pipelines[reader.pipeline], task.end - task.start);
+          if (failure !== null) failures.push(this.failure(failure));
+        }
+        pos += size;
+      }
+      const outputs: PipelineRows[] = [];
+      const transfer: ArrayBuffer[] = [];
+      this.pipelines.forEach((p, index) => {
+        if (p.writer === null) return;
+        const buffer = p.writer.buf.buffer as ArrayBuffer;
+        outputs.push({ pipeline: index, rows: p.rows, byteLength: p.writer.pos, buffer });
+        transfer.push(buffer);
+        p.writer = null;
+        p.rows = 0;
+      });
+      return { result: { outputs, failures, tombstones, fatal: null }, transfer };
+    } catch (err) {
+      for (const p of this.pipelines) {
+        p.writer = null;
+        p.rows = 0;
+      }
+      const fatal: EngineErrorData = { code: ErrorCodes.WORKER_FAILED, message: `decode worker failed on a chunk: ${messageOf(err)}`, retriable: false };
+      return { result: { outputs: [], failures, tombstones, fatal }, transfer: [] };
+    }
+  }
+
+  /** Decodes and encodes the record under the reader; returns null or the failure's error. */
+  private encodeRecord(p: PipelineState, chunkBytes: number): EngineErrorData | null {
+    const reader = this.reader;
+    const end = reader.valueStart + reader.valueLength;
+    let value: unknown;
+    let schema: CompiledSchema;
+    try {
+      schema = p.fixed ?? this.frameSchema(p, end);
+      value = schema.reader.decode(p.fixed ? reader.valueStart : this.payloadStart, end);
+    } catch (err) {
+      return { code: ErrorCodes.RECORD_DECODE, message: `cannot decode ${p.spec.format} value: ${messageOf(err)}`, retriable: false };
+    }
+    const w = p.writer ?? (p.writer = new RowWriter(chunkBytes + 4096));
+    const columns = p.columns;
+    w.beginRow(columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      const col = columns[i];
+      const v = col.source === 'field' ? pick(value, schema.paths[i]) : this.meta(col);
+      if (v === null || v === undefined) {
+        if (col.required) {
+          w.rollback();
+          return { code: ErrorCodes.RECORD_NULL, message: `column "${col.name}" is NOT NULL but the record has no value for ${describePath(col)}`, retriable: false };
+        }
+        w.null();
+        continue;
+      }
+      try {
+        schema.encoders[i](w, v);
+      } catch (err) {
+        w.rollback();
+        const why = err instanceof ValueError ? err.message : messageOf(err);
+        return { code: ErrorCodes.RECORD_VALUE, message: `column "${col.name}" (${col.type.typname}) from ${describePath(col)}: ${why}`, retriable: false };
+      }
+    }
+    p.rows++;
+    return null;
+  }
+
+  /**
+   * Registry wire format: magic byte 0, big-endian int32 schema id, and for Protobuf the message-index
+   * path (zigzag varints: a count, then the indexes; a lone 0 means [0]). Sets payloadStart.
+   */
+  private frameSchema(p: PipelineState, end: number): CompiledSchema {
+    const buf = this.reader.buffer;
+    let pos = this.reader.valueStart;
+    if (end - pos < 5 || buf[pos] !== 0) throw new Error('not in schema registry wire format (magic byte 0 and a 4-byte schema id)');
+    const id = buf.readInt32BE(pos + 1);
+    pos += 5;
+    let key: string | number = id;
+    let indexes: number[] = [];
+    if (p.spec.format === 'protobuf') {
+      const count = zigzag(readVarint(buf, pos, end));
+      pos = varintEnd;
+      for (let i = 0; i < count; i++) {
+        indexes.push(zigzag(readVarint(buf, pos, end)));
+        pos = varintEnd;
+      }
+      if (count === 0) indexes = [0];
+      if (count > 0 && !(count === 1 && indexes[0] === 0)) key = `${id}:${indexes.join('.')}`;
+    }
+    this.payloadStart = pos;
+    let compiled = p.registered.get(key);
+    if (!compiled) {
+      const text = this.schemas?.find(this.reader.pipeline, id) ?? null;
+      if (text === null) throw new Error(`schema id ${id} was not fetched from the registry`);
+      compiled = compileRegistered(buf, p.spec, id, JSON.parse(text) as RegisteredSchema, indexes, p.readerAvro);
+      p.registered.set(key, compiled);
+    }
+    return compiled;
+  }
+
+  private meta(col: WorkerColumn): unknown {
+    const reader = this.reader;
+    switch (col.source) {
+      case 'partition':
+        return reader.partition;
+      case 'offset':
+        return reader.offset;
+      case 'timestamp':
+        return reader.timestamp >= 0 ? reader.timestamp : null;
+      case 'key': {
+        const length = reader.keyLength;
+        return length < 0 ? null : reader.buffer.toString('utf8', reader.keyStart, reader.keyStart + length);
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private failure(error: EngineErrorData): RecordFailure {
+    const r = this.reader;
+    return { pipeline: r.pipeline, topicId: r.topicId, partition: r.partition, offset: r.offset, error };
+  }
+}
+
+function pick(value: unknown, path: readonly string[]): unknown {
+  let v = value;
+  for (let i = 0; i < path.length; i++) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[path[i]];
+  }
+  return v;
+}
+
+/** Where the last readVarint stopped (a module variable, so reading needs no allocation). */
+let varintEnd = 0;
+
+function readVarint(buf: Buffer, pos: number, end: number): number {
+  let result = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (pos >= end) throw new Error('truncated message-index list after the schema id');
+    const b = buf[pos++];
+    result |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) {
+      varintEnd = pos;
+      return result >>> 0;
+    }
+  }
+  throw new Error('malformed message-index list after the schema id');
+}
+
+function zigzag(n: number): number {
+  return (n >>> 1) ^ -(n & 1);
+}
+
+function describePath(col: WorkerColumn): string {
+  return col.source === 'field' ? `field "${col.path.join('.')}"` : `$${col.source}`;
+}
