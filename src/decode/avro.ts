@@ -37,6 +37,45 @@ class Annotated extends avro.types.LogicalType {
   }
 }
 
+/**
+ * avsc refuses longs beyond ±2^52 ("potential precision loss"). This long decodes every int64: a
+ * number while it is a safe integer (the common case, no allocation), a bigint beyond.
+ */
+class WideLongType extends avro.types.LongType {
+  _read(tap: AvroTap): number | bigint {
+    const buf = tap.buf;
+    let pos = tap.pos;
+    let n = 0;
+    let scale = 1;
+    let b: number;
+    // Up to 7 bytes (49 bits) fit a double exactly.
+    for (let i = 0; i < 7; i++) {
+      b = buf[pos++];
+      n += (b & 0x7f) * scale;
+      scale *= 128;
+      if ((b & 0x80) === 0) {
+        tap.pos = pos;
+        return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
+      }
+    }
+    let big = BigInt(n);
+    let shift = 49n;
+    do {
+      b = buf[pos++];
+      big |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+    } while (b & 0x80 && shift < 70n);
+    tap.pos = pos;
+    const v = (big >> 1n) ^ -(big & 1n);
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : BigInt.asIntN(64, v);
+  }
+}
+
+function typeHook(schema: avro.Schema): avro.Type | undefined {
+  const isLong = schema === 'long' || (typeof schema === 'object' && (schema as { type?: unknown }).type === 'long' && !(schema as { logicalType?: unknown }).logicalType);
+  return isLong ? new WideLongType() : undefined;
+}
+
 const LOGICAL_TYPES = Object.fromEntries(
   ['timestamp-millis', 'timestamp-micros', 'local-timestamp-millis', 'local-timestamp-micros', 'date', 'time-millis', 'time-micros', 'decimal', 'uuid'].map(
     (name) => [name, Annotated],
@@ -54,7 +93,7 @@ export function parseAvro(text: string, where: string): avro.Type {
   try {
     // Unions are never wrapped: ["null","string","long"] decodes to the branch's value itself, what a
     // column wants. (A fresh options object each time: avsc keeps its registry of named types in it.)
-    return avro.Type.forSchema(json as avro.Schema, { wrapUnions: 'never', logicalTypes: LOGICAL_TYPES });
+    return avro.Type.forSchema(json as avro.Schema, { wrapUnions: 'never', logicalTypes: LOGICAL_TYPES, typeHook });
   } catch (err) {
     throw new Error(`${where} is not a valid Avro schema: ${messageOf(err)}`);
   }

@@ -104,7 +104,7 @@ export class ChunkDecoder {
     w.beginRow(columns.length);
     for (let i = 0; i < columns.length; i++) {
       const col = columns[i];
-      const v = col.source === 'field' ? pick(value, schema.paths[i]) : this.meta(col);
+      const v = col.source === 'field' ? pick(value, schema.paths[i], schema.presence[i]) : this.meta(col);
       if (v === null || v === undefined) {
         if (col.required) {
           w.rollback();
@@ -182,10 +182,12 @@ export class ChunkDecoder {
   }
 }
 
-function pick(value: unknown, path: readonly string[]): unknown {
+function pick(value: unknown, path: readonly string[], presence: boolean): unknown {
   let v = value;
-  for (let i = 0; i < path.length; i++) {
+  const last = path.length - 1;
+  for (let i = 0; i <= last; i++) {
     if (v === null || typeof v !== 'object') return undefined;
+    if (presence && i === last && !Object.prototype.hasOwnProperty.call(v, path[i])) return undefined;
     v = (v as Record<string, unknown>)[path[i]];
   }
   return v;

@@ -18,6 +18,8 @@ export interface WorkerColumn {
   path: string[];
   /** How the schema represents the value (logical type, enum), when the column type alone does not say. */
   hint: ValueHint | null;
+  /** Read the last path segment only if set on the record itself (see FieldInfo.presence). */
+  presence: boolean;
   /** A missing value for this column fails the record instead of writing NULL. */
   required: boolean;
 }
@@ -73,6 +75,7 @@ export function planColumns(p: PipelineConfig, at: string, table: TableColumn[],
     const source = META[field] ?? 'field';
     let path = source === 'field' ? field.split('.') : [];
     let hint: ValueHint | null = null;
+    let presence = false;
     if (schema && source === 'field') {
       const info = schema.fieldInfo(path);
       if (info === null) {
@@ -83,6 +86,7 @@ export function planColumns(p: PipelineConfig, at: string, table: TableColumn[],
       if (mismatch) problems.push(`${at}: field "${field}" (${info.kind}) cannot go into column "${col.name}" (${col.typname}): ${mismatch}`);
       path = info.path;
       hint = info.hint;
+      presence = info.presence ?? false;
     }
     columns.push({
       name: col.name,
@@ -90,6 +94,7 @@ export function planColumns(p: PipelineConfig, at: string, table: TableColumn[],
       source,
       path,
       hint,
+      presence,
       required: col.notNull,
     });
   }

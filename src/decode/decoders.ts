@@ -14,6 +14,7 @@ export interface ValueReader {
 export interface CompiledSchema {
   reader: ValueReader;
   paths: string[][];
+  presence: boolean[];
   encoders: ColumnEncoder[];
 }
 
@@ -34,7 +35,12 @@ class JsonReader implements ValueReader {
 
 /** Columns as the plan made them (paths and hints from the pipeline's own schema file). */
 function planned(p: WorkerPipeline, reader: ValueReader): CompiledSchema {
-  return { reader, paths: p.columns.map((c) => c.path), encoders: p.columns.map((c) => encoderFor(c.type, c.hint)!) };
+  return {
+    reader,
+    paths: p.columns.map((c) => c.path),
+    presence: p.columns.map((c) => c.presence),
+    encoders: p.columns.map((c) => encoderFor(c.type, c.hint)!),
+  };
 }
 
 /** Columns resolved against a writer schema (registry pipelines without a schema file of their own). */
@@ -43,6 +49,7 @@ function resolved(p: WorkerPipeline, reader: ValueReader, info: (path: string[])
   return {
     reader,
     paths: p.columns.map((c, i) => infos[i]?.path ?? c.path),
+    presence: infos.map((info) => info?.presence ?? false),
     encoders: p.columns.map((c, i) => encoderFor(c.type, infos[i]?.hint ?? null)!),
   };
 }

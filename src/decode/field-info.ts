@@ -9,4 +9,9 @@ export interface FieldInfo {
   hint: ValueHint | null;
   /** The path to read in the decoded value (Protobuf wrapper types add `.value`). */
   path: string[];
+  /**
+   * The field is absent unless set on the record itself (Protobuf oneof members and proto3 `optional`
+   * fields, whose defaults protobufjs keeps on the prototype): unset means NULL, not the default.
+   */
+  presence?: boolean;
 }

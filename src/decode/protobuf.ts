@@ -113,7 +113,7 @@ export function protoFieldInfo(root: protobuf.Type, path: readonly string[]): Fi
   if (resolved instanceof protobuf.Enum && !field.map) {
     hint = { kind: 'enum', names: Object.fromEntries(Object.entries(resolved.values).map(([name, n]) => [n, name])) };
   }
-  return { kind, hint, path: outPath };
+  return { kind, hint, path: outPath, presence: field.partOf !== null && field.partOf !== undefined };
 }
 
 export function protoTopLevelFields(t: protobuf.Type): string[] {

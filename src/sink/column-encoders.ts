@@ -179,6 +179,8 @@ function encodeBool(w: RowWriter, v: unknown): void {
 
 function encodeBytea(w: RowWriter, v: unknown): void {
   if (v instanceof Uint8Array) w.bytes(v);
+  // protobufjs's default for an unset proto3 bytes field is an empty array.
+  else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) w.bytes(Uint8Array.from(v as number[]));
   else if (typeof v === 'string') w.utf8(v);
   else throw new ValueError(`expected bytes, got ${describe(v)}`);
 }
@@ -299,10 +301,18 @@ export function decimalString(bytes: Uint8Array, scale: number): string {
 function encodeDate(w: RowWriter, v: unknown): void {
   let days: number;
   if (typeof v === 'number' && Number.isInteger(v)) days = v;
-  else if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v))) days = Date.parse(v) / 86_400_000;
+  else if (typeof v === 'string' && isCalendarDate(v)) days = Date.parse(v) / 86_400_000;
   else if (v instanceof Date) days = Math.floor(v.getTime() / 86_400_000);
   else throw new ValueError(`expected a date, got ${describe(v)}`);
   w.int32(days - DAYS_1970_TO_2000);
+}
+
+/** YYYY-MM-DD naming a day that exists (2026-02-30 does not). */
+function isCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
 }
 
 /** numeric from a decimal string or a number: base-10000 digits, weight, sign, display scale. */
@@ -312,6 +322,7 @@ function encodeNumeric(w: RowWriter, v: unknown): void {
     if (!Number.isFinite(v)) return writeNumericSpecial(w, Number.isNaN(v) ? 0xc000 : v > 0 ? 0xd000 : 0xf000);
     s = Math.abs(v) < 1e21 && Math.abs(v) >= 1e-6 || v === 0 ? String(v) : v.toFixed(20);
   } else if (typeof v === 'bigint') s = v.toString();
+  else if (isLong(v)) s = String(fromLong(v));
   else if (typeof v === 'string') s = v.trim();
   else throw new ValueError(`expected a decimal number, got ${describe(v)}`);
   if (s === 'NaN') return writeNumericSpecial(w, 0xc000);

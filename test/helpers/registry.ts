@@ -1,0 +1,60 @@
+import http from 'node:http';
+
+/**
+ * A small schema registry for tests, implementing the endpoints of Confluent's REST API that the
+ * engine and the test producers use: POST /subjects/{subject}/versions and GET /schemas/ids/{id}.
+ * (No registry server can be installed on these machines; see the note in the README.)
+ */
+export class TestRegistry {
+  private readonly schemas: Array<{ schema: string; schemaType: string }> = [];
+  private server: http.Server | null = null;
+  url = '';
+  requests: string[] = [];
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => this.handle(req, body, res));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+
+  /** Registers a schema and returns its id (ids start at 1, as Confluent's do). */
+  register(schema: string, schemaType = 'AVRO'): number {
+    this.schemas.push({ schema, schemaType });
+    return this.schemas.length;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
+    this.requests.push(`${req.method} ${req.url}`);
+    const json = (status: number, value: unknown): void => void res.writeHead(status, { 'content-type': 'application/vnd.schemaregistry.v1+json' }).end(JSON.stringify(value));
+    const byId = /^\/schemas\/ids\/(\d+)$/.exec(req.url ?? '');
+    if (req.method === 'GET' && byId) {
+      const s = this.schemas[Number(byId[1]) - 1];
+      if (!s) return json(404, { error_code: 40403, message: 'Schema not found' });
+      // Confluent leaves schemaType out for Avro.
+      return json(200, s.schemaType === 'AVRO' ? { schema: s.schema } : { schema: s.schema, schemaType: s.schemaType });
+    }
+    if (req.method === 'POST' && /^\/subjects\/[^/]+\/versions$/.test(req.url ?? '')) {
+      const { schema, schemaType } = JSON.parse(body) as { schema: string; schemaType?: string };
+      return json(200, { id: this.register(schema, schemaType ?? 'AVRO') });
+    }
+    json(404, { error_code: 404, message: `no route ${req.method} ${req.url}` });
+  }
+}
+
+/** Confluent wire format: magic byte 0, big-endian schema id, optional Protobuf message indexes, payload. */
+export function frame(id: number, payload: Buffer, messageIndexes?: number[]): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeInt32BE(id, 1);
+  if (messageIndexes === undefined) return Buffer.concat([head, payload]);
+  const zz = (n: number) => ((n << 1) ^ (n >> 31)) >>> 0;
+  const varints = messageIndexes.length === 1 && messageIndexes[0] === 0 ? [0] : [zz(messageIndexes.length), ...messageIndexes.map(zz)];
+  return Buffer.concat([head, Buffer.from(varints), payload]);
+}
