@@ -180,7 +180,7 @@ function encodeBool(w: RowWriter, v: unknown): void {
 function encodeBytea(w: RowWriter, v: unknown): void {
   if (v instanceof Uint8Array) w.bytes(v);
   // protobufjs's default for an unset proto3 bytes field is an empty array.
-  else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) w.bytes(Uint8Array.from(v as number[]));
+  else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) w.bytes(Uint8Array.from(v));
   else if (typeof v === 'string') w.utf8(v);
   else throw new ValueError(`expected bytes, got ${describe(v)}`);
 }
