@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
+import protobuf from 'protobufjs';
 
-/** The reference record (schemas/order.avsc): ~140 bytes of Avro, 7 fields incl. a nested record, array and map. */
+/** The reference record (schemas/order.avsc): ~130 bytes of Avro, 7 fields incl. a nested record, array and map. */
 export const ORDER_SCHEMA_PATH = path.resolve(__dirname, '../../../schemas/order.avsc');
 export const orderType = avro.Type.forSchema(JSON.parse(readFileSync(ORDER_SCHEMA_PATH, 'utf8')) as avro.Schema);
 
@@ -24,11 +25,11 @@ export function order(i: number): Order {
   return {
     id: i,
     user: { id: i % 10007, country: COUNTRIES[i % COUNTRIES.length] },
-    sku: `SKU-${(i * 7919) % 100000}`,
+    sku: `SKU-${(i * 7919) % 100000}-${String.fromCharCode(65 + (i % 26))}`,
     amount: (i % 100000) / 100,
     created_at: BASE_TIME + i * 1000,
-    tags: i % 3 === 0 ? [] : ['new', `batch-${i % 17}`],
-    attrs: { channel: i % 2 === 0 ? 'web' : 'app', campaign: `c${i % 50}` },
+    tags: i % 3 === 0 ? [] : ['new', `batch-${i % 17}`, 'gift-wrap'],
+    attrs: { channel: i % 2 === 0 ? 'web' : 'app', campaign: `c${i % 50}`, referrer: `https://shop.example.com/p/${i % 1000}` },
   };
 }
 
@@ -44,3 +45,16 @@ export function ordersTableSql(table: string): string {
 }
 
 export const ORDER_COLUMNS = { user_id: 'user.id', country: 'user.country' };
+
+export const ORDER_PROTO_PATH = path.resolve(__dirname, '../../../schemas/order.proto');
+const protoRoot = protobuf.parse(readFileSync(ORDER_PROTO_PATH, 'utf8'), { keepCase: true }).root;
+protoRoot.addJSON(protobuf.common.get('google/protobuf/timestamp.proto')!.nested!);
+const OrderMessage = protoRoot.lookupType('shop.Order');
+
+/** Order number i as Protobuf (schemas/order.proto, message shop.Order). */
+export function encodeOrderProto(i: number): Buffer {
+  const o = order(i);
+  const created = { seconds: Math.floor(o.created_at / 1000), nanos: (o.created_at % 1000) * 1e6 };
+  const user = o.user.country === null ? { id: o.user.id } : o.user;
+  return Buffer.from(OrderMessage.encode(OrderMessage.fromObject({ ...o, user, created_at: created })).finish());
+}

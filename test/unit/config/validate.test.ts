@@ -99,3 +99,17 @@ test('sizes and durations', () => {
   assert.equal(parseMillis(50), 50);
   assert.equal(parseMillis('soon'), null);
 });
+
+test('protobuf needs messageType with a .proto file; registry needs an http URL; avro needs a schema or a registry', () => {
+  writeFileSync(path.join(dir, 'o.proto'), 'syntax = "proto3"; package p; message O { int64 id = 1; }');
+  const proto = GOOD.replace('format: avro', 'format: protobuf').replace('schema: order.avsc', 'schema: o.proto');
+  assert.match(problems(proto), /pipelines\[0\]\.messageType: required with a \.proto schema/);
+  assert.match(problems(proto.replace('table: public.orders', 'messageType: p.Nope\n    table: public.orders')), /has no message type "p\.Nope" \(it has p\.O\)/);
+  assert.equal(parseConfig(proto.replace('table: public.orders', 'messageType: p.O\n    table: public.orders'), dir, {}).pipelines[0].messageType, 'p.O');
+  assert.match(problems(GOOD.replace('    schema: order.avsc\n', '')), /pipelines\[0\]\.schema: required for format avro \(or give registry:/);
+  const registry = GOOD.replace('    schema: order.avsc\n', '    registry: { url: "http://127.0.0.1:8081/" }\n');
+  assert.deepEqual(parseConfig(registry, dir, {}).pipelines[0].registry, { url: 'http://127.0.0.1:8081' });
+  assert.match(problems(registry.replace('http://127.0.0.1:8081/', 'localhost:8081')), /registry\.url: must be an http:\/\/ or https:\/\/ URL/);
+  writeFileSync(path.join(dir, 'bad.proto'), 'syntax = "proto3"; message { }');
+  assert.match(problems(proto.replace('o.proto', 'bad.proto').replace('table: public.orders', 'messageType: p.O\n    table: public.orders')), /bad\.proto is not a valid \.proto file/);
+});

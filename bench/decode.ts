@@ -1,0 +1,83 @@
+import { performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
+import type { PipelineConfig } from '../src/config/types';
+import { planColumns } from '../src/decode/column-plan';
+import { ChunkDecoder } from '../src/decode/chunk-decoder';
+import { RingWriter, type RingChunk } from '../src/ring/ring-writer';
+import type { TableColumn } from '../src/sink/table-columns';
+import { encodeOrder, encodeOrderProto, ORDER_COLUMNS, ORDER_PROTO_PATH, ORDER_SCHEMA_PATH } from './lib/orders';
+import { flag } from './lib/scenario';
+
+/**
+ * Decode + encode throughput of one decode thread (what one Piscina worker does per chunk) for the
+ * reference Order record: ring frames → decoded record → binary COPY tuples. No Kafka, no database.
+ *   node dist/bench/decode.js [--records 200000] [--seconds 5]
+ */
+const TABLE: TableColumn[] = [
+  ['id', 'int8'], ['user_id', 'int8'], ['country', 'text'], ['sku', 'text'], ['amount', 'float8'], ['created_at', 'timestamptz'],
+  ['tags', '_text', 'text', 25], ['attrs', 'jsonb'],
+].map(([name, typname, elemTypname, elemOid]) => ({
+  name: name as string, typname: typname as string, elemTypname: (elemTypname as string | undefined) ?? null, elemOid: (elemOid as number | undefined) ?? 0,
+  notNull: false, hasDefault: false, generated: false,
+}));
+
+function pipeline(format: 'avro' | 'protobuf'): PipelineConfig {
+  const schemaPath = format === 'avro' ? ORDER_SCHEMA_PATH : ORDER_PROTO_PATH;
+  return {
+    name: format, topics: ['bench'], topicPattern: null, format, schemaPath, schemaText: readFileSync(schemaPath, 'utf8'),
+    messageType: format === 'protobuf' ? 'shop.Order' : null, registry: null, table: 'orders', columns: ORDER_COLUMNS,
+    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail',
+  };
+}
+
+function measure(format: 'avro' | 'protobuf', records: number, seconds: number) {
+  const problems: string[] = [];
+  const plan = planColumns(pipeline(format), 'bench', TABLE, problems);
+  if (problems.length) throw new Error(problems.join('\n'));
+  const ring = new RingWriter(256 << 20);
+  const encode = format === 'avro' ? encodeOrder : encodeOrderProto;
+  const chunks: RingChunk[] = [];
+  let bytes = 0;
+  for (let i = 0; i < records; i++) {
+    const value = encode(i);
+    bytes += value.length;
+    if (!ring.write(0, 0, i % 8, i, Date.now(), Buffer.from(String(i)), value)) throw new Error('ring too small');
+    if ((i + 1) % 1000 === 0) chunks.push(ring.close()!);
+  }
+  const last = ring.close();
+  if (last) chunks.push(last);
+  const decoder = new ChunkDecoder(ring.sab, [plan]);
+  let done = 0;
+  let rowBytes = 0;
+  const warmupEnd = performance.now() + 1000;
+  while (performance.now() < warmupEnd) for (const c of chunks.slice(0, 20)) decoder.decode({ start: c.start, end: c.end, frames: c.frames });
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  while (performance.now() < end) {
+    for (const c of chunks) {
+      const { result } = decoder.decode({ start: c.start, end: c.end, frames: c.frames });
+      if (result.failures.length || result.fatal) throw new Error(JSON.stringify(result.failures[0] ?? result.fatal));
+      done += c.frames;
+      rowBytes += result.outputs[0].byteLength;
+      if (performance.now() >= end) break;
+    }
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  return {
+    bench: 'decode', format, recordsPerSecond: Math.round(done / elapsed), microsPerRecord: Number(((elapsed * 1e6) / done).toFixed(2)),
+    valueBytes: Math.round(bytes / records), rowBytes: Math.round(rowBytes / done),
+  };
+}
+
+function main(): void {
+  const records = flag('records', 200_000);
+  const seconds = flag('seconds', 5);
+  console.log(`decode + binary COPY encode of the reference Order record, one thread, ${seconds} s each`);
+  for (const format of ['avro', 'protobuf'] as const) {
+    const r = measure(format, records, seconds);
+    console.log(`${format.padEnd(9)} ${String(r.recordsPerSecond).padStart(8)} records/s  ${r.microsPerRecord} µs/record  value ${r.valueBytes} B → row ${r.rowBytes} B`);
+    console.log(JSON.stringify(r));
+  }
+}
+
+main();
