@@ -1,0 +1,15 @@
+/**
+ * `npm run bench -- <name> [options]`: throughput (engine vs ceiling vs peers), core (the 500k drain),
+ * decode (one decode thread). Each benchmark runs on import and reads process.argv itself.
+ */
+const name = process.argv[2];
+const benches: Record<string, string> = { throughput: './throughput', core: './core', decode: './decode' };
+if (!name || !(name in benches)) {
+  console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')} [options]   (npm run bench -- throughput --help)`);
+  process.exit(2);
+}
+if (process.argv.includes('--help') && name === 'throughput') {
+  process.argv.push('--print-help');
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require(benches[name]);

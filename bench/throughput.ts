@@ -1,0 +1,215 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTopic, DEFAULT_BROKERS, produce } from './lib/kafka-tools';
+import { runTimed } from './lib/measure';
+import { ORDER_PROTO_PATH, ORDER_SCHEMA_PATH, ordersTableSql } from './lib/orders';
+import { encodeConnectJson, encoderFor, ENGINE_COLUMNS, type BenchFormat } from './lib/records';
+import { DATABASE_URL, pgQuery, REPO } from './lib/scenario';
+import { removeCopyFiles, runCeiling, writeCopyFiles } from './contenders/ceiling';
+import { runConnect } from './contenders/connect';
+
+/**
+ * bench throughput: pre-produces N reference records, then measures the drain of that backlog into an
+ * identical fresh table for each contender in turn, and prints one table and one JSON line.
+ * See `--help`.
+ */
+const ALL = ['engine', 'ceiling', 'raw', 'connect', 'kafkajs'] as const;
+type Contender = (typeof ALL)[number];
+
+const HELP = `usage: npm run bench -- throughput [options]
+  --records N          records to pre-produce (default 500000; --quick: 20000)
+  --partitions N       topic partitions (default 8)
+  --format F           avro | protobuf | json (default avro)
+  --workers N          engine decode threads (default 2)
+  --connections N      PostgreSQL connections for the engine, KafkaJS and ceiling; Connect tasks (default 2)
+  --delivery D         at-least-once (exactly-once comes later)
+  --contenders LIST    comma list of ${ALL.join(',')} (default all)
+  --quick              correctness run for CI: small N, no speed claims`;
+
+interface Options {
+  records: number;
+  partitions: number;
+  format: BenchFormat;
+  workers: number;
+  connections: number;
+  delivery: string;
+  contenders: Contender[];
+  quick: boolean;
+}
+
+function parse(argv: string[]): Options {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i < 0 ? undefined : argv[i + 1];
+  };
+  const int = (name: string, fallback: number) => {
+    const v = get(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`--${name} needs a positive whole number (got ${v})`);
+    return Number(v);
+  };
+  const quick = argv.includes('--quick');
+  const format = (get('format') ?? 'avro') as BenchFormat;
+  if (!['avro', 'protobuf', 'json'].includes(format)) throw new Error(`--format must be avro, protobuf or json (got ${format})`);
+  const delivery = get('delivery') ?? 'at-least-once';
+  if (delivery !== 'at-least-once') throw new Error(`--delivery ${delivery}: only at-least-once is available in this version`);
+  const contenders = (get('contenders') ?? ALL.join(',')).split(',') as Contender[];
+  for (const c of contenders) if (!ALL.includes(c)) throw new Error(`unknown contender ${c} (choose from ${ALL.join(', ')})`);
+  return {
+    records: int('records', quick ? 20_000 : 500_000), partitions: int('partitions', 8), format,
+    workers: int('workers', 2), connections: int('connections', 2), delivery, contenders, quick,
+  };
+}
+
+interface Result {
+  contender: string;
+  topic: string;
+  records: number;
+  recordsPerSecond: number;
+  ratioToCeiling: number | null;
+  drainSeconds: number;
+  wallSeconds: number;
+  cpuSeconds: number;
+  peakRssMiB: number;
+  rows: number | null;
+  distinctIds: number | null;
+  correct: boolean;
+}
+
+async function freshTable(name: string): Promise<string> {
+  await pgQuery(`DROP TABLE IF EXISTS ${name}`);
+  await pgQuery(ordersTableSql(name));
+  return name;
+}
+
+async function check(table: string, n: number): Promise<{ rows: number; distinctIds: number; correct: boolean }> {
+  const [r] = await pgQuery<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
+  return { rows: Number(r.rows), distinctIds: Number(r.ids), correct: Number(r.rows) === n && Number(r.ids) === n };
+}
+
+function engineConfig(o: Options, kind: BenchFormat | 'connect-json', topic: string, table: string, group: string): string {
+  const schema = kind === 'avro' ? `schema: "${ORDER_SCHEMA_PATH}", ` : kind === 'protobuf' ? `schema: "${ORDER_PROTO_PATH}", messageType: shop.Order, ` : '';
+  const columns = Object.entries(ENGINE_COLUMNS[kind]).map(([c, f]) => `${c}: ${f}`).join(', ');
+  const file = path.join(os.tmpdir(), `bench-${group}.yaml`);
+  writeFileSync(
+    file,
+    `kafka: { brokers: "${DEFAULT_BROKERS}", groupId: ${group} }
+postgres: { url: "${DATABASE_URL}", connections: ${o.connections} }
+engine: { workers: ${o.workers}, ringBytes: 64MiB, delivery: ${o.delivery} }
+pipelines:
+  - { name: bench, topics: [${topic}], format: ${kind === 'connect-json' ? 'json' : kind}, ${schema}table: ${table},
+      columns: { ${columns} }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 } }
+`,
+  );
+  return file;
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('--print-help')) {
+    console.log(HELP);
+    return;
+  }
+  const o = parse(process.argv.slice(2).filter((a) => a !== 'throughput'));
+  const runId = `tp${Date.now().toString(36)}`;
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  log(`bench throughput ${runId}: ${o.records} ${o.format} records, ${o.partitions} partitions, ${o.workers} workers, ${o.connections} connections${o.quick ? ' (quick: correctness only)' : ''}`);
+  execFileSync('bash', [path.join(REPO, 'scripts/kafka.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('bash', [path.join(REPO, 'scripts/pg.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+  const topic = `${runId}_${o.format}`;
+  const needsMain = o.contenders.some((c) => c !== 'ceiling' && c !== 'connect');
+  const needsConnect = o.contenders.includes('connect');
+  const produceTopic = async (name: string, encode: (i: number) => Buffer) => {
+    await createTopic(name, o.partitions);
+    const t0 = Date.now();
+    await produce(name, o.records, encode, { partitions: o.partitions, progressEvery: 100_000, onProgress: (n) => process.stderr.write(`  producing ${name}: ${n}/${o.records}\r`) });
+    log(`  produced ${o.records} records to ${name} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  };
+  if (needsMain) await produceTopic(topic, encoderFor(o.format));
+  const connectTopic = `${runId}_connect_json`;
+  if (needsConnect) await produceTopic(connectTopic, encodeConnectJson);
+
+  const results: Result[] = [];
+  const add = async (contender: string, t: string, table: string | null, m: { drainSeconds: number; wallSeconds: number; cpuSeconds: number; peakRssBytes: number }) => {
+    const c = table ? await check(table, o.records) : { rows: null, distinctIds: null, correct: true };
+    results.push({
+      contender, topic: t, records: o.records, recordsPerSecond: Math.round(o.records / m.drainSeconds), ratioToCeiling: null,
+      drainSeconds: Number(m.drainSeconds.toFixed(3)), wallSeconds: Number(m.wallSeconds.toFixed(2)), cpuSeconds: Number(m.cpuSeconds.toFixed(2)),
+      peakRssMiB: Math.round(m.peakRssBytes / 2 ** 20), ...c,
+    });
+    log(`  ${contender}: ${Math.round(o.records / m.drainSeconds)} records/s, rows ${c.rows ?? '-'}${c.correct ? '' : ' INCORRECT'}`);
+  };
+  const engine = async (label: string, kind: BenchFormat | 'connect-json', t: string) => {
+    const table = await freshTable(`${runId}_engine_${kind.replace('-', '_')}`);
+    const config = engineConfig(o, kind, t, table, `${table}_g`);
+    const run = await runTimed('node', [path.join(REPO, 'dist/src/cli/main.js'), 'start', config, '--until-caught-up'], { env: { ENGINE_LOG_LEVEL: 'warn' } });
+    if (run.code !== 0) throw new Error(`engine failed: ${run.stderr}`);
+    const summary = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('{"event":"summary"'))!) as { drainSeconds: number };
+    await add(label, t, table, { ...run, drainSeconds: summary.drainSeconds });
+  };
+
+  for (const contender of o.contenders) {
+    log(`- ${contender}`);
+    if (contender === 'engine') {
+      await engine(`engine (${o.format})`, o.format, topic);
+      if (needsConnect) await engine('engine (connect json)', 'connect-json', connectTopic);
+    } else if (contender === 'ceiling') {
+      const dir = path.join(REPO, 'bench/results/tmp', runId);
+      const files = await writeCopyFiles(dir, o.records, o.connections);
+      const table = await freshTable(`${runId}_ceiling`);
+      try {
+        await add(`ceiling (psql \\copy ×${o.connections})`, '-', table, await runCeiling(files, table, DATABASE_URL));
+      } finally {
+        removeCopyFiles(dir);
+      }
+    } else if (contender === 'raw') {
+      const run = await runTimed('node', [path.join(REPO, 'dist/bench/contenders/raw-consume.js'), DEFAULT_BROKERS, topic, String(o.records)]);
+      if (run.code !== 0) throw new Error(`raw consume failed: ${run.stderr}`);
+      await add('raw consume (node-rdkafka)', topic, null, { ...run, drainSeconds: (JSON.parse(run.stdout) as { drainSeconds: number }).drainSeconds });
+    } else if (contender === 'kafkajs') {
+      const table = await freshTable(`${runId}_kafkajs`);
+      const run = await runTimed('node', [path.join(REPO, 'dist/bench/contenders/kafkajs-sink.js'), DEFAULT_BROKERS, topic, table, String(o.records), o.format, String(o.connections), DATABASE_URL], { timeoutMs: 900_000 });
+      if (run.code !== 0) throw new Error(`KafkaJS contender failed: ${run.stderr}`);
+      await add('KafkaJS + multi-row INSERT', topic, table, { ...run, drainSeconds: (JSON.parse(run.stdout) as { drainSeconds: number }).drainSeconds });
+    } else if (contender === 'connect') {
+      const table = await freshTable(`${runId}_connect`);
+      const run = await runConnect({ brokers: DEFAULT_BROKERS, topic: connectTopic, table, count: o.records, tasks: o.connections, databaseUrl: DATABASE_URL, workDir: path.join(os.tmpdir(), `${runId}-connect`) });
+      await add('Kafka Connect + Debezium JDBC', connectTopic, table, run);
+    }
+  }
+
+  const ceiling = results.find((r) => r.contender.startsWith('ceiling'));
+  for (const r of results) r.ratioToCeiling = ceiling ? Number((r.recordsPerSecond / ceiling.recordsPerSecond).toFixed(2)) : null;
+  report(o, runId, results);
+  for (const r of results) if (!r.correct) throw new Error(`${r.contender}: expected ${o.records} rows with distinct ids, found ${r.rows} rows / ${r.distinctIds} ids`);
+  for (const r of results) if (r.rows !== null) await pgQuery(`DROP TABLE IF EXISTS ${runId}_${r.contender.startsWith('engine') ? `engine_${r.contender.includes('connect') ? 'connect_json' : o.format}` : r.contender.startsWith('ceiling') ? 'ceiling' : r.contender.startsWith('KafkaJS') ? 'kafkajs' : 'connect'}`);
+}
+
+function report(o: Options, runId: string, results: Result[]): void {
+  const header = ['contender', 'records/s', '× ceiling', 'drain s', 'wall s', 'CPU s', 'peak RSS MiB', 'rows', 'distinct ids'];
+  const rows = results.map((r) => [
+    r.contender, String(r.recordsPerSecond), r.ratioToCeiling === null ? '-' : r.ratioToCeiling.toFixed(2), r.drainSeconds.toFixed(2),
+    r.wallSeconds.toFixed(1), r.cpuSeconds.toFixed(1), String(r.peakRssMiB), r.rows === null ? '-' : String(r.rows), r.distinctIds === null ? '-' : String(r.distinctIds),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const table = [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+  const setup = `${o.records} ${o.format} records (Connect pair: JSON with embedded schema), ${o.partitions} partitions, engine ${o.workers} workers / ${o.connections} connections, ${os.cpus().length} cores`;
+  console.log(`\n${setup}\n${table}\n`);
+  const note = 'records/s = records ÷ drain (first record polled → last row durable; Connect: first row → last row seen in the table, polled every 250 ms). wall = process start → exit. CPU and RSS are the contender process (GNU time), not the PostgreSQL server or the broker.';
+  console.log(note);
+  const json = { bench: 'throughput', runId, at: new Date().toISOString(), options: o, results };
+  console.log(JSON.stringify(json));
+  const dir = path.join(REPO, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${runId}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(path.join(dir, `${runId}.md`), `# bench throughput ${runId}\n\n${setup}\n\n${table}\n\n${note}\n`);
+  process.stderr.write(`results: bench/results/${runId}.json and .md\n`);
+}
+
+main().catch((err: Error) => {
+  console.error(`bench throughput failed: ${err.message}`);
+  process.exit(1);
+});

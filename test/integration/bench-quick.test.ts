@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { REPO } from '../helpers/env';
+
+// `bench throughput --quick`: every contender (the engine on Avro and on Connect's JSON, psql \copy,
+// raw consume, Kafka Connect + Debezium JDBC sink, KafkaJS) drains the same small backlog correctly.
+// Speed is not asserted here; the full benchmark prints it.
+test('bench throughput --quick: every contender lands every record exactly once', () => {
+  const run = spawnSync(process.execPath, [path.join(REPO, 'dist/bench/cli.js'), 'throughput', '--quick', '--records', '5000'], { encoding: 'utf8', timeout: 600_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const line = run.stdout.split('\n').find((l) => l.startsWith('{"bench":"throughput"'));
+  assert.ok(line, run.stdout);
+  const report = JSON.parse(line) as { results: Array<{ contender: string; correct: boolean; rows: number | null; recordsPerSecond: number }> };
+  assert.deepEqual(
+    report.results.map((r) => r.contender),
+    ['engine (avro)', 'engine (connect json)', 'ceiling (psql \\copy ×2)', 'raw consume (node-rdkafka)', 'Kafka Connect + Debezium JDBC', 'KafkaJS + multi-row INSERT'],
+  );
+  for (const r of report.results) {
+    assert.ok(r.correct, `${r.contender}: ${r.rows} rows`);
+    assert.ok(r.recordsPerSecond > 0);
+  }
+});
