@@ -22,17 +22,23 @@ const HELP = `usage: npm run bench -- throughput [options]
   --records N          records to pre-produce (default 500000; --quick: 20000)
   --partitions N       topic partitions (default 8)
   --format F           avro | protobuf | json (default avro)
-  --workers N          engine decode threads (default 2)
-  --connections N      PostgreSQL connections for the engine, KafkaJS and ceiling; Connect tasks (default 2)
+  --engine LIST        engine configurations as WORKERSxCONNECTIONS, comma-separated (default 1x1,2x2)
+  --workers N          shorthand for --engine NxC with --connections C
+  --connections N      PostgreSQL connections of KafkaJS and the ceiling, Kafka Connect tasks (default 2)
   --delivery D         at-least-once (exactly-once comes later)
   --contenders LIST    comma list of ${ALL.join(',')} (default all)
   --quick              correctness run for CI: small N, no speed claims`;
+
+interface EngineSetup {
+  workers: number;
+  connections: number;
+}
 
 interface Options {
   records: number;
   partitions: number;
   format: BenchFormat;
-  workers: number;
+  engines: EngineSetup[];
   connections: number;
   delivery: string;
   contenders: Contender[];
@@ -57,10 +63,14 @@ function parse(argv: string[]): Options {
   if (delivery !== 'at-least-once') throw new Error(`--delivery ${delivery}: only at-least-once is available in this version`);
   const contenders = (get('contenders') ?? ALL.join(',')).split(',') as Contender[];
   for (const c of contenders) if (!ALL.includes(c)) throw new Error(`unknown contender ${c} (choose from ${ALL.join(', ')})`);
-  return {
-    records: int('records', quick ? 20_000 : 500_000), partitions: int('partitions', 8), format,
-    workers: int('workers', 2), connections: int('connections', 2), delivery, contenders, quick,
-  };
+  const connections = int('connections', 2);
+  const spec = get('engine') ?? (get('workers') !== undefined ? `${int('workers', 2)}x${connections}` : '1x1,2x2');
+  const engines = spec.split(',').map((e) => {
+    const m = /^(\d+)x(\d+)$/.exec(e);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new Error(`--engine ${e}: expected WORKERSxCONNECTIONS, e.g. 2x2`);
+    return { workers: Number(m[1]), connections: Number(m[2]) };
+  });
+  return { records: int('records', quick ? 20_000 : 500_000), partitions: int('partitions', 8), format, engines, connections, delivery, contenders, quick };
 }
 
 interface Result {
@@ -89,15 +99,15 @@ async function check(table: string, n: number): Promise<{ rows: number; distinct
   return { rows: Number(r.rows), distinctIds: Number(r.ids), correct: Number(r.rows) === n && Number(r.ids) === n };
 }
 
-function engineConfig(o: Options, kind: BenchFormat | 'connect-json', topic: string, table: string, group: string): string {
+function engineConfig(o: Options, e: EngineSetup, kind: BenchFormat | 'connect-json', topic: string, table: string, group: string): string {
   const schema = kind === 'avro' ? `schema: "${ORDER_SCHEMA_PATH}", ` : kind === 'protobuf' ? `schema: "${ORDER_PROTO_PATH}", messageType: shop.Order, ` : '';
   const columns = Object.entries(ENGINE_COLUMNS[kind]).map(([c, f]) => `${c}: ${f}`).join(', ');
   const file = path.join(os.tmpdir(), `bench-${group}.yaml`);
   writeFileSync(
     file,
     `kafka: { brokers: "${DEFAULT_BROKERS}", groupId: ${group} }
-postgres: { url: "${DATABASE_URL}", connections: ${o.connections} }
-engine: { workers: ${o.workers}, ringBytes: 64MiB, delivery: ${o.delivery} }
+postgres: { url: "${DATABASE_URL}", connections: ${e.connections} }
+engine: { workers: ${e.workers}, ringBytes: 64MiB, delivery: ${o.delivery} }
 pipelines:
   - { name: bench, topics: [${topic}], format: ${kind === 'connect-json' ? 'json' : kind}, ${schema}table: ${table},
       columns: { ${columns} }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 } }
@@ -114,7 +124,7 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2).filter((a) => a !== 'throughput'));
   const runId = `tp${Date.now().toString(36)}`;
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`bench throughput ${runId}: ${o.records} ${o.format} records, ${o.partitions} partitions, ${o.workers} workers, ${o.connections} connections${o.quick ? ' (quick: correctness only)' : ''}`);
+  log(`bench throughput ${runId}: ${o.records} ${o.format} records, ${o.partitions} partitions, engine ${o.engines.map((e) => `${e.workers}x${e.connections}`).join(', ')}, peers ${o.connections} connections${o.quick ? ' (quick: correctness only)' : ''}`);
   execFileSync('bash', [path.join(REPO, 'scripts/kafka.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync('bash', [path.join(REPO, 'scripts/pg.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
@@ -132,8 +142,10 @@ async function main(): Promise<void> {
   if (needsConnect) await produceTopic(connectTopic, encodeConnectJson);
 
   const results: Result[] = [];
+  const tables: string[] = [];
   const add = async (contender: string, t: string, table: string | null, m: { drainSeconds: number; wallSeconds: number; cpuSeconds: number; peakRssBytes: number }) => {
     const c = table ? await check(table, o.records) : { rows: null, distinctIds: null, correct: true };
+    if (table) tables.push(table);
     results.push({
       contender, topic: t, records: o.records, recordsPerSecond: Math.round(o.records / m.drainSeconds), ratioToCeiling: null,
       drainSeconds: Number(m.drainSeconds.toFixed(3)), wallSeconds: Number(m.wallSeconds.toFixed(2)), cpuSeconds: Number(m.cpuSeconds.toFixed(2)),
@@ -141,9 +153,9 @@ async function main(): Promise<void> {
     });
     log(`  ${contender}: ${Math.round(o.records / m.drainSeconds)} records/s, rows ${c.rows ?? '-'}${c.correct ? '' : ' INCORRECT'}`);
   };
-  const engine = async (label: string, kind: BenchFormat | 'connect-json', t: string) => {
-    const table = await freshTable(`${runId}_engine_${kind.replace('-', '_')}`);
-    const config = engineConfig(o, kind, t, table, `${table}_g`);
+  const engine = async (e: EngineSetup, label: string, kind: BenchFormat | 'connect-json', t: string) => {
+    const table = await freshTable(`${runId}_engine_${kind.replace('-', '_')}_${e.workers}x${e.connections}`);
+    const config = engineConfig(o, e, kind, t, table, `${table}_g`);
     const run = await runTimed('node', [path.join(REPO, 'dist/src/cli/main.js'), 'start', config, '--until-caught-up'], { env: { ENGINE_LOG_LEVEL: 'warn' } });
     if (run.code !== 0) throw new Error(`engine failed: ${run.stderr}`);
     const summary = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('{"event":"summary"'))!) as { drainSeconds: number };
@@ -153,8 +165,11 @@ async function main(): Promise<void> {
   for (const contender of o.contenders) {
     log(`- ${contender}`);
     if (contender === 'engine') {
-      await engine(`engine (${o.format})`, o.format, topic);
-      if (needsConnect) await engine('engine (connect json)', 'connect-json', connectTopic);
+      for (const e of o.engines) {
+        const setup = `${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.connections} conn`;
+        await engine(e, `engine (${o.format}, ${setup})`, o.format, topic);
+        if (needsConnect) await engine(e, `engine (connect json, ${setup})`, 'connect-json', connectTopic);
+      }
     } else if (contender === 'ceiling') {
       const dir = path.join(REPO, 'bench/results/tmp', runId);
       const files = await writeCopyFiles(dir, o.records, o.connections);
@@ -184,7 +199,7 @@ async function main(): Promise<void> {
   for (const r of results) r.ratioToCeiling = ceiling ? Number((r.recordsPerSecond / ceiling.recordsPerSecond).toFixed(2)) : null;
   report(o, runId, results);
   for (const r of results) if (!r.correct) throw new Error(`${r.contender}: expected ${o.records} rows with distinct ids, found ${r.rows} rows / ${r.distinctIds} ids`);
-  for (const r of results) if (r.rows !== null) await pgQuery(`DROP TABLE IF EXISTS ${runId}_${r.contender.startsWith('engine') ? `engine_${r.contender.includes('connect') ? 'connect_json' : o.format}` : r.contender.startsWith('ceiling') ? 'ceiling' : r.contender.startsWith('KafkaJS') ? 'kafkajs' : 'connect'}`);
+  for (const t of tables) await pgQuery(`DROP TABLE IF EXISTS ${t}`);
 }
 
 function report(o: Options, runId: string, results: Result[]): void {
@@ -196,7 +211,7 @@ function report(o: Options, runId: string, results: Result[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   const table = [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
-  const setup = `${o.records} ${o.format} records (Connect pair: JSON with embedded schema), ${o.partitions} partitions, engine ${o.workers} workers / ${o.connections} connections, ${os.cpus().length} cores`;
+  const setup = `${o.records} ${o.format} records (Connect pair: JSON with embedded schema), ${o.partitions} partitions, KafkaJS / ceiling ${o.connections} connections, Connect ${o.connections} tasks, ${os.cpus().length} cores; broker and PostgreSQL on the same machine`;
   console.log(`\n${setup}\n${table}\n`);
   const note = 'records/s = records ÷ drain (first record polled → last row durable; Connect: first row → last row seen in the table, polled every 250 ms). wall = process start → exit. CPU and RSS are the contender process (GNU time), not the PostgreSQL server or the broker.';
   console.log(note);

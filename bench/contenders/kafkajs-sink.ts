@@ -1,6 +1,5 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
-import avro from 'avsc';
 import protobuf from 'protobufjs';
 import { readFileSync } from 'node:fs';
 import { ORDER_PROTO_PATH, orderType, type Order } from '../lib/orders';
@@ -15,14 +14,14 @@ const COLUMNS = ['id', 'user_id', 'country', 'sku', 'amount', 'created_at', 'tag
 const ROWS_PER_INSERT = 1000;
 
 function decoder(format: BenchFormat): (b: Buffer) => Order {
-  if (format === 'avro') return (b) => (orderType as avro.Type).fromBuffer(b) as Order;
+  if (format === 'avro') return (b) => (orderType).fromBuffer(b) as Order;
   if (format === 'json') return (b) => JSON.parse(b.toString()) as Order;
   const root = protobuf.parse(readFileSync(ORDER_PROTO_PATH, 'utf8'), { keepCase: true }).root;
   root.addJSON(protobuf.common.get('google/protobuf/timestamp.proto')!.nested!);
   const T = root.lookupType('shop.Order');
   return (b) => {
     const o = T.toObject(T.decode(b), { longs: Number, defaults: true }) as Order & { created_at: { seconds: number; nanos: number } };
-    return { ...o, created_at: o.created_at.seconds * 1000 + Math.floor(o.created_at.nanos / 1e6) } as Order;
+    return { ...o, created_at: o.created_at.seconds * 1000 + Math.floor(o.created_at.nanos / 1e6) };
   };
 }
 
@@ -47,7 +46,8 @@ async function main(): Promise<void> {
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: Number(connections),
-    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+    eachBatch: async (payload) => {
+      const batch = payload.batch;
       if (batch.messages.length === 0) return;
       if (first === 0n) first = process.hrtime.bigint();
       const rows = batch.messages.map((m) => decode(m.value!));
@@ -59,9 +59,9 @@ async function main(): Promise<void> {
           return `(${COLUMNS.map((_, c) => `$${r * COLUMNS.length + c + 1}`).join(', ')})`;
         });
         await pool.query(`INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, params);
-        await heartbeat();
+        await payload.heartbeat();
       }
-      resolveOffset(batch.messages[batch.messages.length - 1].offset);
+      payload.resolveOffset(batch.messages[batch.messages.length - 1].offset);
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }]);
       written += rows.length;
       if (written >= count) finish();

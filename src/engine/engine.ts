@@ -30,6 +30,8 @@ export interface RunSummary {
   records: number;
   rows: number;
   recordFailures: number;
+  /** Decode tasks (ring chunks) the records travelled in. */
+  chunks: number;
   /** Whole run, including connecting and joining the group. */
   seconds: number;
   /** From the first polled record to the last durable row: the figure to compare drains with. */
@@ -65,6 +67,7 @@ export class Engine {
   /** --until-caught-up: the end offset of each assigned partition, as seen at assignment. */
   private readonly targets = new Map<PartitionTrack, number>();
   private records = 0;
+  private chunks = 0;
   private firstRecordAt: bigint | null = null;
   private lastDurableAt: bigint | null = null;
   private rows = 0;
@@ -131,6 +134,7 @@ export class Engine {
       records: this.records,
       rows: this.rows,
       recordFailures: this.recordFailures,
+      chunks: this.chunks,
       seconds,
       drainSeconds,
       recordsPerSecond: drainSeconds > 0 ? this.records / drainSeconds : 0,
@@ -183,6 +187,7 @@ export class Engine {
     this.unsettled++;
     this.firstRecordAt ??= process.hrtime.bigint();
     this.records += chunk.region.frames;
+    this.chunks++;
     this.metrics.recordsPolled.inc(chunk.region.frames);
     this.metrics.ringUsedBytes.set(this.ring.usedBytes);
     const r = chunk.region;

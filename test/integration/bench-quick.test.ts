@@ -15,7 +15,10 @@ test('bench throughput --quick: every contender lands every record exactly once'
   const report = JSON.parse(line) as { results: Array<{ contender: string; correct: boolean; rows: number | null; recordsPerSecond: number }> };
   assert.deepEqual(
     report.results.map((r) => r.contender),
-    ['engine (avro)', 'engine (connect json)', 'ceiling (psql \\copy ×2)', 'raw consume (node-rdkafka)', 'Kafka Connect + Debezium JDBC', 'KafkaJS + multi-row INSERT'],
+    [
+      'engine (avro, 1 worker, 1 conn)', 'engine (connect json, 1 worker, 1 conn)', 'engine (avro, 2 workers, 2 conn)', 'engine (connect json, 2 workers, 2 conn)',
+      'ceiling (psql \\copy ×2)', 'raw consume (node-rdkafka)', 'Kafka Connect + Debezium JDBC', 'KafkaJS + multi-row INSERT',
+    ],
   );
   for (const r of report.results) {
     assert.ok(r.correct, `${r.contender}: ${r.rows} rows`);
