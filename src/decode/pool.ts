@@ -23,10 +23,6 @@ export class DecodePool {
     return this.pool.run(task);
   }
 
-  get queued(): number {
-    return this.pool.queueSize;
-  }
-
   async close(): Promise<void> {
     await this.pool.destroy();
   }

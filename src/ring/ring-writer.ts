@@ -76,10 +76,6 @@ export class RingWriter {
     return this.openFrames;
   }
 
-  get liveChunks(): number {
-    return this.live.length;
-  }
-
   /**
    * Appends one frame to the open chunk. Returns false when there is no room: either the ring is full
    * (wait for a release) or the frame would have to wrap while the open chunk has frames (close it, then

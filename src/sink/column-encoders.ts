@@ -67,10 +67,6 @@ function hinted(typname: string, hint: ValueHint | null): ColumnEncoder | null {
   }
 }
 
-export function isSupportedType(type: ColumnType): boolean {
-  return encoderFor(type) !== null;
-}
-
 function scalarEncoder(typname: string): ColumnEncoder | null {
   if (TEXT_TYPES.has(typname)) return encodeText;
   switch (typname) {

@@ -69,10 +69,6 @@ export class PgSink {
     return new EngineError(ErrorCodes.SHUTDOWN, 'the PostgreSQL sink is shutting down', { retriable: true });
   }
 
-  get freeConnections(): number {
-    return this.idle.length;
-  }
-
   async write(batch: CopyBatch, inTransaction?: InTransaction): Promise<void> {
     let client = await this.acquire();
     let delay = this.options.retryMinMs ?? 200;
@@ -177,10 +173,6 @@ export class PgSink {
     } catch {
       return this.reconnect(client);
     }
-  }
-
-  get connectionCount(): number {
-    return this.opened;
   }
 }
 

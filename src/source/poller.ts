@@ -40,9 +40,6 @@ export class Poller {
   private lastTrack: PartitionTrack | undefined;
   private lastPipeline = 0;
   private lastTopicId = 0;
-  /** Number of consume calls that returned nothing in a row. */
-  emptyPolls = 0;
-  consumed = 0;
 
   constructor(
     private readonly source: KafkaSource,
@@ -68,8 +65,6 @@ export class Poller {
       }
       const messages = await this.source.consume(this.options.pollBatch);
       if (this.stopped) break;
-      this.consumed += messages.length;
-      this.emptyPolls = messages.length === 0 ? this.emptyPolls + 1 : 0;
       this.pending = messages;
       this.index = 0;
       if (messages.length === 0) this.onIdle();
@@ -90,11 +85,6 @@ export class Poller {
       this.spaceWaiter = null;
       waiter();
     }
-  }
-
-  /** Messages fetched but not yet in the ring. */
-  get backlog(): number {
-    return this.pending.length - this.index;
   }
 
   /** Forget cached lookups after a rebalance so revoked tracks are looked up again. */
