@@ -22,6 +22,8 @@ export interface TopicPartitionOffset {
 
 export class PartitionTrack {
   revoked = false;
+  /** Being revoked: its work in flight finishes, new messages of it are dropped, then it is revoked. */
+  draining = false;
   /** Next offset to consume after everything durable; -1 until known. */
   watermark: number;
   /** Last offset handed to Kafka's commit (or read from it); -1 when none. */

@@ -66,6 +66,8 @@ export class Engine {
   private commitTimer: NodeJS.Timeout | null = null;
   /** --until-caught-up: the end offset of each assigned partition, as seen at assignment. */
   private readonly targets = new Map<PartitionTrack, number>();
+  /** A revoke waiting for the revoked partitions' work in flight to settle. */
+  private revoking: { tracks: PartitionTrack[]; finish: () => void; timer: NodeJS.Timeout } | null = null;
   private records = 0;
   private chunks = 0;
   private firstRecordAt: bigint | null = null;
@@ -105,7 +107,7 @@ export class Engine {
       });
       this.source = new KafkaSource(this.config.kafka, this.options.pollTimeoutMs ?? 100, {
         assigned: (parts) => this.assigned(parts),
-        revoked: (parts) => this.revoked(parts),
+        revoked: (parts, release) => this.revoked(parts, release),
         error: (err) => (err.retriable ? log.warn(err.message) : this.fail(err)),
       });
       await this.source.connect(30_000);
@@ -169,10 +171,12 @@ export class Engine {
     await polling;
     this.batcher.flushAll();
     if (this.unsettled > 0) await new Promise<void>((resolve) => (this.settleWaiter = resolve));
+    this.finishRevoke();
     if (this.commitTimer) clearTimeout(this.commitTimer);
     if (this.source) {
       try {
-        this.source.commitSync(this.tracker.takeCommits());
+        // All positions, not only those not yet sent: an asynchronous commit may still be in flight.
+        this.source.commitSync(this.tracker.positions());
       } catch (err) {
         log.error(messageOf(err));
       }
@@ -242,6 +246,7 @@ export class Engine {
     else {
       this.lastDurableAt = process.hrtime.bigint();
       if (this.tracker.complete(chunk.pieces)) this.scheduleCommit();
+      if (this.revoking && this.revoking.tracks.every((t) => t.inFlight === 0)) this.finishRevoke();
     }
     this.ring.release(chunk.region);
     this.metrics.ringUsedBytes.set(this.ring.usedBytes);
@@ -293,21 +298,46 @@ export class Engine {
     this.checkCaughtUp(false);
   }
 
-  /** Called inside the rebalance callback, before librdkafka takes the partitions away. */
-  private revoked(parts: TopicPartition[]): void {
-    const gone = new Set(parts.map((p) => `${p.topic}\u0000${p.partition}`));
-    try {
-      this.source.commitSync(this.tracker.positions((t) => gone.has(`${t.topic}\u0000${t.partition}`) && t.watermark !== t.committed));
-    } catch (err) {
-      log.warn(`commit on revoke failed (the next owner re-reads from the last commit): ${messageOf(err)}`);
-    }
-    for (const { topic, partition } of parts) {
-      const track = this.tracker.revoke(topic, partition);
-      if (track) this.targets.delete(track);
-    }
+  /**
+   * Called inside the rebalance callback. The revoked partitions stop taking new messages; their work in
+   * flight finishes (up to 10 s) and its positions are committed before librdkafka is told to let them
+   * go, so the next owner starts right after what this engine wrote: a rebalance writes no duplicates
+   * unless a batch outlives the wait.
+   */
+  private revoked(parts: TopicPartition[], release: () => void): void {
+    const tracks = parts.map((p) => this.tracker.get(p.topic, p.partition)).filter((t): t is PartitionTrack => t !== undefined);
+    for (const t of tracks) t.draining = true;
     this.poller?.invalidate();
-    this.metrics.assignedPartitions.set(this.tracker.size);
-    log.info(`revoked ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')}`);
+    const finish = () => {
+      try {
+        // Every revoked partition, even where an asynchronous commit of the same position is still on its
+        // way: the synchronous one lands before the partition moves, so the next owner never reads an older one.
+        this.source.commitSync(this.tracker.positions((t) => tracks.includes(t)));
+      } catch (err) {
+        log.warn(`commit on revoke failed (the next owner re-reads from the last commit): ${messageOf(err)}`);
+      }
+      for (const t of tracks) {
+        this.tracker.revoke(t.topic, t.partition);
+        this.targets.delete(t);
+      }
+      this.metrics.assignedPartitions.set(this.tracker.size);
+      log.info(`revoked ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')}`);
+      release();
+    };
+    if (this.stopReason || tracks.every((t) => t.inFlight === 0)) return finish();
+    const timer = setTimeout(() => {
+      log.warn('revoke: work in flight did not settle within 10 s; releasing the partitions (the next owner re-reads from the last commit)');
+      this.finishRevoke();
+    }, 10_000);
+    this.revoking = { tracks, finish, timer };
+  }
+
+  private finishRevoke(): void {
+    const r = this.revoking;
+    if (!r) return;
+    this.revoking = null;
+    clearTimeout(r.timer);
+    r.finish();
   }
 
   /**

@@ -13,8 +13,11 @@ export interface TopicPartition {
 export interface SourceEvents {
   /** New partitions; called inside the rebalance callback, before they are assigned. */
   assigned(parts: TopicPartition[]): void;
-  /** Partitions going away; called inside the rebalance callback, before they are unassigned. */
-  revoked(parts: TopicPartition[]): void;
+  /**
+   * Partitions going away; called inside the rebalance callback. librdkafka keeps them assigned (and the
+   * group waits) until `release` is called, which may be later, once their work in flight is settled.
+   */
+  revoked(parts: TopicPartition[], release: () => void): void;
   /** A non-fatal client error (librdkafka retries by itself) or a fatal one. */
   error(err: EngineError): void;
 }
@@ -169,8 +172,13 @@ export class KafkaSource {
         this.events.assigned(parts);
         this.consumer.assign(assignment);
       } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
-        this.events.revoked(parts);
-        this.consumer.unassign();
+        this.events.revoked(parts, () => {
+          try {
+            this.consumer.unassign();
+          } catch (e) {
+            if (!this.disconnected) this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `unassign failed: ${messageOf(e)}`, { cause: e, retriable: true }));
+          }
+        });
       } else {
         log.warn(`rebalance error: ${err.message}`);
         this.consumer.unassign();

@@ -109,7 +109,7 @@ export class Poller {
       if (m.partition !== this.lastPartition || m.topic !== this.lastTopic || track === undefined || track.revoked) {
         track = this.lookup(m);
       }
-      if (track === undefined) {
+      if (track === undefined || track.draining) {
         this.index++;
         continue;
       }
