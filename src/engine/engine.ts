@@ -157,7 +157,7 @@ export class Engine {
   }
 
   private fail(err: unknown): void {
-    const e = err instanceof EngineError ? err : new EngineError(ErrorCodes.WORKER_FAILED, messageOf(err), { cause: err });
+    const e = err instanceof EngineError ? err : new EngineError(ErrorCodes.INTERNAL, messageOf(err), { cause: err });
     if (!this.failure) {
       this.failure = e;
       log.error(`${e.code}: ${e.message}`);
