@@ -60,6 +60,7 @@ export function runTimed(command: string, args: string[], options: TimedOptions 
         }, options.pollMs ?? 250)
       : null;
     const timer = setTimeout(() => {
+      for (const pid of childrenOf(child.pid!)) process.kill(pid, 'SIGKILL');
       child.kill('SIGKILL');
       reject(new Error(`${command} ${args.join(' ')} did not finish within ${options.timeoutMs ?? 600_000} ms\n${stderr.slice(-2000)}`));
     }, options.timeoutMs ?? 600_000);
