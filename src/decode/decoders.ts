@@ -3,6 +3,7 @@ import { encoderFor, type ColumnEncoder } from '../sink/column-encoders';
 import { AvroReader, avroFieldInfo, parseAvro } from './avro';
 import type { WorkerPipeline } from './column-plan';
 import type { FieldInfo } from './field-info';
+import { JsonReader } from './json';
 import { findMessage, messageByIndexes, parseProto, ProtoReader, protoFieldInfo } from './protobuf';
 
 /** Decodes one record's value bytes [start, end) of the ring into a JS value; throws when malformed. */
@@ -24,13 +25,6 @@ export interface RegisteredSchema {
   schema?: string;
   references?: unknown[];
   error?: string;
-}
-
-class JsonReader implements ValueReader {
-  constructor(private readonly ring: Buffer) {}
-  decode(start: number, end: number): unknown {
-    return JSON.parse(this.ring.toString('utf8', start, end));
-  }
 }
 
 /** Columns as the plan made them (paths and hints from the pipeline's own schema file). */
