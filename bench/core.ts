@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_BROKERS } from './lib/kafka-tools';
+import { DEFAULT_BROKERS, deleteTopic } from './lib/kafka-tools';
 import { ORDER_SCHEMA_PATH } from './lib/orders';
 import { DATABASE_URL, flag, pgQuery, prepareOrders, runEngine } from './lib/scenario';
 
@@ -46,6 +46,7 @@ pipelines:
     console.log(JSON.stringify(result));
     results.push(result);
     await pgQuery(`DROP TABLE ${table}`);
+    await deleteTopic(topic);
     if (!correct) throw new Error(`run ${run}: expected ${records} distinct rows, found ${check.rows} rows / ${check.ids} ids`);
   }
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createTopic, DEFAULT_BROKERS, produce } from './lib/kafka-tools';
+import { createTopic, DEFAULT_BROKERS, deleteTopic, produce } from './lib/kafka-tools';
 import { runTimed } from './lib/measure';
 import { ORDER_PROTO_PATH, ORDER_SCHEMA_PATH, ordersTableSql } from './lib/orders';
 import { encodeConnectJson, encoderFor, ENGINE_COLUMNS, type BenchFormat } from './lib/records';
@@ -202,6 +202,9 @@ async function main(): Promise<void> {
   report(o, runId, results);
   for (const r of results) if (!r.correct) throw new Error(`${r.contender}: expected ${o.records} rows with distinct ids, found ${r.rows} rows / ${r.distinctIds} ids`);
   for (const t of tables) await pgQuery(`DROP TABLE IF EXISTS ${t}`);
+  // Bench topics are large and never reused.
+  if (needsMain) await deleteTopic(topic);
+  if (needsConnect) await deleteTopic(connectTopic);
 }
 
 function report(o: Options, runId: string, results: Result[]): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTopic, produce } from '../../bench/lib/kafka-tools';
+import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder, order } from '../../bench/lib/orders';
 import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
@@ -45,4 +45,6 @@ test(`engine start --until-caught-up: ${N} Avro records over ${PARTITIONS} parti
   assert.equal(summaryOf(second).records, 0, 'a second run with the same group consumes nothing');
   const [after] = await sql<{ rows: string }>(`SELECT count(*) AS rows FROM ${table}`);
   assert.equal(after.rows, String(N));
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTopic, produce } from '../../bench/lib/kafka-tools';
+import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
 import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
@@ -51,4 +51,6 @@ test('scale-out: a second engine joins the group mid-run; partitions are shared,
   assert.equal(Number(r.rows), N, `${Number(r.rows) - N} duplicates`);
   assert.equal(summaryOf(a).records + summaryOf(b).records, Number(r.rows), 'every row came from a record one of them polled');
   assert.deepEqual(await committedOffsets(group, topic, PARTITIONS), await endOffsets(topic, PARTITIONS));
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
-import { createTopic, produce } from '../../bench/lib/kafka-tools';
+import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
 import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
@@ -64,6 +64,8 @@ test('SIGTERM in the middle stops cleanly; a restart lands every record with no 
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(await counts(table), { rows: N, ids: N });
   assert.deepEqual(await committedOffsets(group, topic, PARTITIONS), await endOffsets(topic, PARTITIONS));
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
 });
 
 test('SIGKILL in the middle loses nothing: a restart lands every record (duplicates only from the last commit interval)', async () => {
@@ -81,4 +83,6 @@ test('SIGKILL in the middle loses nothing: a restart lands every record (duplica
   assert.equal(after.ids, N, 'every record landed');
   assert.equal(after.rows - after.ids, partial.rows - committedBefore, 'duplicates are exactly the rows durable but not yet committed at the kill');
   assert.deepEqual(await committedOffsets(group, topic, PARTITIONS), await endOffsets(topic, PARTITIONS));
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
 });
