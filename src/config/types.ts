@@ -2,6 +2,8 @@
 export type Format = 'avro' | 'protobuf' | 'json';
 export type Delivery = 'at-least-once' | 'exactly-once';
 export type OnRecordError = 'fail' | 'skip';
+/** Which Kafka client feeds the ring: the native/ addon, node-rdkafka's JS API, or native when it is built. */
+export type SourceKind = 'auto' | 'native' | 'node-rdkafka';
 
 export interface BatchConfig {
   maxRows: number;
@@ -42,6 +44,7 @@ export interface EngineConfig {
     workers: number;
     ringBytes: number;
     delivery: Delivery;
+    source: SourceKind;
     /** Messages asked of librdkafka per consume call. */
     pollBatch: number;
     /** Commits are coalesced to at most one per this interval. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseBytes, parseMillis } from './units';
-import type { BatchConfig, Delivery, EngineConfig, Format, OnRecordError, PipelineConfig } from './types';
+import type { BatchConfig, Delivery, EngineConfig, Format, OnRecordError, PipelineConfig, SourceKind } from './types';
 
 /**
  * Turns a parsed, env-substituted document into an EngineConfig, collecting every problem with its
@@ -24,7 +24,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   const pg = r.object(root.postgres, 'postgres') ?? {};
   r.noUnknownKeys(pg, 'postgres', ['url', 'connections']);
   const engine = r.object(root.engine ?? {}, 'engine') ?? {};
-  r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'pollBatch', 'commitIntervalMs']);
+  r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'source', 'pollBatch', 'commitIntervalMs']);
   const metrics = r.object(root.metrics ?? {}, 'metrics') ?? {};
   r.noUnknownKeys(metrics, 'metrics', ['port']);
 
@@ -52,6 +52,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
       workers: r.integer(engine.workers ?? 2, 'engine.workers', 1, 256) ?? 2,
       ringBytes: r.bytes(engine.ringBytes ?? '64MiB', 'engine.ringBytes', 1 << 20, 2 ** 31 - 1) ?? 64 << 20,
       delivery: delivery ?? 'at-least-once',
+      source: r.oneOf<SourceKind>(engine.source ?? 'auto', 'engine.source', ['auto', 'native', 'node-rdkafka']) ?? 'auto',
       pollBatch: r.integer(engine.pollBatch ?? 1000, 'engine.pollBatch', 1, 100_000) ?? 1000,
       commitIntervalMs: r.millis(engine.commitIntervalMs ?? 50, 'engine.commitIntervalMs') ?? 50,
     },

@@ -8,10 +8,14 @@ import { log } from '../log';
 import { EngineMetrics } from '../metrics/metrics';
 import { RingWriter } from '../ring/ring-writer';
 import { PgSink } from '../sink/pg-sink';
-import { KafkaSource, type TopicPartition } from '../source/kafka-source';
-import { Poller, type ChunkWork } from '../source/poller';
+import { KafkaSource } from '../source/kafka-source';
+import { NativePoller } from '../source/native-poller';
+import { NativeSource } from '../source/native-source';
+import { MessagePoller, type ChunkPoller, type ChunkWork, type PollerOptions } from '../source/poller';
 import { TopicRoutes } from '../source/routes';
 import { SchemaGate } from '../source/schema-registry';
+import { selectSource } from '../source/select';
+import type { ConsumerClient, SourceEvents, TopicPartition } from '../source/source';
 import { planPipelines, type PipelinePlan } from './plan';
 
 export interface EngineOptions {
@@ -56,8 +60,8 @@ export class Engine {
   private plans: PipelinePlan[] = [];
   private ring!: RingWriter;
   private pool!: DecodePool;
-  private source!: KafkaSource;
-  private poller!: Poller;
+  private source!: ConsumerClient;
+  private poller!: ChunkPoller;
   private unsettled = 0;
   private settleWaiter: (() => void) | null = null;
   private stopRequested: ((reason: StopReason) => void) | null = null;
@@ -105,22 +109,35 @@ export class Engine {
         schemaTable: this.schemas.enabled ? this.schemas.table.sab : null,
         pipelines: this.plans.map((p) => p.worker),
       });
-      this.source = new KafkaSource(this.config.kafka, this.options.pollTimeoutMs ?? 100, {
+      const events: SourceEvents = {
         assigned: (parts) => this.assigned(parts),
-        revoked: (parts, release) => this.revoked(parts, release),
+        revoked: (parts, release, lost) => this.revoked(parts, release, lost),
         error: (err) => (err.retriable ? log.warn(err.message) : this.fail(err)),
-      });
+      };
+      const pollerOptions: PollerOptions = {
+        pollBatch: this.config.engine.pollBatch,
+        pollTimeoutMs: this.options.pollTimeoutMs ?? 100,
+        maxChunkBytes: Math.max(64 << 10, Math.floor(this.ring.capacity / 16)),
+      };
+      const onChunk = (chunk: ChunkWork) => this.decode(chunk);
+      const onIdle = () => this.checkCaughtUp(true);
+      const schemas = this.schemas.enabled ? this.schemas : null;
+      if (selectSource(this.config.engine.source) === 'native') {
+        const source = new NativeSource(this.config.kafka, this.routes, events);
+        this.source = source;
+        this.poller = new NativePoller(source, this.ring, this.routes, this.tracker, onChunk, pollerOptions, onIdle, schemas);
+      } else {
+        const source = new KafkaSource(this.config.kafka, pollerOptions.pollTimeoutMs, events);
+        this.source = source;
+        this.poller = new MessagePoller(source, this.ring, this.routes, this.tracker, onChunk, pollerOptions, onIdle, schemas);
+      }
       await this.source.connect(30_000);
       if (this.config.metrics.port !== null) await this.metrics.serve(this.config.metrics.port);
       this.source.subscribe(this.routes.subscriptions());
-      this.poller = new Poller(this.source, this.ring, this.routes, this.tracker, (chunk) => this.decode(chunk), {
-        pollBatch: this.config.engine.pollBatch,
-        maxChunkBytes: Math.max(64 << 10, Math.floor(this.ring.capacity / 16)),
-      }, () => this.checkCaughtUp(true), this.schemas.enabled ? this.schemas : null);
       polling = this.poller.run().catch((err) => this.fail(err));
       if (this.options.untilCaughtUp) timers.push(setInterval(() => this.checkCaughtUp(false), 200));
       if (this.options.progressEveryMs) timers.push(setInterval(() => this.progress(started), this.options.progressEveryMs));
-      log.info(`engine started: ${this.config.pipelines.map((p) => `${p.name} → ${p.table}`).join(', ')}`);
+      log.info(`engine started (${this.source.kind} source): ${this.config.pipelines.map((p) => `${p.name} → ${p.table}`).join(', ')}`);
       await stopped;
     } catch (err) {
       this.fail(err);
@@ -304,17 +321,22 @@ export class Engine {
    * go, so the next owner starts right after what this engine wrote: a rebalance writes no duplicates
    * unless a batch outlives the wait.
    */
-  private revoked(parts: TopicPartition[], release: () => void): void {
+  private revoked(parts: TopicPartition[], release: () => void, lost: boolean): void {
     const tracks = parts.map((p) => this.tracker.get(p.topic, p.partition)).filter((t): t is PartitionTrack => t !== undefined);
     for (const t of tracks) t.draining = true;
     this.poller?.invalidate();
     const finish = () => {
-      try {
-        // Every revoked partition, even where an asynchronous commit of the same position is still on its
-        // way: the synchronous one lands before the partition moves, so the next owner never reads an older one.
-        this.source.commitSync(this.tracker.positions((t) => tracks.includes(t)));
-      } catch (err) {
-        log.warn(`commit on revoke failed (the next owner re-reads from the last commit): ${messageOf(err)}`);
+      if (lost) {
+        // The group already gave these partitions to another member: a commit now could move its position back.
+        log.warn(`assignment of ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')} was lost; nothing of it is committed (the new owner re-reads from the last commit)`);
+      } else {
+        try {
+          // Every revoked partition, even where an asynchronous commit of the same position is still on its
+          // way: the synchronous one lands before the partition moves, so the next owner never reads an older one.
+          this.source.commitSync(this.tracker.positions((t) => tracks.includes(t)));
+        } catch (err) {
+          log.warn(`commit on revoke failed (the next owner re-reads from the last commit): ${messageOf(err)}`);
+        }
       }
       for (const t of tracks) {
         this.tracker.revoke(t.topic, t.partition);
@@ -324,7 +346,7 @@ export class Engine {
       log.info(`revoked ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')}`);
       release();
     };
-    if (this.stopReason || tracks.every((t) => t.inFlight === 0)) return finish();
+    if (lost || this.stopReason || tracks.every((t) => t.inFlight === 0)) return finish();
     const timer = setTimeout(() => {
       log.warn('revoke: work in flight did not settle within 10 s; releasing the partitions (the next owner re-reads from the last commit)');
       this.finishRevoke();

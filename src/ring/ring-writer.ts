@@ -10,6 +10,7 @@ import {
   F_TIMESTAMP,
   F_TOPIC_ID,
   F_VALUE_LENGTH,
+  FRAME_ALIGN,
   FRAME_HEADER_BYTES,
   TWO_POW_32,
   frameBytes,
@@ -36,6 +37,8 @@ export class RingWriter {
   private readonly control: Int32Array;
   private readonly end: number;
   private head = DATA_START;
+  /** End of the span reserveSpan() last handed out (exclusive). */
+  private spanLimit = DATA_START;
   private openStart = DATA_START;
   private openFrames = 0;
   private seq = 0;
@@ -120,6 +123,37 @@ export class RingWriter {
     this.head = pos + size;
     this.openFrames++;
     return true;
+  }
+
+  /**
+   * For writers that place frames themselves (the native consumer): the start of the contiguous room at
+   * the head of the open chunk, if it holds at least `minBytes`, else -1 (as write() would return false).
+   * The room ends at `spanEnd`; after writing frames there, call advance().
+   */
+  reserveSpan(minBytes: number): number {
+    const pos = this.reserve(minBytes);
+    if (pos < 0) return -1;
+    const tail = this.live.length > 0 ? this.live[0].start : -1;
+    // Room stops short of the tail so a full ring is never mistaken for an empty one.
+    this.spanLimit = tail > pos ? tail - FRAME_ALIGN : this.end;
+    return pos;
+  }
+
+  get spanEnd(): number {
+    return this.spanLimit;
+  }
+
+  /** Start of the open chunk. */
+  get openStartPos(): number {
+    return this.openStart;
+  }
+
+  /** Takes `frames` frames written in place from the head up to `newHead` into the open chunk. */
+  advance(newHead: number, frames: number): void {
+    if (frames === 0) return;
+    if (newHead > this.spanLimit || newHead < this.head) throw new RangeError(`ring: advance to ${newHead} outside the reserved span [${this.head}, ${this.spanLimit})`);
+    this.head = newHead;
+    this.openFrames += frames;
   }
 
   /** Closes the open chunk (null when it has no frames) and publishes its bytes to the workers. */

@@ -1,42 +1,11 @@
 import Kafka from 'node-rdkafka';
+import type { TopicPartitionOffset } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
-import type { TopicPartitionOffset } from '../commit/commit-tracker';
+import { consumerSettings, describeOffsets, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
 
 export type Message = Kafka.Message;
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
-
-export interface SourceEvents {
-  /** New partitions; called inside the rebalance callback, before they are assigned. */
-  assigned(parts: TopicPartition[]): void;
-  /**
-   * Partitions going away; called inside the rebalance callback. librdkafka keeps them assigned (and the
-   * group waits) until `release` is called, which may be later, once their work in flight is settled.
-   */
-  revoked(parts: TopicPartition[], release: () => void): void;
-  /** A non-fatal client error (librdkafka retries by itself) or a fatal one. */
-  error(err: EngineError): void;
-}
-
-/** librdkafka settings the engine relies on; the user's `kafka.config` is applied after these. */
-function consumerDefaults(kafka: EngineConfig['kafka']): Kafka.ConsumerGlobalConfig {
-  return {
-    'metadata.broker.list': kafka.brokers,
-    'group.id': kafka.groupId,
-    'client.id': 'kafka-pg-engine',
-    // Offsets are committed by the engine, only for rows that are durable.
-    'enable.auto.commit': false,
-    'enable.auto.offset.store': false,
-    // Without this the fetcher stalls for 1 s whenever the local queue fills (see stack notes).
-    'fetch.queue.backoff.ms': 10,
-    'queued.max.messages.kbytes': 32768,
-    'socket.nagle.disable': true,
-  };
-}
 
 /**
  * Topic-level settings must go into node-rdkafka's topic config: its (always present) topic config
@@ -44,32 +13,33 @@ function consumerDefaults(kafka: EngineConfig['kafka']): Kafka.ConsumerGlobalCon
  */
 const TOPIC_LEVEL = new Set(['auto.offset.reset', 'consume.callback.max.messages']);
 
-function splitConfig(user: Record<string, string | number | boolean>): { global: Record<string, string | number | boolean>; topic: Kafka.ConsumerTopicConfig } {
+function splitConfig(all: Record<string, string | number | boolean>): { global: Record<string, string | number | boolean>; topic: Kafka.ConsumerTopicConfig } {
   const global: Record<string, string | number | boolean> = {};
-  const topic: Record<string, string | number | boolean> = { 'auto.offset.reset': 'earliest' };
-  for (const [key, value] of Object.entries(user)) (TOPIC_LEVEL.has(key) ? topic : global)[key] = value;
-  return { global, topic: topic };
+  const topic: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(all)) (TOPIC_LEVEL.has(key) ? topic : global)[key] = value;
+  return { global, topic };
 }
 
 /**
- * The engine's one KafkaConsumer: batch consume, explicit commits, and a rebalance callback that lets the
- * engine settle revoked partitions before they go.
+ * The engine's KafkaConsumer through node-rdkafka's JS API (engine.source: node-rdkafka): batch consume
+ * of JS message objects, explicit commits, and a rebalance callback that lets the engine settle revoked
+ * partitions before they go.
  */
-export class KafkaSource {
+export class KafkaSource implements ConsumerClient {
+  readonly kind = 'node-rdkafka';
   private readonly consumer: Kafka.KafkaConsumer;
   private disconnected = false;
 
   constructor(private readonly kafka: EngineConfig['kafka'], pollTimeoutMs: number, private readonly events: SourceEvents) {
-    const user = splitConfig(kafka.config);
+    const user = splitConfig(consumerSettings(kafka));
     const conf = {
-      ...consumerDefaults(kafka),
       ...user.global,
       rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => {
         this.rebalance(err, assignment);
       },
       offset_commit_cb: (err: Kafka.LibrdKafkaError | null, offsets: Kafka.TopicPartitionOffset[]) => {
         if (err && err.code !== Kafka.CODES.ERRORS.ERR__NO_OFFSET) {
-          log.warn(`offset commit failed for ${offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ')}: ${err.message}`);
+          log.warn(`offset commit failed for ${describeOffsets(offsets)}: ${err.message}`);
         }
       },
     } as Kafka.ConsumerGlobalConfig;
@@ -122,7 +92,7 @@ export class KafkaSource {
     try {
       this.consumer.commitSync(offsets);
     } catch (err) {
-      throw new EngineError(ErrorCodes.KAFKA_COMMIT, `commit of ${offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ')} failed: ${messageOf(err)}`, { cause: err, retriable: true });
+      throw new EngineError(ErrorCodes.KAFKA_COMMIT, `commit of ${describeOffsets(offsets)} failed: ${messageOf(err)}`, { cause: err, retriable: true });
     }
   }
 
@@ -168,17 +138,22 @@ export class KafkaSource {
   private rebalance(err: Kafka.LibrdKafkaError, assignment: TopicPartition[]): void {
     const parts = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
     try {
+      const cooperative = this.consumer.rebalanceProtocol() === 'COOPERATIVE';
       if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
         this.events.assigned(parts);
-        this.consumer.assign(assignment);
+        if (cooperative) this.consumer.incrementalAssign(assignment);
+        else this.consumer.assign(assignment);
       } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+        // node-rdkafka does not expose rd_kafka_assignment_lost: a lost assignment looks like a revoke here.
+        const lost = false;
         this.events.revoked(parts, () => {
           try {
-            this.consumer.unassign();
+            if (cooperative) this.consumer.incrementalUnassign(assignment);
+            else this.consumer.unassign();
           } catch (e) {
             if (!this.disconnected) this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `unassign failed: ${messageOf(e)}`, { cause: e, retriable: true }));
           }
-        });
+        }, lost);
       } else {
         log.warn(`rebalance error: ${err.message}`);
         this.consumer.unassign();

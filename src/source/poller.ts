@@ -17,24 +17,98 @@ export interface ChunkWork {
 
 export interface PollerOptions {
   pollBatch: number;
+  /** How long one poll waits for a first message; also bounds how long a stop waits for the poll. */
+  pollTimeoutMs: number;
   /** A chunk closes when it holds this many bytes, so a task stays a fraction of the ring. */
   maxChunkBytes: number;
 }
 
 /**
- * The polling loop: consume a batch of messages, write them into the ring as frames, close the chunk and
- * hand it on. When the ring is full it stops polling (librdkafka's fetcher then stops at its queue limit)
- * and keeps the unwritten rest of the last batch (at most `pollBatch` messages) until space is freed.
- * Messages of partitions revoked since they were fetched are dropped here.
+ * What both polling loops share: the chunk being written and the partitions in it, closing a chunk into
+ * per-partition pieces for the commit tracker, and waiting for ring space. When the ring is full a loop
+ * stops polling (librdkafka's fetcher then stops at its queue limit) until chunks are released.
  */
-export class Poller {
-  private pending: Message[] = [];
-  private index = 0;
-  private stopped = false;
+export abstract class ChunkPoller {
+  protected stopped = false;
   private spaceWaiter: (() => void) | null = null;
   /** Partitions that have records in the open chunk, and the open chunk's number (see PartitionTrack.openSeq). */
   private chunkTracks: PartitionTrack[] = [];
   private openSeq = 1;
+
+  constructor(
+    protected readonly ring: RingWriter,
+    protected readonly tracker: CommitTracker,
+    private readonly onChunk: (chunk: ChunkWork) => void,
+    protected readonly options: PollerOptions,
+    /** Called right after a poll returned nothing: no fetched message is outside the ring then. */
+    protected readonly onIdle: () => void,
+  ) {}
+
+  /** Runs until stop(); rejects on a fatal error (a record larger than the ring). */
+  abstract run(): Promise<void>;
+
+  /** Forget cached lookups after a rebalance so revoked tracks are looked up again. */
+  abstract invalidate(): void;
+
+  stop(): void {
+    this.stopped = true;
+    this.notifySpace();
+  }
+
+  /** Called when chunks are released; wakes the loop if it waits for ring space. */
+  notifySpace(): void {
+    const waiter = this.spaceWaiter;
+    if (waiter) {
+      this.spaceWaiter = null;
+      waiter();
+    }
+  }
+
+  protected waitForSpace(): Promise<void> {
+    return new Promise((resolve) => {
+      this.spaceWaiter = resolve;
+    });
+  }
+
+  /** Notes that the open chunk holds records of `track` up to `lastOffset`. */
+  protected touch(track: PartitionTrack, lastOffset: number): void {
+    if (track.openSeq !== this.openSeq) {
+      track.openSeq = this.openSeq;
+      this.chunkTracks.push(track);
+    }
+    track.openLast = lastOffset;
+  }
+
+  protected closeChunk(): void {
+    const region = this.ring.close();
+    if (region === null) return;
+    const pieces: Piece[] = [];
+    for (const track of this.chunkTracks) {
+      pieces.push(track.open(track.openLast));
+      track.openSeq = 0;
+    }
+    this.chunkTracks = [];
+    this.openSeq++;
+    this.onChunk({ region, pieces, pending: 0, settled: false });
+  }
+
+  protected tooLarge(where: string, size: number): EngineError {
+    return new EngineError(
+      ErrorCodes.RING_RECORD_TOO_LARGE,
+      `record ${where} needs ${size} bytes but engine.ringBytes holds at most ${this.ring.maxFrameBytes}; raise engine.ringBytes`,
+    );
+  }
+}
+
+/**
+ * The polling loop on node-rdkafka's JS API (engine.source: node-rdkafka): consume a batch of message
+ * objects, write them into the ring as frames, close the chunk and hand it on. When the ring is full it
+ * keeps the unwritten rest of the last batch (at most `pollBatch` messages) until space is freed.
+ * Messages of partitions revoked since they were fetched are dropped here.
+ */
+export class MessagePoller extends ChunkPoller {
+  private pending: Message[] = [];
+  private index = 0;
   private lastTopic = '';
   private lastPartition = -1;
   private lastTrack: PartitionTrack | undefined;
@@ -43,16 +117,17 @@ export class Poller {
 
   constructor(
     private readonly source: KafkaSource,
-    private readonly ring: RingWriter,
+    ring: RingWriter,
     private readonly routes: TopicRoutes,
-    private readonly tracker: CommitTracker,
-    private readonly onChunk: (chunk: ChunkWork) => void,
-    private readonly options: PollerOptions,
-    /** Called right after a poll returned nothing: no fetched message is outside the ring then. */
-    private readonly onIdle: () => void = () => undefined,
+    tracker: CommitTracker,
+    onChunk: (chunk: ChunkWork) => void,
+    options: PollerOptions,
+    onIdle: () => void,
     /** Registry pipelines: a record waits until its writer schema is in the shared schema table. */
     private readonly schemas: SchemaGate | null = null,
-  ) {}
+  ) {
+    super(ring, tracker, onChunk, options, onIdle);
+  }
 
   /** Runs until stop(); rejects on a fatal error (a record larger than the ring). */
   async run(): Promise<void> {
@@ -73,30 +148,10 @@ export class Poller {
     this.index = 0;
   }
 
-  stop(): void {
-    this.stopped = true;
-    this.notifySpace();
-  }
-
-  /** Called when chunks are released; wakes the loop if it waits for ring space. */
-  notifySpace(): void {
-    const waiter = this.spaceWaiter;
-    if (waiter) {
-      this.spaceWaiter = null;
-      waiter();
-    }
-  }
-
   /** Forget cached lookups after a rebalance so revoked tracks are looked up again. */
   invalidate(): void {
     this.lastTopic = '';
     this.lastTrack = undefined;
-  }
-
-  private waitForSpace(): Promise<void> {
-    return new Promise((resolve) => {
-      this.spaceWaiter = resolve;
-    });
   }
 
   /** Writes pending messages into the ring, until all are in, the ring is full, or a schema is missing. */
@@ -125,19 +180,10 @@ export class Poller {
           continue;
         }
         const size = frameBytes(key ? key.length : -1, value ? value.length : -1);
-        if (size > ring.maxFrameBytes) {
-          throw new EngineError(
-            ErrorCodes.RING_RECORD_TOO_LARGE,
-            `record ${m.topic}[${m.partition}]@${m.offset} needs ${size} bytes but engine.ringBytes holds at most ${ring.maxFrameBytes}; raise engine.ringBytes`,
-          );
-        }
+        if (size > ring.maxFrameBytes) throw this.tooLarge(`${m.topic}[${m.partition}]@${m.offset}`, size);
         return 'full';
       }
-      if (track.openSeq !== this.openSeq) {
-        track.openSeq = this.openSeq;
-        this.chunkTracks.push(track);
-      }
-      track.openLast = m.offset;
+      this.touch(track, m.offset);
       this.index++;
       if (ring.openBytes >= this.options.maxChunkBytes) this.closeChunk();
     }
@@ -156,18 +202,5 @@ export class Poller {
       this.lastTopicId = route.id;
     }
     return route ? track : undefined;
-  }
-
-  private closeChunk(): void {
-    const region = this.ring.close();
-    if (region === null) return;
-    const pieces: Piece[] = [];
-    for (const track of this.chunkTracks) {
-      pieces.push(track.open(track.openLast));
-      track.openSeq = 0;
-    }
-    this.chunkTracks = [];
-    this.openSeq++;
-    this.onChunk({ region, pieces, pending: 0, settled: false });
   }
 }

@@ -55,6 +55,11 @@ export class TopicRoutes {
     return this.byName.get(topic);
   }
 
+  /** 0 … pipelines - 1. */
+  pipelineIndexes(): number[] {
+    return this.pipelines.map((_, i) => i);
+  }
+
   byTopicId(id: number): TopicRoute | undefined {
     return this.byId[id];
   }

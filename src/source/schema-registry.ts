@@ -43,6 +43,18 @@ export class SchemaGate {
     return true;
   }
 
+  /** Whether the pipeline's records are framed for a registry (their schema must be published first). */
+  framed(pipeline: number): boolean {
+    return this.urls[pipeline] !== null;
+  }
+
+  /** Fetches and publishes the schema `id` of `pipeline` (the native poller found a record that needs it). */
+  request(pipeline: number, id: number): Promise<void> {
+    this.pendingPipeline = pipeline;
+    this.pendingId = id;
+    return this.fetchPending();
+  }
+
   async fetchPending(): Promise<void> {
     const pipeline = this.pendingPipeline;
     const id = this.pendingId;

@@ -1,0 +1,514 @@
+// NativeConsumer: construction, callbacks and the small control calls. The hot path is in fill.cc.
+#include "consumer.h"
+
+#include <cstdio>
+#include <memory>
+
+#include "ring_frame.h"
+#include "workers.h"
+
+namespace kpe {
+
+namespace {
+
+using PartList = std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
+
+// [{topic, partition, offset?}] → a librdkafka list (offset absent = RD_KAFKA_OFFSET_INVALID: use the stored one).
+PartList ToList(Napi::Env env, Napi::Value v) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "expected an array of {topic, partition, offset?}");
+  Napi::Array a = v.As<Napi::Array>();
+  PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(a.Length())), &rd_kafka_topic_partition_list_destroy);
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object o = a.Get(i).As<Napi::Object>();
+    std::string topic = o.Get("topic").As<Napi::String>().Utf8Value();
+    int32_t partition = o.Get("partition").As<Napi::Number>().Int32Value();
+    rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+    Napi::Value off = o.Get("offset");
+    tp->offset = off.IsNumber() ? off.As<Napi::Number>().Int64Value() : RD_KAFKA_OFFSET_INVALID;
+  }
+  return list;
+}
+
+Napi::Array FromList(Napi::Env env, const rd_kafka_topic_partition_list_t* list) {
+  Napi::Array a = Napi::Array::New(env, list->cnt);
+  for (int i = 0; i < list->cnt; i++) {
+    const rd_kafka_topic_partition_t& tp = list->elems[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("topic", tp.topic);
+    o.Set("partition", tp.partition);
+    o.Set("offset", static_cast<double>(tp.offset));
+    if (tp.err) o.Set("error", rd_kafka_err2str(tp.err));
+    a.Set(i, o);
+  }
+  return a;
+}
+
+std::vector<PartitionRef> CopyList(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<PartitionRef> out;
+  for (int i = 0; i < list->cnt; i++) out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+  return out;
+}
+
+// Takes ownership of an rd_kafka_error_t; throws its text.
+void ThrowIf(Napi::Env env, rd_kafka_error_t* error, const char* what) {
+  if (error == nullptr) return;
+  std::string text = std::string(what) + ": " + rd_kafka_error_string(error);
+  rd_kafka_error_destroy(error);
+  throw Napi::Error::New(env, text);
+}
+
+void ThrowIf(Napi::Env env, rd_kafka_resp_err_t err, const char* what) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw Napi::Error::New(env, std::string(what) + ": " + rd_kafka_err2str(err));
+}
+
+void LogCb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  (void)rk;
+  // librdkafka logs at its own pace from its own threads; only warnings and worse are worth a line.
+  if (level <= 4) std::fprintf(stderr, "warn: librdkafka %s: %s\n", fac, buf);
+}
+
+}  // namespace
+
+Napi::Object NativeConsumer::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(env, "NativeConsumer", {
+      InstanceMethod("attachRing", &NativeConsumer::AttachRing),
+      InstanceMethod("connect", &NativeConsumer::Connect),
+      InstanceMethod("subscribe", &NativeConsumer::Subscribe),
+      InstanceMethod("route", &NativeConsumer::SetRoute),
+      InstanceMethod("accept", &NativeConsumer::Accept),
+      InstanceMethod("registry", &NativeConsumer::SetRegistry),
+      InstanceMethod("knownSchema", &NativeConsumer::KnownSchema),
+      InstanceMethod("fill", &NativeConsumer::FillAsync),
+      InstanceMethod("takeEvents", &NativeConsumer::TakeEvents),
+      InstanceMethod("assign", &NativeConsumer::Assign),
+      InstanceMethod("unassign", &NativeConsumer::Unassign),
+      InstanceMethod("incrementalAssign", &NativeConsumer::IncrementalAssign),
+      InstanceMethod("incrementalUnassign", &NativeConsumer::IncrementalUnassign),
+      InstanceMethod("rebalanceProtocol", &NativeConsumer::RebalanceProtocol),
+      InstanceMethod("commit", &NativeConsumer::Commit),
+      InstanceMethod("committed", &NativeConsumer::Committed),
+      InstanceMethod("watermarks", &NativeConsumer::Watermarks),
+      InstanceMethod("position", &NativeConsumer::Position),
+      InstanceMethod("seek", &NativeConsumer::Seek),
+      InstanceMethod("pause", &NativeConsumer::Pause),
+      InstanceMethod("resume", &NativeConsumer::Resume),
+      InstanceMethod("close", &NativeConsumer::Close),
+  });
+  exports.Set("NativeConsumer", cls);
+  exports.Set("librdkafkaVersion", rd_kafka_version_str());
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("FRAME_ALIGN", kFrameAlign);
+  layout.Set("FRAME_HEADER_BYTES", kFrameHeaderBytes);
+  layout.Set("F_PIPELINE", kFPipeline);
+  layout.Set("F_TOPIC_ID", kFTopicId);
+  layout.Set("F_PARTITION", kFPartition);
+  layout.Set("F_KEY_LENGTH", kFKeyLength);
+  layout.Set("F_VALUE_LENGTH", kFValueLength);
+  layout.Set("F_RESERVED", kFReserved);
+  layout.Set("F_OFFSET", kFOffset);
+  layout.Set("F_TIMESTAMP", kFTimestamp);
+  exports.Set("layout", layout);
+  return exports;
+}
+
+// new NativeConsumer({ 'librdkafka.property': 'value', ... })
+NativeConsumer::NativeConsumer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeConsumer>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "new NativeConsumer(config): config must be an object");
+  Napi::Object props = info[0].As<Napi::Object>();
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  Napi::Array keys = props.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    std::string key = keys.Get(i).ToString().Utf8Value();
+    std::string value = props.Get(key).ToString().Utf8Value();
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw Napi::Error::New(env, "librdkafka setting " + key + "=" + value + ": " + err);
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, &NativeConsumer::RebalanceCb);
+  rd_kafka_conf_set_error_cb(conf, &NativeConsumer::ErrorCb);
+  rd_kafka_conf_set_offset_commit_cb(conf, &NativeConsumer::CommitCb);
+  rd_kafka_conf_set_log_cb(conf, &LogCb);
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk_ == nullptr) throw Napi::Error::New(env, std::string("cannot create the Kafka consumer: ") + err);
+  // Rebalance, error and commit callbacks are then served by the fill's consumer_poll.
+  rd_kafka_poll_set_consumer(rk_);
+  queue_ = rd_kafka_queue_get_consumer(rk_);
+}
+
+NativeConsumer::~NativeConsumer() { Destroy(); }
+
+void NativeConsumer::Destroy() {
+  if (rk_ == nullptr) return;
+  closing_ = true;
+  for (size_t i = held_at_; i < held_.size(); i++) rd_kafka_message_destroy(held_[i]);
+  held_.clear();
+  held_at_ = 0;
+  if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
+  queue_ = nullptr;
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+}
+
+void NativeConsumer::CloseBlocking() {
+  closing_ = true;
+  rd_kafka_consumer_close(rk_);
+  Destroy();
+}
+
+void NativeConsumer::CheckOpen(Napi::Env env) {
+  if (rk_ == nullptr || closing_) throw Napi::Error::New(env, "the native consumer is closed");
+}
+
+void NativeConsumer::Push(Event&& e) {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  events_.push_back(std::move(e));
+  event_count_ = static_cast<uint32_t>(events_.size());
+}
+
+bool NativeConsumer::HasEvents() { return event_count_.load() > 0; }
+
+// Runs inside consumer_poll on the fill thread. The assignment is not applied here: JS gets the event,
+// prepares (routes, tracks, where to start) and then calls assign; a revoke is released by JS once the
+// partitions' work in flight is durable. librdkafka waits for those calls. While closing there is no JS
+// to ask, so the partitions are let go at once.
+void NativeConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* self = static_cast<NativeConsumer*>(opaque);
+  bool cooperative = std::string(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+  if (self->closing_ || (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)) {
+    rd_kafka_error_t* e = nullptr;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      if (cooperative) e = rd_kafka_incremental_assign(rk, parts);
+      else rd_kafka_assign(rk, parts);
+    } else {
+      if (cooperative) e = rd_kafka_incremental_unassign(rk, parts);
+      else rd_kafka_assign(rk, nullptr);
+    }
+    if (e) rd_kafka_error_destroy(e);
+    if (!self->closing_) {
+      Event ev(Event::kError);
+      ev.code = err;
+      ev.message = std::string("rebalance failed: ") + rd_kafka_err2str(err);
+      self->Push(std::move(ev));
+    }
+    return;
+  }
+  Event ev(err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? Event::kAssign : Event::kRevoke);
+  ev.parts = CopyList(parts);
+  ev.lost = ev.kind == Event::kRevoke && rd_kafka_assignment_lost(rk);
+  self->Push(std::move(ev));
+  rd_kafka_yield(rk);
+}
+
+void NativeConsumer::ErrorCb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<NativeConsumer*>(opaque);
+  Event ev(Event::kError);
+  ev.code = err;
+  ev.message = reason;
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_fatal_error(rk, buf, sizeof buf);
+    ev.fatal = true;
+    ev.message = buf;
+  }
+  self->Push(std::move(ev));
+}
+
+void NativeConsumer::CommitCb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  auto* self = static_cast<NativeConsumer*>(opaque);
+  Event ev(Event::kError);
+  ev.code = err;
+  ev.message = std::string("offset commit failed: ") + rd_kafka_err2str(err);
+  if (offsets) ev.parts = CopyList(offsets);
+  self->Push(std::move(ev));
+}
+
+// attachRing(u8: Uint8Array over the ring's SharedArrayBuffer)
+Napi::Value NativeConsumer::AttachRing(const Napi::CallbackInfo& info) {
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "attachRing needs a Uint8Array over the ring");
+  Napi::Uint8Array u8 = info[0].As<Napi::Uint8Array>();
+  ring_ref_ = Napi::Persistent(u8);
+  ring_ = u8.Data();
+  ring_len_ = u8.ByteLength();
+  return info.Env().Undefined();
+}
+
+// connect(timeoutMs, cb(err)): waits for one metadata answer, so an unreachable broker is an error now.
+Napi::Value NativeConsumer::Connect(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  int timeout = info[0].As<Napi::Number>().Int32Value();
+  rd_kafka_t* rk = rk_;
+  auto* w = new BlockingWorker(info[1].As<Napi::Function>(), Value(), [rk, timeout]() -> std::string {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, nullptr, &md, timeout);
+    if (err) return rd_kafka_err2str(err);
+    rd_kafka_metadata_destroy(md);
+    return "";
+  }, nullptr);
+  w->Queue();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeConsumer::Subscribe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  Napi::Array topics = info[0].As<Napi::Array>();
+  PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.Length())), &rd_kafka_topic_partition_list_destroy);
+  for (uint32_t i = 0; i < topics.Length(); i++) {
+    rd_kafka_topic_partition_list_add(list.get(), topics.Get(i).ToString().Utf8Value().c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  ThrowIf(env, rd_kafka_subscribe(rk_, list.get()), "subscribe");
+  return env.Undefined();
+}
+
+// route(topic, topicId, pipeline): frames of this topic carry these ids.
+Napi::Value NativeConsumer::SetRoute(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(routes_mu_);
+  Route& r = routes_[info[0].As<Napi::String>().Utf8Value()];
+  r.topic_id = static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value());
+  r.pipeline = static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
+}
+
+// accept(topic, partition, yes): messages of a partition not accepted are dropped (it is being revoked).
+Napi::Value NativeConsumer::Accept(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(routes_mu_);
+  auto it = routes_.find(info[0].As<Napi::String>().Utf8Value());
+  if (it == routes_.end()) throw Napi::Error::New(info.Env(), "accept: topic has no route");
+  int32_t p = info[1].As<Napi::Number>().Int32Value();
+  if (p < 0) throw Napi::RangeError::New(info.Env(), "accept: negative partition");
+  if (static_cast<size_t>(p) >= it->second.accepted.size()) it->second.accepted.resize(p + 1, 0);
+  it->second.accepted[p] = info[2].ToBoolean().Value() ? 1 : 0;
+  return info.Env().Undefined();
+}
+
+// registry(pipeline): this pipeline's records carry a schema-registry id that must be published first.
+Napi::Value NativeConsumer::SetRegistry(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(routes_mu_);
+  uint32_t p = info[0].As<Napi::Number>().Uint32Value();
+  if (p >= registry_.size()) registry_.resize(p + 1, 0);
+  registry_[p] = 1;
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeConsumer::KnownSchema(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(routes_mu_);
+  uint64_t p = info[0].As<Napi::Number>().Uint32Value();
+  uint32_t id = static_cast<uint32_t>(info[1].As<Napi::Number>().Int32Value());
+  schemas_.insert((p << 32) | id);
+  return info.Env().Undefined();
+}
+
+namespace {
+class FillWorker : public Napi::AsyncWorker {
+ public:
+  FillWorker(Napi::Function cb, NativeConsumer* c, Napi::Object self, Napi::Float64Array out, uint32_t pos, uint32_t limit,
+             uint32_t max, int timeout)
+      : Napi::AsyncWorker(cb), c_(c), pos_(pos), limit_(limit), max_(max), timeout_(timeout) {
+    self_ = Napi::Persistent(self);
+    out_ref_ = Napi::Persistent(out);
+    out_ = out.Data();
+    out_len_ = static_cast<uint32_t>(out.ElementLength());
+  }
+  void Execute() override { c_->Fill(pos_, limit_, max_, timeout_, out_, out_len_); }
+  void OnOK() override {
+    c_->busy = false;
+    Callback().Call({Env().Null()});
+  }
+  void OnError(const Napi::Error& e) override {
+    c_->busy = false;
+    Callback().Call({e.Value()});
+  }
+
+ private:
+  NativeConsumer* c_;
+  Napi::ObjectReference self_;
+  Napi::Reference<Napi::Float64Array> out_ref_;
+  double* out_;
+  uint32_t out_len_;
+  uint32_t pos_, limit_, max_;
+  int timeout_;
+};
+}  // namespace
+
+// fill(pos, limit, maxMessages, timeoutMs, out: Float64Array, cb(err)): see FillSlot for what `out` holds.
+Napi::Value NativeConsumer::FillAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  if (ring_ == nullptr) throw Napi::Error::New(env, "fill: attachRing first");
+  if (busy.exchange(true)) throw Napi::Error::New(env, "fill: a fill is already running");
+  uint32_t pos = info[0].As<Napi::Number>().Uint32Value();
+  uint32_t limit = info[1].As<Napi::Number>().Uint32Value();
+  Napi::Float64Array out = info[4].As<Napi::Float64Array>();
+  if (limit > ring_len_ || pos > limit || out.ElementLength() < kOutPart0 + 3) {
+    busy = false;
+    throw Napi::RangeError::New(env, "fill: [pos, limit) outside the ring, or `out` too small");
+  }
+  auto* w = new FillWorker(info[5].As<Napi::Function>(), this, Value(), out, pos, limit,
+                           std::max<uint32_t>(1, info[2].As<Napi::Number>().Uint32Value()), info[3].As<Napi::Number>().Int32Value());
+  w->Queue();
+  return env.Undefined();
+}
+
+// takeEvents(): [{type: 'assign'|'revoke'|'error', partitions, lost, code, fatal, message}]
+Napi::Value NativeConsumer::TakeEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<Event> events;
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    events.swap(events_);
+    event_count_ = 0;
+  }
+  Napi::Array out = Napi::Array::New(env, events.size());
+  for (size_t i = 0; i < events.size(); i++) {
+    const Event& e = events[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("type", e.kind == Event::kAssign ? "assign" : e.kind == Event::kRevoke ? "revoke" : "error");
+    Napi::Array parts = Napi::Array::New(env, e.parts.size());
+    for (size_t j = 0; j < e.parts.size(); j++) {
+      Napi::Object p = Napi::Object::New(env);
+      p.Set("topic", e.parts[j].topic);
+      p.Set("partition", e.parts[j].partition);
+      p.Set("offset", static_cast<double>(e.parts[j].offset));
+      parts.Set(j, p);
+    }
+    o.Set("partitions", parts);
+    o.Set("lost", e.lost);
+    o.Set("code", e.code);
+    o.Set("fatal", e.fatal);
+    o.Set("message", e.message);
+    out.Set(i, o);
+  }
+  return out;
+}
+
+Napi::Value NativeConsumer::Assign(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  ThrowIf(info.Env(), rd_kafka_assign(rk_, ToList(info.Env(), info[0]).get()), "assign");
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeConsumer::Unassign(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  ThrowIf(info.Env(), rd_kafka_assign(rk_, nullptr), "unassign");
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeConsumer::IncrementalAssign(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  ThrowIf(info.Env(), rd_kafka_incremental_assign(rk_, ToList(info.Env(), info[0]).get()), "incremental assign");
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeConsumer::IncrementalUnassign(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  ThrowIf(info.Env(), rd_kafka_incremental_unassign(rk_, ToList(info.Env(), info[0]).get()), "incremental unassign");
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeConsumer::RebalanceProtocol(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  return Napi::String::New(info.Env(), rd_kafka_rebalance_protocol(rk_));
+}
+
+// commit(parts, sync): offsets are the next offsets to read. sync blocks until the broker answered.
+Napi::Value NativeConsumer::Commit(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  PartList list = ToList(info.Env(), info[0]);
+  bool sync = info[1].ToBoolean().Value();
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list.get(), sync ? 0 : 1);
+  if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) ThrowIf(info.Env(), err, "commit");
+  return info.Env().Undefined();
+}
+
+// committed(parts, timeoutMs, cb(err, parts with offsets))
+Napi::Value NativeConsumer::Committed(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  auto list = std::make_shared<PartList>(ToList(info.Env(), info[0]));
+  int timeout = info[1].As<Napi::Number>().Int32Value();
+  rd_kafka_t* rk = rk_;
+  auto* w = new BlockingWorker(info[2].As<Napi::Function>(), Value(), [rk, list, timeout]() -> std::string {
+    rd_kafka_resp_err_t err = rd_kafka_committed(rk, list->get(), timeout);
+    return err ? rd_kafka_err2str(err) : "";
+  }, [list](Napi::Env env) -> Napi::Value { return FromList(env, list->get()); });
+  w->Queue();
+  return info.Env().Undefined();
+}
+
+// watermarks(topic, partition, timeoutMs, cb(err, {low, high}))
+Napi::Value NativeConsumer::Watermarks(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  std::string topic = info[0].As<Napi::String>().Utf8Value();
+  int32_t partition = info[1].As<Napi::Number>().Int32Value();
+  int timeout = info[2].As<Napi::Number>().Int32Value();
+  auto marks = std::make_shared<std::pair<int64_t, int64_t>>(-1, -1);
+  rd_kafka_t* rk = rk_;
+  auto* w = new BlockingWorker(info[3].As<Napi::Function>(), Value(), [rk, topic, partition, timeout, marks]() -> std::string {
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &marks->first, &marks->second, timeout);
+    return err ? rd_kafka_err2str(err) : "";
+  }, [marks](Napi::Env env) -> Napi::Value {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("low", static_cast<double>(marks->first));
+    o.Set("high", static_cast<double>(marks->second));
+    return o;
+  });
+  w->Queue();
+  return info.Env().Undefined();
+}
+
+// position(parts): the next offset librdkafka hands out per partition (negative when unknown).
+Napi::Value NativeConsumer::Position(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  PartList list = ToList(info.Env(), info[0]);
+  ThrowIf(info.Env(), rd_kafka_position(rk_, list.get()), "position");
+  return FromList(info.Env(), list.get());
+}
+
+// seek(parts with offsets): moves assigned partitions (asynchronously; errors come back per partition).
+Napi::Value NativeConsumer::Seek(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  PartList list = ToList(info.Env(), info[0]);
+  ThrowIf(info.Env(), rd_kafka_seek_partitions(rk_, list.get(), 0), "seek");
+  return FromList(info.Env(), list.get());
+}
+
+Napi::Value NativeConsumer::Pause(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  PartList list = ToList(info.Env(), info[0]);
+  ThrowIf(info.Env(), rd_kafka_pause_partitions(rk_, list.get()), "pause");
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeConsumer::Resume(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  PartList list = ToList(info.Env(), info[0]);
+  ThrowIf(info.Env(), rd_kafka_resume_partitions(rk_, list.get()), "resume");
+  return info.Env().Undefined();
+}
+
+// close(cb()): leaves the group (revoking at once, see RebalanceCb) and frees the client. No fill may run.
+Napi::Value NativeConsumer::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Function cb = info[0].As<Napi::Function>();
+  if (rk_ == nullptr || closing_) {
+    cb.Call({env.Null()});
+    return env.Undefined();
+  }
+  if (busy) throw Napi::Error::New(env, "close: a fill is still running");
+  auto* w = new BlockingWorker(cb, Value(), [this]() -> std::string {
+    CloseBlocking();
+    return "";
+  }, nullptr);
+  w->Queue();
+  return env.Undefined();
+}
+
+}  // namespace kpe
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return kpe::NativeConsumer::Init(env, exports); }
+
+NODE_API_MODULE(kpe_native, InitModule)

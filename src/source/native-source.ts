@@ -1,0 +1,170 @@
+import type { TopicPartitionOffset } from '../commit/commit-tracker';
+import type { EngineConfig } from '../config/types';
+import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { log } from '../log';
+import { loadNative, nativeUnavailableReason, OUT_EVENTS, type NativeConsumerHandle, type NativeEvent } from './native-binding';
+import type { TopicRoutes } from './routes';
+import { consumerSettings, describeOffsets, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
+
+/** Room in fill()'s report for this many partitions per call; more in one batch wait for the next fill. */
+export const FILL_REPORT_PARTITIONS = 1024;
+
+/**
+ * The engine's Kafka consumer through the native/ addon (engine.source: native). Messages never become
+ * JS objects: NativePoller asks fill() to write them into the ring. Rebalances arrive as events after a
+ * fill; this class tells the addon each assigned topic's route (the ids its frames carry) and which
+ * partitions to accept, then applies the assignment, so librdkafka waits for the engine exactly as with
+ * node-rdkafka's rebalance callback.
+ */
+export class NativeSource implements ConsumerClient {
+  readonly kind = 'native';
+  readonly handle: NativeConsumerHandle;
+  private closed = false;
+
+  constructor(
+    private readonly kafka: EngineConfig['kafka'],
+    private readonly routes: TopicRoutes,
+    private readonly events: SourceEvents,
+  ) {
+    const addon = loadNative();
+    if (!addon) throw new EngineError(ErrorCodes.NATIVE_UNAVAILABLE, `engine.source native: the addon cannot be loaded: ${nativeUnavailableReason()}`);
+    const settings: Record<string, string> = {};
+    for (const [key, value] of Object.entries(consumerSettings(kafka))) settings[key] = String(value);
+    try {
+      this.handle = new addon.NativeConsumer(settings);
+    } catch (err) {
+      throw new EngineError(ErrorCodes.CONFIG_INVALID, `kafka.config: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
+  connect(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.handle.connect(timeoutMs, (err) => {
+        if (err) reject(new EngineError(ErrorCodes.KAFKA_CONNECT, `cannot reach Kafka at ${this.kafka.brokers}: ${err.message}`, { cause: err, retriable: true }));
+        else resolve();
+      });
+    });
+  }
+
+  subscribe(topics: string[]): void {
+    this.handle.subscribe(topics);
+  }
+
+  /** Runs one fill (see NativePoller); resolves when its report is in `out`. Events are dispatched after. */
+  fill(pos: number, limit: number, maxMessages: number, timeoutMs: number, out: Float64Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.handle.fill(pos, limit, maxMessages, timeoutMs, out, (err) => {
+        if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `native consume failed: ${err.message}`, { cause: err, retriable: true }));
+        else resolve();
+      });
+    });
+  }
+
+  /** Hands the rebalances and client errors that arrived during the last fill to the engine. */
+  dispatchEvents(out: Float64Array): void {
+    if (out[OUT_EVENTS] === 0) return;
+    for (const e of this.handle.takeEvents()) {
+      try {
+        this.dispatch(e);
+      } catch (err) {
+        this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `rebalance failed: ${messageOf(err)}`, { cause: err, retriable: true }));
+      }
+    }
+  }
+
+  private dispatch(e: NativeEvent): void {
+    if (e.type === 'error') {
+      const where = e.partitions.length > 0 ? ` (${describeOffsets(e.partitions)})` : '';
+      this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `Kafka client error (${this.kafka.brokers}): ${e.message}${where}`, { retriable: !e.fatal }));
+      return;
+    }
+    const parts: TopicPartition[] = e.partitions.map((p) => ({ topic: p.topic, partition: p.partition }));
+    const cooperative = this.handle.rebalanceProtocol() === 'COOPERATIVE';
+    if (e.type === 'assign') {
+      this.events.assigned(parts);
+      for (const p of parts) {
+        const route = this.routes.get(p.topic);
+        if (!route) continue; // the engine failed on it; the partition is assigned but never written
+        this.handle.route(p.topic, route.id, route.pipeline);
+        this.handle.accept(p.topic, p.partition, true);
+      }
+      if (cooperative) this.handle.incrementalAssign(parts);
+      else this.handle.assign(parts);
+      return;
+    }
+    for (const p of parts) if (this.routes.get(p.topic)) this.handle.accept(p.topic, p.partition, false);
+    this.events.revoked(parts, () => {
+      if (this.closed) return;
+      try {
+        if (cooperative) this.handle.incrementalUnassign(parts);
+        else this.handle.unassign();
+      } catch (err) {
+        this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `unassign failed: ${messageOf(err)}`, { cause: err, retriable: true }));
+      }
+    }, e.lost);
+  }
+
+  commit(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length === 0 || this.closed) return;
+    try {
+      this.handle.commit(offsets, false);
+    } catch (err) {
+      log.warn(`commit of ${describeOffsets(offsets)} failed: ${messageOf(err)}`);
+    }
+  }
+
+  commitSync(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length === 0 || this.closed) return;
+    try {
+      this.handle.commit(offsets, true);
+    } catch (err) {
+      throw new EngineError(ErrorCodes.KAFKA_COMMIT, `commit of ${describeOffsets(offsets)} failed: ${messageOf(err)}`, { cause: err, retriable: true });
+    }
+  }
+
+  committed(parts: TopicPartition[], timeoutMs: number): Promise<TopicPartitionOffset[]> {
+    return new Promise((resolve, reject) => {
+      this.handle.committed(parts, timeoutMs, (err, offsets) => {
+        if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `reading committed offsets failed: ${err.message}`, { cause: err, retriable: true }));
+        else resolve(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset ?? -1 })));
+      });
+    });
+  }
+
+  watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }> {
+    return new Promise((resolve, reject) => {
+      this.handle.watermarks(topic, partition, timeoutMs, (err, marks) => {
+        if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `reading end offsets of ${topic}[${partition}] failed: ${err.message}`, { cause: err, retriable: true }));
+        else resolve(marks);
+      });
+    });
+  }
+
+  positions(parts: TopicPartition[]): TopicPartitionOffset[] {
+    if (this.closed) return [];
+    try {
+      return this.handle.position(parts).map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset ?? -1 }));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Leaves the group and frees the client; no fill may be running (the poller has stopped). */
+  disconnect(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      try {
+        this.handle.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      } catch (err) {
+        log.warn(`closing the Kafka consumer failed: ${messageOf(err)}`);
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import type { TopicPartitionOffset } from '../commit/commit-tracker';
+import type { EngineConfig } from '../config/types';
+import type { EngineError } from '../errors';
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface SourceEvents {
+  /** New partitions; called inside the rebalance, before they are assigned. */
+  assigned(parts: TopicPartition[]): void;
+  /**
+   * Partitions going away. librdkafka keeps them assigned (and the group waits) until `release` is
+   * called, which may be later, once their work in flight is settled. `lost`: the group already gave
+   * them to someone else (session timeout), so nothing of them may be committed.
+   */
+  revoked(parts: TopicPartition[], release: () => void, lost: boolean): void;
+  /** A non-fatal client error (librdkafka retries by itself) or a fatal one. */
+  error(err: EngineError): void;
+}
+
+/**
+ * What the engine needs of a Kafka consumer besides getting records into the ring: the group, commits and
+ * positions. Two implementations: KafkaSource (node-rdkafka's JS API) and NativeSource (native/ addon).
+ */
+export interface ConsumerClient {
+  readonly kind: 'native' | 'node-rdkafka';
+  connect(timeoutMs: number): Promise<void>;
+  subscribe(topics: string[]): void;
+  /** Asynchronous commit of next-offsets to read (the engine coalesces these). */
+  commit(offsets: TopicPartitionOffset[]): void;
+  /** Synchronous commit, for shutdown and revocation, where the commit must be done before going on. */
+  commitSync(offsets: TopicPartitionOffset[]): void;
+  committed(parts: TopicPartition[], timeoutMs: number): Promise<TopicPartitionOffset[]>;
+  watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }>;
+  /** librdkafka's fetch position (next offset it will hand out) per partition; negative when unknown. */
+  positions(parts: TopicPartition[]): TopicPartitionOffset[];
+  disconnect(): Promise<void>;
+}
+
+/** librdkafka settings the engine relies on; the user's `kafka.config` is applied after these. */
+export function consumerSettings(kafka: EngineConfig['kafka']): Record<string, string | number | boolean> {
+  return {
+    'metadata.broker.list': kafka.brokers,
+    'group.id': kafka.groupId,
+    'client.id': 'kafka-pg-engine',
+    // Offsets are committed by the engine, only for rows that are durable.
+    'enable.auto.commit': false,
+    'enable.auto.offset.store': false,
+    // Without this the fetcher stalls for 1 s whenever the local queue fills (see stack notes).
+    'fetch.queue.backoff.ms': 10,
+    'queued.max.messages.kbytes': 32768,
+    'socket.nagle.disable': true,
+    'auto.offset.reset': 'earliest',
+    ...kafka.config,
+  };
+}
+
+export function describeOffsets(offsets: TopicPartitionOffset[]): string {
+  return offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ');
+}
