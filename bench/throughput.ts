@@ -15,7 +15,9 @@ import { runConnect } from './contenders/connect';
  * identical fresh table for each contender in turn, and prints one table and one JSON line.
  * See `--help`.
  */
-const ALL = ['engine', 'ceiling', 'raw', 'connect', 'kafkajs'] as const;
+const ALL = ['engine', 'ceiling', 'raw-native', 'raw', 'connect', 'kafkajs'] as const;
+const SOURCES = ['native', 'node-rdkafka'] as const;
+type Source = (typeof SOURCES)[number];
 type Contender = (typeof ALL)[number];
 
 const HELP = `usage: npm run bench -- throughput [options]
@@ -23,6 +25,7 @@ const HELP = `usage: npm run bench -- throughput [options]
   --partitions N       topic partitions (default 8)
   --format F           avro | protobuf | json (default avro)
   --engine LIST        engine configurations as WORKERSxCONNECTIONS, comma-separated (default 1x1,2x2)
+  --sources LIST       the engine's Kafka source: native,node-rdkafka (default both, side by side)
   --workers N          shorthand for --engine NxC with --connections C
   --connections N      PostgreSQL connections of KafkaJS and the ceiling, Kafka Connect tasks (default 2)
   --delivery D         at-least-once (exactly-once comes later)
@@ -39,6 +42,7 @@ interface Options {
   partitions: number;
   format: BenchFormat;
   engines: EngineSetup[];
+  sources: Source[];
   connections: number;
   delivery: string;
   contenders: Contender[];
@@ -70,7 +74,9 @@ function parse(argv: string[]): Options {
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new Error(`--engine ${e}: expected WORKERSxCONNECTIONS, e.g. 2x2`);
     return { workers: Number(m[1]), connections: Number(m[2]) };
   });
-  return { records: int('records', quick ? 20_000 : 500_000), partitions: int('partitions', 8), format, engines, connections, delivery, contenders, quick };
+  const sources = (get('sources') ?? SOURCES.join(',')).split(',') as Source[];
+  for (const src of sources) if (!SOURCES.includes(src)) throw new Error(`unknown source ${src} (choose from ${SOURCES.join(', ')})`);
+  return { records: int('records', quick ? 20_000 : 500_000), partitions: int('partitions', 8), format, engines, sources, connections, delivery, contenders, quick };
 }
 
 interface Result {
@@ -126,7 +132,7 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2).filter((a) => a !== 'throughput'));
   const runId = `tp${Date.now().toString(36)}`;
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`bench throughput ${runId}: ${o.records} ${o.format} records, ${o.partitions} partitions, engine ${o.engines.map((e) => `${e.workers}x${e.connections}`).join(', ')}, peers ${o.connections} connections${o.quick ? ' (quick: correctness only)' : ''}`);
+  log(`bench throughput ${runId}: ${o.records} ${o.format} records, ${o.partitions} partitions, engine sources ${o.sources.join(', ')}, engine ${o.engines.map((e) => `${e.workers}x${e.connections}`).join(', ')}, peers ${o.connections} connections${o.quick ? ' (quick: correctness only)' : ''}`);
   execFileSync('bash', [path.join(REPO, 'scripts/kafka.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync('bash', [path.join(REPO, 'scripts/pg.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
@@ -155,10 +161,10 @@ async function main(): Promise<void> {
     });
     log(`  ${contender}: ${Math.round(o.records / m.drainSeconds)} records/s, rows ${c.rows ?? '-'}${c.correct ? '' : ' INCORRECT'}`);
   };
-  const engine = async (e: EngineSetup, label: string, kind: BenchFormat | 'connect-json', t: string) => {
-    const table = await freshTable(`${runId}_engine_${kind.replace('-', '_')}_${e.workers}x${e.connections}`);
+  const engine = async (e: EngineSetup, source: Source, label: string, kind: BenchFormat | 'connect-json', t: string) => {
+    const table = await freshTable(`${runId}_engine_${source.replace('-', '_')}_${kind.replace('-', '_')}_${e.workers}x${e.connections}`);
     const config = engineConfig(o, e, kind, t, table, `${table}_g`);
-    const run = await runTimed('node', [path.join(REPO, 'dist/src/cli/main.js'), 'start', config, '--until-caught-up'], { env: { ENGINE_LOG_LEVEL: 'warn' } });
+    const run = await runTimed('node', [path.join(REPO, 'dist/src/cli/main.js'), 'start', config, '--until-caught-up'], { env: { ENGINE_LOG_LEVEL: 'warn', ENGINE_SOURCE: source } });
     if (run.code !== 0) throw new Error(`engine failed: ${run.stderr}`);
     const summary = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('{"event":"summary"'))!) as { drainSeconds: number };
     await add(label, t, table, { ...run, drainSeconds: summary.drainSeconds });
@@ -167,10 +173,12 @@ async function main(): Promise<void> {
   for (const contender of o.contenders) {
     log(`- ${contender}`);
     if (contender === 'engine') {
-      for (const e of o.engines) {
-        const setup = `${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.connections} conn`;
-        await engine(e, `engine (${o.format}, ${setup})`, o.format, topic);
-        if (needsConnect) await engine(e, `engine (connect json, ${setup})`, 'connect-json', connectTopic);
+      for (const source of o.sources) {
+        for (const e of o.engines) {
+          const setup = `${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.connections} conn`;
+          await engine(e, source, `engine ${source} (${o.format}, ${setup})`, o.format, topic);
+          if (needsConnect) await engine(e, source, `engine ${source} (connect json, ${setup})`, 'connect-json', connectTopic);
+        }
       }
     } else if (contender === 'ceiling') {
       const dir = path.join(REPO, 'bench/results/tmp', runId);
@@ -181,6 +189,10 @@ async function main(): Promise<void> {
       } finally {
         removeCopyFiles(dir);
       }
+    } else if (contender === 'raw-native') {
+      const run = await runTimed('node', [path.join(REPO, 'dist/bench/contenders/raw-native.js'), DEFAULT_BROKERS, topic, String(o.records)]);
+      if (run.code !== 0) throw new Error(`raw native consume failed: ${run.stderr}`);
+      await add('raw consume (native → ring)', topic, null, { ...run, drainSeconds: (JSON.parse(run.stdout) as { drainSeconds: number }).drainSeconds });
     } else if (contender === 'raw') {
       const run = await runTimed('node', [path.join(REPO, 'dist/bench/contenders/raw-consume.js'), DEFAULT_BROKERS, topic, String(o.records)]);
       if (run.code !== 0) throw new Error(`raw consume failed: ${run.stderr}`);

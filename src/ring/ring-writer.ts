@@ -37,8 +37,9 @@ export class RingWriter {
   private readonly control: Int32Array;
   private readonly end: number;
   private head = DATA_START;
-  /** End of the span reserveSpan() last handed out (exclusive). */
+  /** End of the span reserveSpan() last handed out (exclusive), and whether it is being written. */
   private spanLimit = DATA_START;
+  private spanActive = false;
   private openStart = DATA_START;
   private openFrames = 0;
   private seq = 0;
@@ -136,6 +137,7 @@ export class RingWriter {
     const tail = this.live.length > 0 ? this.live[0].start : -1;
     // Room stops short of the tail so a full ring is never mistaken for an empty one.
     this.spanLimit = tail > pos ? tail - FRAME_ALIGN : this.end;
+    this.spanActive = true;
     return pos;
   }
 
@@ -148,8 +150,12 @@ export class RingWriter {
     return this.openStart;
   }
 
-  /** Takes `frames` frames written in place from the head up to `newHead` into the open chunk. */
+  /**
+   * Ends the span: takes `frames` frames written in place from the head up to `newHead` into the open
+   * chunk. Must follow every reserveSpan(), also when nothing was written.
+   */
   advance(newHead: number, frames: number): void {
+    this.spanActive = false;
     if (frames === 0) return;
     if (newHead > this.spanLimit || newHead < this.head) throw new RangeError(`ring: advance to ${newHead} outside the reserved span [${this.head}, ${this.spanLimit})`);
     this.head = newHead;
@@ -176,7 +182,8 @@ export class RingWriter {
     let n = 0;
     while (n < this.live.length && this.live[n].released) n++;
     if (n > 0) this.live.splice(0, n);
-    if (this.live.length === 0 && this.openFrames === 0) {
+    // An empty ring starts over at the front, unless a span at the head is being written right now.
+    if (this.live.length === 0 && this.openFrames === 0 && !this.spanActive) {
       this.head = DATA_START;
       this.openStart = DATA_START;
     }

@@ -51,10 +51,15 @@ export class NativePoller extends ChunkPoller {
         continue;
       }
       const limit = Math.min(ring.spanEnd, pos + Math.max(this.need, this.options.maxChunkBytes));
-      await this.source.fill(pos, limit, this.options.pollBatch, this.options.pollTimeoutMs, out);
+      try {
+        await this.source.fill(pos, limit, this.options.pollBatch, this.options.pollTimeoutMs, out);
+      } catch (err) {
+        ring.advance(pos, 0);
+        throw err;
+      }
       const frames = out[OUT_FRAMES];
+      ring.advance(out[OUT_HEAD], frames);
       if (frames > 0) {
-        ring.advance(out[OUT_HEAD], frames);
         this.track(out);
         this.closeChunk();
       }

@@ -79,3 +79,29 @@ test('a frame that has to wrap while the open chunk has frames asks for the chun
   assert.ok(ring.write(0, 0, 0, 4, 0, null, Buffer.alloc(10)), 'after closing, the next chunk starts at the beginning');
   assert.equal(ring.close()!.start, DATA_START);
 });
+
+test('a span written in place (native source): bounded by the tail, and not moved when the ring empties meanwhile', () => {
+  const ring = new RingWriter(1 << 16);
+  assert.ok(ring.write(0, 0, 0, 1, 1, null, Buffer.alloc(100)));
+  const first = ring.close()!;
+  const pos = ring.reserveSpan(48);
+  assert.equal(pos, first.end, 'the span starts at the head');
+  assert.equal(ring.spanEnd, 1 << 16, 'with no chunk ahead of it, it runs to the end');
+  // The only live chunk is released while the span is being written: the head must stay where it is.
+  ring.release(first);
+  ring.advance(pos + 48, 1);
+  const second = ring.close()!;
+  assert.deepEqual([second.start, second.end, second.frames], [pos, pos + 48, 1]);
+
+  // A span behind the tail ends before it, so a full ring never looks empty.
+  const big = new RingWriter(1 << 12);
+  assert.ok(big.write(0, 0, 0, 1, 1, null, Buffer.alloc(2000)));
+  const a = big.close()!;
+  assert.ok(big.write(0, 0, 0, 2, 1, null, Buffer.alloc(1500)));
+  const b = big.close()!;
+  big.release(a);
+  const wrapped = big.reserveSpan(1000);
+  assert.equal(wrapped, DATA_START, 'a frame that does not fit before the end wraps to the front');
+  assert.equal(big.spanEnd, b.start - 8);
+  assert.throws(() => big.advance(b.start + 8, 1), /outside the reserved span/);
+});
