@@ -27,11 +27,25 @@ if [ -z "${npm_config_nodedir:-}" ] && [ -d /usr/include/node ]; then
   export npm_config_nodedir=/usr
 fi
 
+# CI must get the native consumer; elsewhere a failed native build leaves the node-rdkafka fallback.
+[ "${1:-}" = "--ci" ] && export KPE_NATIVE_REQUIRED=1
+
 if [ "${1:-}" = "--ci" ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci (node-rdkafka compiles librdkafka: about two minutes)"
   npm ci --no-audit --no-fund
 fi
 [ -f node_modules/node-rdkafka/build/Release/node-librdkafka.node ] || { echo "setup: ERROR: node-rdkafka did not build; see the npm output above" >&2; exit 1; }
+
+# npm ci builds the native consumer (the package's install script); rebuild it when its sources changed.
+addon=native/build/Release/kpe_native.node
+if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
+  say "building the native consumer (native/)"
+  npm run --silent build:native
+fi
+if [ "${KPE_NATIVE_REQUIRED:-}" = 1 ] && [ ! -f "$addon" ]; then
+  echo "setup: ERROR: the native consumer did not build; see native/build.log" >&2
+  exit 1
+fi
 
 say "building"
 npm run --silent build

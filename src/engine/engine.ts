@@ -191,17 +191,41 @@ export class Engine {
     this.finishRevoke();
     if (this.commitTimer) clearTimeout(this.commitTimer);
     if (this.source) {
-      try {
-        // All positions, not only those not yet sent: an asynchronous commit may still be in flight.
-        this.source.commitSync(this.tracker.positions());
-      } catch (err) {
-        log.error(messageOf(err));
-      }
+      await this.commitFinal();
       await this.source.disconnect();
     }
     await this.pool?.close();
     await this.sink.close();
     await this.metrics.close();
+  }
+
+  /**
+   * The last commit before leaving the group. Another member's rebalance may be under way (with the
+   * cooperative protocol the group rebalances twice when a member joins): the broker then refuses the
+   * commit (illegal generation, rebalance in progress) until it completes, so the rebalance is served and
+   * the commit retried for up to 10 s. Records fetched meanwhile are not written and not committed.
+   */
+  private async commitFinal(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        // All positions, not only those not yet sent: an asynchronous commit may still be in flight.
+        this.source.commitSync(this.tracker.positions());
+        return;
+      } catch (err) {
+        if (Date.now() >= deadline) {
+          log.error(`${messageOf(err)} (gave up; the next owner re-reads from the last commit)`);
+          return;
+        }
+        log.info(`${messageOf(err)}; serving the group's rebalance and retrying`);
+        try {
+          await this.source.serve(250);
+        } catch (e) {
+          log.warn(messageOf(e));
+        }
+        this.finishRevoke();
+      }
+    }
   }
 
   private decode(chunk: ChunkWork): void {
@@ -295,7 +319,9 @@ export class Engine {
     this.poller?.invalidate();
     this.metrics.assignedPartitions.set(this.tracker.size);
     log.info(`assigned ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ') || 'no partitions'}`);
-    this.loadStartPositions(tracks).catch((err) => this.fail(err));
+    // Partitions assigned while stopping are handed back on leaving; they need no start position.
+    if (this.stopReason) return;
+    this.loadStartPositions(tracks).catch((err) => (this.stopReason ? log.warn(messageOf(err)) : this.fail(err)));
   }
 
   /** Where each new partition starts (committed offset, else the log start) and, if asked, where it ends. */

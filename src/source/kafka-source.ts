@@ -123,6 +123,12 @@ export class KafkaSource implements ConsumerClient {
     }
   }
 
+  serve(timeoutMs: number): Promise<void> {
+    if (this.disconnected) return Promise.resolve();
+    this.consumer.setDefaultConsumeTimeout(timeoutMs);
+    return this.consume(1).then(() => undefined);
+  }
+
   disconnect(): Promise<void> {
     if (this.disconnected) return Promise.resolve();
     this.disconnected = true;

@@ -2,7 +2,8 @@ import type { TopicPartitionOffset } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
-import { loadNative, nativeUnavailableReason, OUT_EVENTS, type NativeConsumerHandle, type NativeEvent } from './native-binding';
+import { DATA_START } from '../ring/layout';
+import { loadNative, nativeUnavailableReason, OUT_EVENTS, OUT_PART0, type NativeConsumerHandle, type NativeEvent } from './native-binding';
 import type { TopicRoutes } from './routes';
 import { consumerSettings, describeOffsets, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
 
@@ -123,6 +124,7 @@ export class NativeSource implements ConsumerClient {
   }
 
   committed(parts: TopicPartition[], timeoutMs: number): Promise<TopicPartitionOffset[]> {
+    if (this.closed) return Promise.reject(new EngineError(ErrorCodes.KAFKA_CONSUME, 'reading committed offsets: the consumer is closed'));
     return new Promise((resolve, reject) => {
       this.handle.committed(parts, timeoutMs, (err, offsets) => {
         if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `reading committed offsets failed: ${err.message}`, { cause: err, retriable: true }));
@@ -132,6 +134,7 @@ export class NativeSource implements ConsumerClient {
   }
 
   watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }> {
+    if (this.closed) return Promise.reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `reading end offsets of ${topic}[${partition}]: the consumer is closed`));
     return new Promise((resolve, reject) => {
       this.handle.watermarks(topic, partition, timeoutMs, (err, marks) => {
         if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `reading end offsets of ${topic}[${partition}] failed: ${err.message}`, { cause: err, retriable: true }));
@@ -147,6 +150,14 @@ export class NativeSource implements ConsumerClient {
     } catch {
       return [];
     }
+  }
+
+  async serve(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    // A fill with no room: a message that arrives is held in the addon (and freed at close), callbacks run.
+    const out = new Float64Array(OUT_PART0 + 3);
+    await this.fill(DATA_START, DATA_START, 1, timeoutMs, out);
+    this.dispatchEvents(out);
   }
 
   /** Leaves the group and frees the client; no fill may be running (the poller has stopped). */

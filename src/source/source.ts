@@ -36,6 +36,11 @@ export interface ConsumerClient {
   watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }>;
   /** librdkafka's fetch position (next offset it will hand out) per partition; negative when unknown. */
   positions(parts: TopicPartition[]): TopicPartitionOffset[];
+  /**
+   * Serves the group's callbacks (rebalances) for up to `timeoutMs` once polling has stopped; a record
+   * fetched meanwhile is dropped: it was never written, so it is not committed and is read again.
+   */
+  serve(timeoutMs: number): Promise<void>;
   disconnect(): Promise<void>;
 }
 

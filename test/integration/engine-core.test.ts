@@ -19,6 +19,8 @@ test(`engine start --until-caught-up: ${N} Avro records over ${PARTITIONS} parti
 
   const first = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 180_000 });
   assert.equal(first.code, 0, first.stderr);
+  // The suite runs once per source (scripts/test.sh): make sure each run used the one it names.
+  assert.match(first.stderr, new RegExp(`\\(${process.env.ENGINE_SOURCE || 'native'} source\\)`), 'the engine ran on the expected Kafka source');
   assert.equal(summaryOf(first).records, N);
 
   const [counts] = await sql<{ rows: string; ids: string; min: string; max: string }>(

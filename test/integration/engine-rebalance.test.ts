@@ -8,7 +8,8 @@ import { createOrdersTable, ordersConfig } from '../helpers/orders';
 const N = 300_000;
 const PARTITIONS = 8;
 
-test('scale-out: a second engine joins the group mid-run; partitions are shared, every record lands once, commits reach the end', async () => {
+for (const strategy of ['range', 'cooperative-sticky']) {
+test(`scale-out (${strategy} assignment): a second engine joins the group mid-run; partitions are shared, every record lands once, commits reach the end`, async () => {
   const topic = unique('rebalance');
   const table = unique('rebalance');
   const group = unique('rebalance');
@@ -21,7 +22,7 @@ test('scale-out: a second engine joins the group mid-run; partitions are shared,
       .replace('connections: 2', 'connections: 1')
       .replace('ringBytes: 32MiB', 'ringBytes: 2MiB')
       // Members learn of a rebalance at their next heartbeat (3 s by default): make it prompt.
-      .replace(/groupId: .*\n/, (g) => `${g}  config: { heartbeat.interval.ms: 300 }\n`),
+      .replace(/groupId: .*\n/, (g) => `${g}  config: { heartbeat.interval.ms: 300, partition.assignment.strategy: ${strategy} }\n`),
   );
 
   let second: ReturnType<typeof runCli> | null = null;
@@ -48,9 +49,10 @@ test('scale-out: a second engine joins the group mid-run; partitions are shared,
   const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
   assert.equal(Number(r.ids), N, 'every record landed');
   // A revoke waits for the partition's work in flight and commits it before the partition moves.
-  assert.equal(Number(r.rows), N, `${Number(r.rows) - N} duplicates`);
+  assert.equal(Number(r.rows), N, `${Number(r.rows) - N} duplicates\nfirst:\n${a.stderr}\nsecond:\n${b.stderr}`);
   assert.equal(summaryOf(a).records + summaryOf(b).records, Number(r.rows), 'every row came from a record one of them polled');
-  assert.deepEqual(await committedOffsets(group, topic, PARTITIONS), await endOffsets(topic, PARTITIONS));
+  assert.deepEqual(await committedOffsets(group, topic, PARTITIONS), await endOffsets(topic, PARTITIONS), `committed offsets\nfirst:\n${a.stderr}\nsecond:\n${b.stderr}`);
   await sql(`DROP TABLE ${table}`);
   await deleteTopic(topic);
 });
+}

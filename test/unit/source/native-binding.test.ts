@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as layout from '../../../src/ring/layout';
+import { loadNative, nativeUnavailableReason } from '../../../src/source/native-binding';
+import { selectSource } from '../../../src/source/select';
+
+test('the native addon is built and writes the ring frame of src/ring/layout.ts, field for field', () => {
+  const addon = loadNative();
+  assert.ok(addon, `native addon: ${nativeUnavailableReason()}`);
+  for (const [name, value] of Object.entries(addon.layout)) {
+    assert.equal(value, (layout as unknown as Record<string, number>)[name], `native ${name} = ${value}, layout.ts says otherwise`);
+  }
+  assert.equal(Object.keys(addon.layout).length, 10);
+  assert.equal(addon.librdkafkaVersion, require('node-rdkafka').librdkafkaVersion, 'one librdkafka in the process: the one node-rdkafka built');
+});
+
+test('engine.source: auto picks native when built; ENGINE_SOURCE overrides; a bad value is refused', () => {
+  assert.equal(selectSource('auto', {}), 'native');
+  assert.equal(selectSource('native', { ENGINE_SOURCE: 'node-rdkafka' }), 'node-rdkafka');
+  assert.equal(selectSource('node-rdkafka', {}), 'node-rdkafka');
+  assert.throws(() => selectSource('auto', { ENGINE_SOURCE: 'java' }), /ENGINE_SOURCE=java/);
+});
