@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import Kafka from 'node-rdkafka';
 import * as layout from '../../../src/ring/layout';
 import { loadNative, nativeUnavailableReason } from '../../../src/source/native-binding';
 import { selectSource } from '../../../src/source/select';
@@ -11,7 +12,7 @@ test('the native addon is built and writes the ring frame of src/ring/layout.ts,
     assert.equal(value, (layout as unknown as Record<string, number>)[name], `native ${name} = ${value}, layout.ts says otherwise`);
   }
   assert.equal(Object.keys(addon.layout).length, 10);
-  assert.equal(addon.librdkafkaVersion, require('node-rdkafka').librdkafkaVersion, 'one librdkafka in the process: the one node-rdkafka built');
+  assert.equal(addon.librdkafkaVersion, Kafka.librdkafkaVersion, 'one librdkafka in the process: the one node-rdkafka built');
 });
 
 test('engine.source: auto picks native when built; ENGINE_SOURCE overrides; a bad value is refused', () => {
