@@ -4,11 +4,12 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO } from '../helpers/env';
 
-// `bench throughput --quick`: every contender (the engine on Avro and on Connect's JSON, psql \copy,
-// raw consume, Kafka Connect + Debezium JDBC sink, KafkaJS) drains the same small backlog correctly.
+// `bench throughput --quick`: every contender (the engine on both Kafka sources, on Avro and on Connect's
+// JSON, psql \copy, raw native and node-rdkafka consume, Kafka Connect + Debezium JDBC sink, KafkaJS)
+// drains the same small backlog correctly.
 // Speed is not asserted here; the full benchmark prints it.
 test('bench throughput --quick: every contender lands every record exactly once', () => {
-  const run = spawnSync(process.execPath, [path.join(REPO, 'dist/bench/cli.js'), 'throughput', '--quick', '--records', '5000'], { encoding: 'utf8', timeout: 600_000 });
+  const run = spawnSync(process.execPath, [path.join(REPO, 'dist/bench/cli.js'), 'throughput', '--quick', '--records', '5000', '--engine', '2x2'], { encoding: 'utf8', timeout: 600_000 });
   assert.equal(run.status, 0, run.stderr);
   const line = run.stdout.split('\n').find((l) => l.startsWith('{"bench":"throughput"'));
   assert.ok(line, run.stdout);
@@ -16,8 +17,9 @@ test('bench throughput --quick: every contender lands every record exactly once'
   assert.deepEqual(
     report.results.map((r) => r.contender),
     [
-      'engine (avro, 1 worker, 1 conn)', 'engine (connect json, 1 worker, 1 conn)', 'engine (avro, 2 workers, 2 conn)', 'engine (connect json, 2 workers, 2 conn)',
-      'ceiling (psql \\copy ×2)', 'raw consume (node-rdkafka)', 'Kafka Connect + Debezium JDBC', 'KafkaJS + multi-row INSERT',
+      'engine native (avro, 2 workers, 2 conn)', 'engine native (connect json, 2 workers, 2 conn)',
+      'engine node-rdkafka (avro, 2 workers, 2 conn)', 'engine node-rdkafka (connect json, 2 workers, 2 conn)',
+      'ceiling (psql \\copy ×2)', 'raw consume (native → ring)', 'raw consume (node-rdkafka)', 'Kafka Connect + Debezium JDBC', 'KafkaJS + multi-row INSERT',
     ],
   );
   for (const r of report.results) {
