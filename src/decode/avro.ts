@@ -154,6 +154,8 @@ function kindOf(logical: avro.Type): FieldKind {
 }
 
 function hintOf(t: avro.Type): ValueHint | null {
+  const k = kindOf(t);
+  if ((k === 'record' || k === 'map' || k === 'array') && plainJson(t, 0)) return { kind: 'plain-json' };
   const at = t instanceof avro.types.ArrayType ? t.itemsType : t;
   switch (logicalType(at)) {
     case 'timestamp-micros':
@@ -168,6 +170,16 @@ function hintOf(t: avro.Type): ValueHint | null {
     default:
       return null;
   }
+}
+
+/** Whether every value of the type serialises as JSON unchanged: no long (may be bigint), bytes, fixed or logical type. */
+function plainJson(t: avro.Type, depth: number): boolean {
+  if (depth > 32 || t instanceof avro.types.LogicalType) return false;
+  if (t instanceof avro.types.RecordType) return t.fields.every((f) => plainJson(f.type, depth + 1));
+  if (t instanceof avro.types.MapType) return plainJson(t.valuesType, depth + 1);
+  if (t instanceof avro.types.ArrayType) return plainJson(t.itemsType, depth + 1);
+  if (isUnion(t)) return t.types.every((b) => plainJson(b, depth + 1));
+  return ['string', 'int', 'float', 'double', 'boolean', 'null', 'enum'].includes(t.typeName);
 }
 
 function logicalType(t: avro.Type): string | undefined {
