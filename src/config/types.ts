@@ -45,8 +45,8 @@ export interface EngineConfig {
     ringBytes: number;
     delivery: Delivery;
     source: SourceKind;
-    /** Messages asked of librdkafka per consume call. */
-    pollBatch: number;
+    /** Messages asked of librdkafka per consume call; null = the source's default (native 5000, node-rdkafka 1000). */
+    pollBatch: number | null;
     /** Commits are coalesced to at most one per this interval. */
     commitIntervalMs: number;
   };

@@ -53,7 +53,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
       ringBytes: r.bytes(engine.ringBytes ?? '64MiB', 'engine.ringBytes', 1 << 20, 2 ** 31 - 1) ?? 64 << 20,
       delivery: delivery ?? 'at-least-once',
       source: r.oneOf<SourceKind>(engine.source ?? 'auto', 'engine.source', ['auto', 'native', 'node-rdkafka']) ?? 'auto',
-      pollBatch: r.integer(engine.pollBatch ?? 1000, 'engine.pollBatch', 1, 100_000) ?? 1000,
+      pollBatch: engine.pollBatch === undefined ? null : r.integer(engine.pollBatch, 'engine.pollBatch', 1, 100_000),
       commitIntervalMs: r.millis(engine.commitIntervalMs ?? 50, 'engine.commitIntervalMs') ?? 50,
     },
     pipelines,
