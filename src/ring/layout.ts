@@ -27,10 +27,13 @@
  *   32      8     i64  timestamp      ms since epoch, -1 if absent
  *   40      k     key bytes, then value bytes, then 0-7 bytes of padding
  *
- * The format is plain so that native code (native/, the batch path that copies librdkafka messages
- * without JS objects) can write the same frames. Writes to a frame happen-before the worker reads it:
- * the main thread stores CTRL_PUBLISHED_SEQ with Atomics after writing a chunk, and the worker loads it
- * with Atomics before reading.
+ * Who writes frames: the main thread (RingWriter.write, node-rdkafka source), or the native addon
+ * (native/src/fill.cc, native source) on a libuv thread, inside a span [head, limit) the main thread
+ * reserved for that one fill (RingWriter.reserveSpan) and takes back when the fill completes (advance).
+ * Never both at once, and never outside the open chunk. Writes to a frame happen-before the worker reads
+ * it: a native fill's completion reaches the main thread through libuv (a lock), the main thread then
+ * stores CTRL_PUBLISHED_SEQ with Atomics when it closes the chunk, and the worker loads it with Atomics
+ * before reading. CTRL_PUBLISHED_SEQ has one writer: the main thread.
  */
 
 /** Int32 slot: count of chunks published. Writer: main thread. Readers: workers (Atomics.load as a fence). */

@@ -27,7 +27,7 @@ async function produceNulls(topic: string): Promise<void> {
   await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
 }
 
-test('native source: every message lands in the ring as a frame the workers read back exactly; a full span holds the message for the next fill', async () => {
+test('native source: every message lands in the ring as a frame the workers read back exactly; a full span holds the message for the next fill; seek, pause and resume', async () => {
   const topic = unique('native');
   const group = unique('native');
   await createTopic(topic, PARTITIONS);
@@ -99,6 +99,39 @@ test('native source: every message lands in the ring as a frame the workers read
   assert.deepEqual(seen.get(`0@${N / PARTITIONS}`)?.key, null);
   assert.deepEqual(seen.get(`0@${N / PARTITIONS}`)?.value, Buffer.from('no key'));
   assert.deepEqual(seen.get(`0@${N / PARTITIONS + 1}`)?.value, null, 'a tombstone stays a null value');
+
+  // Seek (the [Exactly-once] start positions) and pause/resume per partition, on the live assignment.
+  const refill = async (wanted: number) => {
+    const got = new Map<number, number[]>();
+    let total = 0;
+    const until = Date.now() + 15_000;
+    while (total < wanted && Date.now() < until) {
+      const pos = ring.reserveSpan(FRAME_HEADER_BYTES);
+      await source.fill(pos, ring.spanEnd, 5000, 100, out);
+      ring.advance(out[OUT_HEAD], out[OUT_FRAMES]);
+      source.dispatchEvents(out);
+      const chunk = ring.close();
+      if (!chunk) continue;
+      reader.acquire();
+      for (let at = chunk.start, n = 0; n < chunk.frames; n++, at += reader.frameBytes) {
+        reader.at(at);
+        got.set(reader.partition, [...(got.get(reader.partition) ?? []), reader.offset]);
+        total++;
+      }
+      ring.release(chunk);
+    }
+    return got;
+  };
+  const perPartition = N / PARTITIONS;
+  source.handle.pause([{ topic, partition: 0 }]);
+  source.handle.seek([{ topic, partition: 0, offset: 0 }, { topic, partition: 1, offset: perPartition - 10 }]);
+  const afterSeek = await refill(10);
+  assert.deepEqual([...afterSeek.keys()], [1], 'a paused partition delivers nothing');
+  assert.deepEqual(afterSeek.get(1), Array.from({ length: 10 }, (_, i) => perPartition - 10 + i), 'a seek re-reads from the given offset');
+  source.handle.resume([{ topic, partition: 0 }]);
+  const afterResume = await refill(perPartition + 2);
+  assert.equal(afterResume.get(0)?.length, perPartition + 2, 'after resume the sought partition is read from offset 0');
+  assert.equal(afterResume.get(0)?.[0], 0);
 
   // Commits go through the same client and read back.
   source.commitSync([0, 1, 2].map((partition) => ({ topic, partition, offset: partition + 5 })));
