@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load';
 import { Engine } from '../engine/engine';
 import { EngineError, ErrorCodes, ExitCodes, messageOf } from '../errors';
 import { log } from '../log';
+import { loadSchemas } from '../schema/load';
 
 const USAGE = `usage:
   engine start <config.yaml> [--until-caught-up]   run the pipelines until SIGINT/SIGTERM (or caught up)
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const config = loadConfig(args[0]);
+    loadSchemas(config);
     if (command === 'validate') {
       process.stdout.write(`${args[0]}: valid (${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'}: ${config.pipelines.map((p) => p.name).join(', ')})\n`);
       return ExitCodes.OK;
@@ -49,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof EngineError) {
       process.stderr.write(`engine: ${err.code}: ${err.message}\n`);
-      return err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.CONFIG_READ || err.code === ErrorCodes.TABLE_MAPPING
+      return err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.CONFIG_READ || err.code === ErrorCodes.SCHEMA_LOAD || err.code === ErrorCodes.TABLE_MAPPING
         ? ExitCodes.CONFIG
         : ExitCodes.FAILED;
     }

@@ -2,15 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
-import { loadSchema } from '../decode/schema';
 import { substituteEnv } from './env';
 import type { EngineConfig } from './types';
 import { validateConfig } from './validate';
 
 /**
- * Reads, substitutes, validates and completes a config file (schema files are read and parsed here,
- * so an `engine start` with a bad schema fails before anything connects).
- * Throws EngineError(ENG_CONFIG_INVALID) listing every problem by path.
+ * Reads, substitutes and validates a config file. Throws EngineError(ENG_CONFIG_INVALID) listing every
+ * problem by path. Schema files are read by schema/load.ts (loadSchemas), after this.
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): EngineConfig {
   let text: string;
@@ -32,14 +30,6 @@ export function parseConfig(text: string, baseDir: string, env: NodeJS.ProcessEn
   const substituted = substituteEnv(doc.toJS(), env, problems);
   const config = validateConfig(substituted, baseDir, problems);
   if (!config) throw invalid(source, problems);
-  config.pipelines.forEach((p, i) => {
-    try {
-      loadSchema(p);
-    } catch (err) {
-      problems.push(`pipelines[${i}].schema: ${messageOf(err)}`);
-    }
-  });
-  if (problems.length > 0) throw invalid(source, problems);
   return config;
 }
 

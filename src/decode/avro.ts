@@ -1,6 +1,6 @@
 import avro from 'avsc';
 import { messageOf } from '../errors';
-import type { ValueHint } from '../sink/column-encoders';
+import type { ValueHint } from '../copy/column-encoders';
 import type { FieldInfo, FieldKind } from './field-info';
 
 // Tap is avsc's internal cursor; reusing one over the whole ring avoids a Buffer and a Tap per record.

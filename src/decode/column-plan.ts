@@ -1,8 +1,8 @@
 import type { PipelineConfig } from '../config/types';
-import { encoderFor, type ColumnType, type ValueHint } from '../sink/column-encoders';
+import { encoderFor, type ColumnType, type ValueHint } from '../copy/column-encoders';
 import type { TableColumn } from '../sink/table-columns';
 import type { FieldKind } from './field-info';
-import { schemaView } from './schema';
+import { schemaView } from '../schema/view';
 
 /** Where a column's value comes from: a field of the decoded record, or the Kafka record itself. */
 export type ValueSource = 'field' | 'partition' | 'offset' | 'timestamp' | 'key';

@@ -1,5 +1,5 @@
 import type avro from 'avsc';
-import { encoderFor, type ColumnEncoder } from '../sink/column-encoders';
+import { encoderFor, type ColumnEncoder } from '../copy/column-encoders';
 import { AvroReader, avroFieldInfo, parseAvro } from './avro';
 import type { WorkerPipeline } from './column-plan';
 import type { FieldInfo } from './field-info';

@@ -1,4 +1,4 @@
-import type { ValueHint } from '../sink/column-encoders';
+import type { ValueHint } from '../copy/column-encoders';
 
 /** The shape of a schema field as far as column mapping cares. */
 export type FieldKind = 'scalar' | 'record' | 'map' | 'array' | 'bytes' | 'unknown';

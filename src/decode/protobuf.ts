@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs';
 import { messageOf } from '../errors';
-import type { ValueHint } from '../sink/column-encoders';
+import type { ValueHint } from '../copy/column-encoders';
 import type { FieldInfo, FieldKind } from './field-info';
 
 const WRAPPERS = new Set([

@@ -2,7 +2,7 @@ import { Client, type ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
-import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from './copy-binary';
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../copy/copy-binary';
 
 /** One COPY: the tuples of several chunks, written to one table in one statement. */
 export interface CopyBatch {

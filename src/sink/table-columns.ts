@@ -1,6 +1,6 @@
 import type { ClientBase } from 'pg';
 import { EngineError, ErrorCodes } from '../errors';
-import type { ColumnType } from './column-encoders';
+import type { ColumnType } from '../copy/column-encoders';
 
 export interface TableColumn extends ColumnType {
   name: string;

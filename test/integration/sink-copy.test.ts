@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EngineError } from '../../src/errors';
-import { encoderFor } from '../../src/sink/column-encoders';
-import { RowWriter } from '../../src/sink/copy-binary';
+import { encoderFor } from '../../src/copy/column-encoders';
+import { RowWriter } from '../../src/copy/copy-binary';
 import { PgSink } from '../../src/sink/pg-sink';
 import { describeTable } from '../../src/sink/table-columns';
 import { DATABASE_URL, sql, unique } from '../helpers/env';

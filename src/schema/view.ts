@@ -1,26 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { PipelineConfig } from '../config/types';
-import { messageOf } from '../errors';
-import { avroFieldInfo, avroTopLevelFields, parseAvro } from './avro';
-import type { FieldInfo } from './field-info';
-import { findMessage, parseProto, protoFieldInfo, protoTopLevelFields } from './protobuf';
-
-/**
- * Reads a pipeline's schema file into `schemaText` and checks that it parses (and, for Protobuf, that
- * messageType exists), so a broken schema stops the engine before it connects. Workers parse the same
- * text again on their own thread.
- */
-export function loadSchema(p: PipelineConfig): void {
-  if (p.schemaPath === null) return;
-  let text: string;
-  try {
-    text = readFileSync(p.schemaPath, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read schema file ${p.schemaPath}: ${messageOf(err)}`);
-  }
-  p.schemaText = text;
-  schemaView(p);
-}
+import { avroFieldInfo, avroTopLevelFields, parseAvro } from '../decode/avro';
+import type { FieldInfo } from '../decode/field-info';
+import { findMessage, parseProto, protoFieldInfo, protoTopLevelFields } from '../decode/protobuf';
 
 /** What column planning needs from a static schema: its top-level fields and what a path leads to. */
 export interface SchemaView {

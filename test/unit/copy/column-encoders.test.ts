@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encoderFor, ValueError } from '../../../src/sink/column-encoders';
-import { RowWriter } from '../../../src/sink/copy-binary';
+import { encoderFor, ValueError } from '../../../src/copy/column-encoders';
+import { RowWriter } from '../../../src/copy/copy-binary';
 
 function encode(typname: string, value: unknown, elem: string | null = null, elemOid = 0): string {
   const w = new RowWriter(16);
