@@ -104,7 +104,7 @@ Napi::Object NativeConsumer::Init(Napi::Env env, Napi::Object exports) {
   layout.Set("F_PARTITION", kFPartition);
   layout.Set("F_KEY_LENGTH", kFKeyLength);
   layout.Set("F_VALUE_LENGTH", kFValueLength);
-  layout.Set("F_RESERVED", kFReserved);
+  layout.Set("F_HEADERS_LENGTH", kFHeadersLength);
   layout.Set("F_OFFSET", kFOffset);
   layout.Set("F_TIMESTAMP", kFTimestamp);
   exports.Set("layout", layout);

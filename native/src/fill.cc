@@ -39,6 +39,37 @@ struct PartCache {
   }
 };
 
+// Encoded size of a message's headers (ring_frame.h), 0 when it has none.
+int64_t HeadersBytes(rd_kafka_headers_t* hdrs) {
+  if (hdrs == nullptr) return 0;
+  int64_t n = 0;
+  const char* name;
+  const void* value;
+  size_t size;
+  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+    n += 2 + static_cast<int64_t>(std::strlen(name)) + 4 + (value ? static_cast<int64_t>(size) : 0);
+  }
+  return n;
+}
+
+void WriteHeaders(uint8_t* p, rd_kafka_headers_t* hdrs) {
+  const char* name;
+  const void* value;
+  size_t size;
+  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+    uint16_t name_length = static_cast<uint16_t>(std::strlen(name));
+    Put<uint16_t>(p, name_length);
+    std::memcpy(p + 2, name, name_length);
+    p += 2 + name_length;
+    Put<int32_t>(p, value ? static_cast<int32_t>(size) : -1);
+    p += 4;
+    if (value && size > 0) {
+      std::memcpy(p, value, size);
+      p += size;
+    }
+  }
+}
+
 }  // namespace
 
 void NativeConsumer::Fill(uint32_t pos, uint32_t limit, uint32_t max_messages, int timeout_ms, double* out, uint32_t out_len) {
@@ -108,7 +139,10 @@ void NativeConsumer::Fill(uint32_t pos, uint32_t limit, uint32_t max_messages, i
         last_schema = k;
       }
       int32_t key_length = m->key == nullptr ? -1 : static_cast<int32_t>(m->key_len);
-      uint64_t size = FrameBytes(key_length, value_length);
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = nullptr;
+      int64_t headers_length = HeadersBytes(hdrs);
+      uint64_t size = FrameBytes(key_length, value_length, headers_length);
       if (pos + size > limit) {
         status = kFull;
         out[kOutNeedBytes] = static_cast<double>(size);
@@ -116,8 +150,10 @@ void NativeConsumer::Fill(uint32_t pos, uint32_t limit, uint32_t max_messages, i
       }
       int slot = parts.Slot(route, m->partition);
       if (slot < 0) break;  // more partitions in one batch than `out` holds: the rest goes next time
-      WriteFrame(ring_ + pos, static_cast<uint32_t>(size), route->pipeline, route->topic_id, m->partition, m->key,
-                 key_length, value, value_length, m->offset, rd_kafka_message_timestamp(m, nullptr));
+      uint8_t* after = WriteFrame(ring_ + pos, static_cast<uint32_t>(size), route->pipeline, route->topic_id, m->partition,
+                                  m->key, key_length, value, value_length, static_cast<int32_t>(headers_length), m->offset,
+                                  rd_kafka_message_timestamp(m, nullptr));
+      if (headers_length > 0) WriteHeaders(after, hdrs);
       out[kOutPart0 + 3 * slot + 2] = static_cast<double>(m->offset);
       pos += static_cast<uint32_t>(size);
       frames++;

@@ -1,4 +1,4 @@
-import { CONTROL_INT32S, CTRL_PUBLISHED_SEQ, F_KEY_LENGTH, F_OFFSET, F_PARTITION, F_PIPELINE, F_TIMESTAMP, F_TOPIC_ID, F_VALUE_LENGTH, FRAME_HEADER_BYTES, TWO_POW_32 } from './layout';
+import { CONTROL_INT32S, CTRL_PUBLISHED_SEQ, F_HEADERS_LENGTH, F_KEY_LENGTH, F_OFFSET, F_PARTITION, F_PIPELINE, F_TIMESTAMP, F_TOPIC_ID, F_VALUE_LENGTH, FRAME_HEADER_BYTES, TWO_POW_32 } from './layout';
 
 /**
  * A worker's read-only view of the ring. One instance per worker; `at(pos)` moves it to a frame and
@@ -61,5 +61,12 @@ export class FrameReader {
   get valueStart(): number {
     const k = this.keyLength;
     return this.pos + FRAME_HEADER_BYTES + (k > 0 ? k : 0);
+  }
+  get headersLength(): number {
+    return this.i32[this.i + (F_HEADERS_LENGTH >> 2)];
+  }
+  get headersStart(): number {
+    const v = this.valueLength;
+    return this.valueStart + (v > 0 ? v : 0);
   }
 }

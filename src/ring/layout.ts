@@ -22,10 +22,14 @@
  *   8       4     i32  partition
  *   12      4     i32  keyLength      -1 = null key
  *   16      4     i32  valueLength    -1 = null value (tombstone)
- *   20      4     u32  reserved       0 (headers, later)
+ *   20      4     i32  headersLength  bytes of the record's headers after the value, 0 = none
  *   24      8     i64  offset
  *   32      8     i64  timestamp      ms since epoch, -1 if absent
- *   40      k     key bytes, then value bytes, then 0-7 bytes of padding
+ *   40      k     key bytes, then value bytes, then headers, then 0-7 bytes of padding
+ *
+ * Headers (kept so a dead-lettered record can be produced again byte for byte), one entry after another:
+ *
+ *   u16 nameLength, name bytes (UTF-8), i32 valueLength (-1 = null), value bytes
  *
  * Who writes frames: the main thread (RingWriter.write, node-rdkafka source), or the native addon
  * (native/src/fill.cc, native source) on a libuv thread, inside a span [head, limit) the main thread
@@ -52,15 +56,15 @@ export const F_TOPIC_ID = 6;
 export const F_PARTITION = 8;
 export const F_KEY_LENGTH = 12;
 export const F_VALUE_LENGTH = 16;
-export const F_RESERVED = 20;
+export const F_HEADERS_LENGTH = 20;
 export const F_OFFSET = 24;
 export const F_TIMESTAMP = 32;
 
 export const TWO_POW_32 = 4294967296;
 
-/** Frame size for a key and a value of the given lengths (-1 = null counts as 0). */
-export function frameBytes(keyLength: number, valueLength: number): number {
-  const raw = FRAME_HEADER_BYTES + (keyLength > 0 ? keyLength : 0) + (valueLength > 0 ? valueLength : 0);
+/** Frame size for a key, a value (-1 = null counts as 0) and encoded headers of the given lengths. */
+export function frameBytes(keyLength: number, valueLength: number, headersLength = 0): number {
+  const raw = FRAME_HEADER_BYTES + (keyLength > 0 ? keyLength : 0) + (valueLength > 0 ? valueLength : 0) + headersLength;
   return (raw + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
 }
 

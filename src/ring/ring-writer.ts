@@ -6,7 +6,7 @@ import {
   F_OFFSET,
   F_PARTITION,
   F_PIPELINE,
-  F_RESERVED,
+  F_HEADERS_LENGTH,
   F_TIMESTAMP,
   F_TOPIC_ID,
   F_VALUE_LENGTH,
@@ -93,10 +93,13 @@ export class RingWriter {
     timestamp: number,
     key: Uint8Array | null | undefined,
     value: Uint8Array | null | undefined,
+    /** Encoded as drawn in layout.ts (encodeHeaders), or null. */
+    headers: Uint8Array | null = null,
   ): boolean {
     const keyLength = key ? key.length : -1;
     const valueLength = value ? value.length : -1;
-    const size = frameBytes(keyLength, valueLength);
+    const headersLength = headers ? headers.length : 0;
+    const size = frameBytes(keyLength, valueLength, headersLength);
     const pos = this.reserve(size);
     if (pos < 0) return false;
     const i = pos >> 2;
@@ -107,7 +110,7 @@ export class RingWriter {
     i32[i + (F_PARTITION >> 2)] = partition;
     i32[i + (F_KEY_LENGTH >> 2)] = keyLength;
     i32[i + (F_VALUE_LENGTH >> 2)] = valueLength;
-    i32[i + (F_RESERVED >> 2)] = 0;
+    i32[i + (F_HEADERS_LENGTH >> 2)] = headersLength;
     const offsetLow = offset >>> 0;
     i32[i + (F_OFFSET >> 2)] = offsetLow;
     i32[i + (F_OFFSET >> 2) + 1] = (offset - offsetLow) / TWO_POW_32;
@@ -120,7 +123,11 @@ export class RingWriter {
       this.bytes.set(key!, at);
       at += keyLength;
     }
-    if (valueLength > 0) this.bytes.set(value!, at);
+    if (valueLength > 0) {
+      this.bytes.set(value!, at);
+      at += valueLength;
+    }
+    if (headersLength > 0) this.bytes.set(headers!, at);
     this.head = pos + size;
     this.openFrames++;
     return true;

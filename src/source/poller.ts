@@ -1,6 +1,7 @@
 import type { CommitTracker, PartitionTrack, Piece } from '../commit/commit-tracker';
 import { EngineError, ErrorCodes } from '../errors';
 import type { RingChunk, RingWriter } from '../ring/ring-writer';
+import { encodeHeaders, type RdkafkaHeaders } from '../ring/headers';
 import { frameBytes } from '../ring/layout';
 import type { KafkaSource, Message } from './kafka-source';
 import type { SchemaGate } from './schema-registry';
@@ -174,12 +175,13 @@ export class MessagePoller extends ChunkPoller {
         return 'schema';
       }
       const key = typeof m.key === 'string' ? Buffer.from(m.key) : (m.key);
-      if (!ring.write(this.lastPipeline, this.lastTopicId, m.partition, m.offset, m.timestamp ?? -1, key, value)) {
+      const headers = m.headers === undefined ? null : encodeHeaders(m.headers as RdkafkaHeaders);
+      if (!ring.write(this.lastPipeline, this.lastTopicId, m.partition, m.offset, m.timestamp ?? -1, key, value, headers)) {
         if (ring.openFrameCount > 0) {
           this.closeChunk();
           continue;
         }
-        const size = frameBytes(key ? key.length : -1, value ? value.length : -1);
+        const size = frameBytes(key ? key.length : -1, value ? value.length : -1, headers ? headers.length : 0);
         if (size > ring.maxFrameBytes) throw this.tooLarge(`${m.topic}[${m.partition}]@${m.offset}`, size);
         return 'full';
       }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Kafka from 'node-rdkafka';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
+import { decodeHeaders, type RecordHeader } from '../../src/ring/headers';
 import { FRAME_HEADER_BYTES } from '../../src/ring/layout';
 import { FrameReader } from '../../src/ring/frame-reader';
 import { RingWriter } from '../../src/ring/ring-writer';
@@ -19,10 +20,11 @@ const valueOf = (i: number) => Buffer.from(`v${i};`.repeat(1 + (i % 50)));
 async function produceNulls(topic: string): Promise<void> {
   const producer = new Kafka.HighLevelProducer({ 'metadata.broker.list': BROKERS, dr_cb: true });
   await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
-  const send = (key: Buffer | null, value: Buffer | null) =>
-    new Promise<void>((resolve, reject) => producer.produce(topic, 0, value, key, Date.now(), (err: Error | null) => (err ? reject(err) : resolve())));
+  const send = (key: Buffer | null, value: Buffer | null, headers: Kafka.MessageHeader[] = []) =>
+    new Promise<void>((resolve, reject) => producer.produce(topic, 0, value, key, Date.now(), headers, (err: Error | null) => (err ? reject(err) : resolve())));
   producer.setPollInterval(10);
-  await send(null, Buffer.from('no key'));
+  // (node-rdkafka's producer writes header values as C strings: no NUL bytes here.)
+  await send(null, Buffer.from('no key'), [{ 'trace-id': Buffer.from('abc') }, { bin: Buffer.from([1, 2, 7]) }, { 'trace-id': Buffer.from('second') }]);
   await send(Buffer.from('tombstone'), null);
   await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
 }
@@ -49,7 +51,7 @@ test('native source: every message lands in the ring as a frame the workers read
   source.subscribe([topic]);
 
   const out = new Float64Array(OUT_PART0 + 3 * FILL_REPORT_PARTITIONS);
-  const seen = new Map<string, { key: string | null; value: Buffer | null; ts: number }>();
+  const seen = new Map<string, { key: string | null; value: Buffer | null; ts: number; headers: RecordHeader[] }>();
   const lastReported = new Map<number, number>();
   let need = FRAME_HEADER_BYTES;
   let fulls = 0;
@@ -77,6 +79,7 @@ test('native source: every message lands in the ring as a frame the workers read
         key: k < 0 ? null : reader.buffer.toString('utf8', reader.keyStart, reader.keyStart + k),
         value: v < 0 ? null : Buffer.from(reader.buffer.subarray(reader.valueStart, reader.valueStart + v)),
         ts: reader.timestamp,
+        headers: decodeHeaders(reader.buffer, reader.headersStart, reader.headersLength),
       });
       lastInChunk.set(reader.partition, reader.offset);
     }
@@ -98,6 +101,12 @@ test('native source: every message lands in the ring as a frame the workers read
   }
   assert.deepEqual(seen.get(`0@${N / PARTITIONS}`)?.key, null);
   assert.deepEqual(seen.get(`0@${N / PARTITIONS}`)?.value, Buffer.from('no key'));
+  assert.deepEqual(seen.get(`0@${N / PARTITIONS}`)?.headers, [
+    { name: 'trace-id', value: Buffer.from('abc') },
+    { name: 'bin', value: Buffer.from([1, 2, 7]) },
+    { name: 'trace-id', value: Buffer.from('second') },
+  ], 'headers are kept in order, repeated names included');
+  assert.deepEqual(seen.get('0@0')?.headers, [], 'a record without headers has none');
   assert.deepEqual(seen.get(`0@${N / PARTITIONS + 1}`)?.value, null, 'a tombstone stays a null value');
 
   // Seek (the [Exactly-once] start positions) and pause/resume per partition, on the live assignment.

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DATA_START, frameBytes } from '../../../src/ring/layout';
 import { FrameReader } from '../../../src/ring/frame-reader';
+import { decodeHeaders, encodeHeaders } from '../../../src/ring/headers';
 import { RingWriter, type RingChunk } from '../../../src/ring/ring-writer';
 
 function readAll(reader: FrameReader, chunk: RingChunk) {
@@ -104,4 +105,24 @@ test('a span written in place (native source): bounded by the tail, and not move
   assert.equal(wrapped, DATA_START, 'a frame that does not fit before the end wraps to the front');
   assert.equal(big.spanEnd, b.start - 8);
   assert.throws(() => big.advance(b.start + 8, 1), /outside the reserved span/);
+});
+
+test('headers ride after the value and decode back in order; a frame without headers has none', () => {
+  const ring = new RingWriter(1 << 16);
+  const reader = new FrameReader(ring.sab);
+  const headers = encodeHeaders([{ a: Buffer.from('1') }, { 'ü': 'two' }, { none: null }]);
+  assert.ok(ring.write(0, 0, 0, 5, 1, Buffer.from('k'), Buffer.from('value'), headers));
+  assert.ok(ring.write(0, 0, 0, 6, 1, null, null));
+  const chunk = ring.close()!;
+  reader.at(chunk.start);
+  assert.equal(reader.frameBytes, frameBytes(1, 5, headers!.length));
+  assert.deepEqual(decodeHeaders(reader.buffer, reader.headersStart, reader.headersLength), [
+    { name: 'a', value: Buffer.from('1') },
+    { name: 'ü', value: Buffer.from('two') },
+    { name: 'none', value: null },
+  ]);
+  assert.equal(reader.buffer.toString('utf8', reader.valueStart, reader.valueStart + reader.valueLength), 'value');
+  reader.at(chunk.start + reader.frameBytes);
+  assert.equal(reader.headersLength, 0);
+  assert.equal(reader.offset, 6);
 });
