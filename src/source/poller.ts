@@ -1,7 +1,7 @@
 import type { CommitTracker, PartitionTrack, Piece } from '../commit/commit-tracker';
 import { EngineError, ErrorCodes } from '../errors';
 import type { RingChunk, RingWriter } from '../ring/ring-writer';
-import { encodeHeaders, type RdkafkaHeaders } from '../ring/headers';
+import { encodeHeaders } from '../ring/headers';
 import { frameBytes } from '../ring/layout';
 import type { KafkaSource, Message } from './kafka-source';
 import type { SchemaGate } from './schema-registry';
@@ -175,7 +175,7 @@ export class MessagePoller extends ChunkPoller {
         return 'schema';
       }
       const key = typeof m.key === 'string' ? Buffer.from(m.key) : (m.key);
-      const headers = m.headers === undefined ? null : encodeHeaders(m.headers as RdkafkaHeaders);
+      const headers = m.headers === undefined ? null : encodeHeaders(m.headers);
       if (!ring.write(this.lastPipeline, this.lastTopicId, m.partition, m.offset, m.timestamp ?? -1, key, value, headers)) {
         if (ring.openFrameCount > 0) {
           this.closeChunk();
