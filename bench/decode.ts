@@ -26,7 +26,7 @@ function pipeline(format: 'avro' | 'protobuf'): PipelineConfig {
   return {
     name: format, topics: ['bench'], topicPattern: null, format, schemaPath, schemaText: readFileSync(schemaPath, 'utf8'),
     messageType: format === 'protobuf' ? 'shop.Order' : null, registry: null, table: 'orders', columns: ORDER_COLUMNS,
-    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail',
+    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail', deadLetter: null,
   };
 }
 

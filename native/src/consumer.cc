@@ -509,6 +509,13 @@ Napi::Value NativeConsumer::Close(const Napi::CallbackInfo& info) {
 
 }  // namespace kpe
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return kpe::NativeConsumer::Init(env, exports); }
+namespace kpe {
+void InitProducer(Napi::Env env, Napi::Object exports);
+}
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  kpe::InitProducer(env, exports);
+  return kpe::NativeConsumer::Init(env, exports);
+}
 
 NODE_API_MODULE(kpe_native, InitModule)

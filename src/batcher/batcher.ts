@@ -6,6 +6,8 @@ export interface BatchPart {
   chunk: ChunkWork;
   rows: number;
   bytes: Uint8Array;
+  /** Ring position of each row's frame (PipelineRows.frames). */
+  frames: Int32Array;
 }
 
 export interface Batch {

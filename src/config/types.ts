@@ -1,7 +1,8 @@
 /** The validated, typed engine configuration (see README "Configuration" for the YAML form). */
 export type Format = 'avro' | 'protobuf' | 'json';
 export type Delivery = 'at-least-once' | 'exactly-once';
-export type OnRecordError = 'fail' | 'skip';
+/** What a record that produces no row does: stop the pipeline, be logged and skipped, or go to the dead-letter topic. */
+export type OnRecordError = 'fail' | 'skip' | 'dead-letter';
 /** Which Kafka client feeds the ring: the native/ addon, node-rdkafka's JS API, or native when it is built. */
 export type SourceKind = 'auto' | 'native' | 'node-rdkafka';
 
@@ -30,6 +31,8 @@ export interface PipelineConfig {
   columns: Record<string, string>;
   batch: BatchConfig;
   onRecordError: OnRecordError;
+  /** The pipeline's dead-letter topic (created at start unless createTopic is false). */
+  deadLetter: { topic: string; createTopic: boolean } | null;
 }
 
 export interface EngineConfig {

@@ -65,7 +65,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
 function pipeline(r: Reader, node: unknown, at: string, baseDir: string): PipelineConfig | null {
   const p = r.object(node, at);
   if (!p) return null;
-  r.noUnknownKeys(p, at, ['name', 'topics', 'topicPattern', 'format', 'schema', 'messageType', 'registry', 'table', 'columns', 'batch', 'onRecordError']);
+  r.noUnknownKeys(p, at, ['name', 'topics', 'topicPattern', 'format', 'schema', 'messageType', 'registry', 'table', 'columns', 'batch', 'onRecordError', 'deadLetter']);
   let topics: string[] | null = null;
   let topicPattern: string | null = null;
   if (p.topics !== undefined && p.topicPattern !== undefined) {
@@ -115,6 +115,20 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
     maxBytes: r.bytes(batch.maxBytes ?? '8MiB', `${at}.batch.maxBytes`, 1024, 2 ** 31 - 1) ?? 8 << 20,
     maxWaitMs: r.millis(batch.maxWaitMs ?? 100, `${at}.batch.maxWaitMs`) ?? 100,
   };
+  let deadLetter: PipelineConfig['deadLetter'] = null;
+  if (p.deadLetter !== undefined) {
+    const dl = r.object(p.deadLetter, `${at}.deadLetter`) ?? {};
+    r.noUnknownKeys(dl, `${at}.deadLetter`, ['topic', 'createTopic']);
+    const topic = r.string(dl.topic, `${at}.deadLetter.topic`);
+    if (topic !== null && !/^[A-Za-z0-9._-]{1,249}$/.test(topic)) r.problems.push(`${at}.deadLetter.topic: "${topic}" is not a Kafka topic name`);
+    const createTopic = dl.createTopic ?? true;
+    if (typeof createTopic !== 'boolean') r.problems.push(`${at}.deadLetter.createTopic: must be true or false`);
+    deadLetter = topic === null ? null : { topic, createTopic: createTopic === true };
+  }
+  const onRecordError = r.oneOf<OnRecordError>(p.onRecordError ?? (p.deadLetter !== undefined ? 'dead-letter' : 'fail'), `${at}.onRecordError`, ['fail', 'skip', 'dead-letter']) ?? 'fail';
+  if (onRecordError === 'dead-letter' && p.deadLetter === undefined) {
+    r.problems.push(`${at}.onRecordError: dead-letter needs deadLetter: { topic: ... }`);
+  }
   const table = r.string(p.table, `${at}.table`);
   if (table !== null && !/^("?[A-Za-z_][\w$]*"?\.)?"?[A-Za-z_][\w$]*"?$/.test(table)) {
     r.problems.push(`${at}.table: "${table}" is not a table name (schema.table or table)`);
@@ -131,7 +145,8 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
     table: table ?? '',
     columns,
     batch: batchConfig,
-    onRecordError: r.oneOf<OnRecordError>(p.onRecordError ?? 'fail', `${at}.onRecordError`, ['fail', 'skip']) ?? 'fail',
+    onRecordError,
+    deadLetter,
   };
 }
 

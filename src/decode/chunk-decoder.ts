@@ -19,6 +19,8 @@ interface PipelineState {
   readerAvro: avro.Type | null;
   writer: RowWriter | null;
   rows: number;
+  /** Frame position of each row written so far (see PipelineRows.frames). */
+  frames: Int32Array | null;
 }
 
 /**
@@ -45,6 +47,7 @@ export class ChunkDecoder {
       readerAvro: spec.registry && spec.format === 'avro' && spec.schemaText !== null ? parseAvro(spec.schemaText, spec.name) : null,
       writer: null,
       rows: 0,
+      frames: null,
     }));
   }
 
@@ -61,7 +64,7 @@ export class ChunkDecoder {
         const size = reader.frameBytes;
         if (reader.valueLength < 0) tombstones++;
         else {
-          const failure = this.encodeRecord(this.pipelines[reader.pipeline], task.end - task.start);
+          const failure = this.encodeRecord(this.pipelines[reader.pipeline], task.end - task.start, task.frames);
           if (failure !== null) failures.push(this.failure(failure));
         }
         pos += size;
@@ -71,15 +74,18 @@ export class ChunkDecoder {
       this.pipelines.forEach((p, index) => {
         if (p.writer === null) return;
         const buffer = p.writer.buf.buffer as ArrayBuffer;
-        outputs.push({ pipeline: index, rows: p.rows, byteLength: p.writer.pos, buffer });
-        transfer.push(buffer);
+        const frames = p.frames!.buffer as ArrayBuffer;
+        outputs.push({ pipeline: index, rows: p.rows, byteLength: p.writer.pos, buffer, frames });
+        transfer.push(buffer, frames);
         p.writer = null;
+        p.frames = null;
         p.rows = 0;
       });
       return { result: { outputs, failures, tombstones, fatal: null }, transfer };
     } catch (err) {
       for (const p of this.pipelines) {
         p.writer = null;
+        p.frames = null;
         p.rows = 0;
       }
       const fatal: EngineErrorData = { code: ErrorCodes.WORKER_FAILED, message: `decode worker failed on a chunk: ${messageOf(err)}`, retriable: false };
@@ -88,7 +94,7 @@ export class ChunkDecoder {
   }
 
   /** Decodes and encodes the record under the reader; returns null or the failure's error. */
-  private encodeRecord(p: PipelineState, chunkBytes: number): EngineErrorData | null {
+  private encodeRecord(p: PipelineState, chunkBytes: number, chunkFrames: number): EngineErrorData | null {
     const reader = this.reader;
     const end = reader.valueStart + reader.valueLength;
     let value: unknown;
@@ -100,6 +106,7 @@ export class ChunkDecoder {
       return { code: ErrorCodes.RECORD_DECODE, message: `cannot decode ${p.spec.format} value: ${messageOf(err)}`, retriable: false };
     }
     const w = p.writer ?? (p.writer = new RowWriter(chunkBytes + 4096));
+    p.frames ??= new Int32Array(chunkFrames);
     const columns = p.columns;
     w.beginRow(columns.length);
     for (let i = 0; i < columns.length; i++) {
@@ -121,7 +128,7 @@ export class ChunkDecoder {
         return { code: ErrorCodes.RECORD_VALUE, message: `column "${col.name}" (${col.type.typname}) from ${describePath(col)}: ${why}`, retriable: false };
       }
     }
-    p.rows++;
+    p.frames![p.rows++] = reader.pos;
     return null;
   }
 
@@ -178,7 +185,7 @@ export class ChunkDecoder {
 
   private failure(error: EngineErrorData): RecordFailure {
     const r = this.reader;
-    return { pipeline: r.pipeline, topicId: r.topicId, partition: r.partition, offset: r.offset, error };
+    return { pos: r.pos, pipeline: r.pipeline, topicId: r.topicId, partition: r.partition, offset: r.offset, error };
   }
 }
 

@@ -22,10 +22,14 @@ export interface PipelineRows {
   rows: number;
   byteLength: number;
   buffer: ArrayBuffer;
+  /** Int32 ring position of each row's frame, in row order: which record a row the server rejects came from. */
+  frames: ArrayBuffer;
 }
 
 /** A record that produced no row, and why. */
 export interface RecordFailure {
+  /** Ring position of the record's frame (it stays in the ring until its chunk is settled). */
+  pos: number;
   pipeline: number;
   topicId: number;
   partition: number;

@@ -1,6 +1,7 @@
 import { Batcher, type Batch } from '../batcher/batcher';
 import { CommitTracker, type PartitionTrack } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
+import { RecordErrors } from '../deadletter/record-errors';
 import { DecodePool } from '../decode/pool';
 import type { DecodeResult } from '../decode/task';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
@@ -34,6 +35,11 @@ export interface RunSummary {
   records: number;
   rows: number;
   recordFailures: number;
+  /** Records sent to dead-letter topics, and records skipped (onRecordError: skip). */
+  deadLettered: number;
+  skipped: number;
+  /** COPY statements run, including those that split batches PostgreSQL refused. */
+  copies: number;
   /** Decode tasks (ring chunks) the records travelled in. */
   chunks: number;
   /** Whole run, including connecting and joining the group. */
@@ -78,6 +84,9 @@ export class Engine {
   private lastDurableAt: bigint | null = null;
   private rows = 0;
   private recordFailures = 0;
+  /** COPY statements run, including those that split refused batches. */
+  private copies = 0;
+  private recordErrors!: RecordErrors;
 
   constructor(
     private readonly config: EngineConfig,
@@ -104,6 +113,8 @@ export class Engine {
       this.plans = await planPipelines(this.config, this.sink);
       this.ring = new RingWriter(this.config.engine.ringBytes);
       this.metrics.ringCapacityBytes.set(this.ring.capacity);
+      this.recordErrors = new RecordErrors(this.config, this.ring.sab, this.routes, this.metrics);
+      await this.recordErrors.prepare();
       this.pool = new DecodePool(this.config.engine.workers, {
         ring: this.ring.sab,
         schemaTable: this.schemas.enabled ? this.schemas.table.sab : null,
@@ -156,6 +167,9 @@ export class Engine {
       records: this.records,
       rows: this.rows,
       recordFailures: this.recordFailures,
+      deadLettered: this.recordErrors?.deadLettered ?? 0,
+      skipped: this.recordErrors?.skipped ?? 0,
+      copies: this.copies,
       chunks: this.chunks,
       seconds,
       drainSeconds,
@@ -198,6 +212,7 @@ export class Engine {
       await this.source.disconnect();
     }
     await this.pool?.close();
+    await this.recordErrors?.close();
     await this.sink.close();
     await this.metrics.close();
   }
@@ -247,36 +262,44 @@ export class Engine {
 
   private decoded(chunk: ChunkWork, result: DecodeResult): void {
     if (result.fatal) return this.settle(chunk, EngineError.fromData(result.fatal));
-    let fatal: EngineError | null = null;
-    for (const f of result.failures) {
-      const pipeline = this.config.pipelines[f.pipeline];
-      const where = `${this.routes.byTopicId(f.topicId)?.name ?? '?'}[${f.partition}]@${f.offset}`;
-      this.recordFailures++;
-      this.metrics.recordFailures.inc({ pipeline: pipeline.name, code: f.error.code });
-      const text = `pipeline ${pipeline.name}: record ${where}: ${f.error.message}`;
-      if (pipeline.onRecordError === 'skip') log.warn(`${text} (skipped)`);
-      else fatal ??= new EngineError(f.error.code, `${text} (onRecordError: fail; nothing at or after it is committed)`);
-    }
+    this.recordFailures += result.failures.length;
+    const { fatal, waits } = this.recordErrors.decodeFailures(result.failures);
     if (fatal) return this.settle(chunk, fatal);
-    chunk.pending = result.outputs.length;
+    chunk.pending = result.outputs.length + waits.length;
     if (chunk.pending === 0) return this.settle(chunk, null);
+    for (const wait of waits) wait.then(() => this.partDone(chunk), (err) => this.settle(chunk, err));
     for (const out of result.outputs) {
-      this.batcher.add(out.pipeline, { chunk, rows: out.rows, bytes: new Uint8Array(out.buffer, 0, out.byteLength) });
+      this.batcher.add(out.pipeline, { chunk, rows: out.rows, bytes: new Uint8Array(out.buffer, 0, out.byteLength), frames: new Int32Array(out.frames, 0, out.rows) });
     }
+  }
+
+  /** One of a chunk's pipelines' rows, or one of its dead-lettered records, is done. */
+  private partDone(chunk: ChunkWork): void {
+    if (--chunk.pending === 0) this.settle(chunk, null);
   }
 
   private write(batch: Batch): void {
     const plan = this.plans[batch.pipeline];
     const name = this.config.pipelines[batch.pipeline].name;
+    const landed = (rows: number) => {
+      this.rows += rows;
+      this.metrics.rowsWritten.inc({ pipeline: name }, rows);
+      this.metrics.batchesWritten.inc({ pipeline: name });
+      for (const part of batch.parts) this.partDone(part.chunk);
+    };
+    const failed = (err: unknown) => {
+      for (const part of batch.parts) this.settle(part.chunk, err);
+    };
+    this.copies++;
     this.sink.write({ target: plan.copyTarget, parts: batch.parts.map((p) => p.bytes), rows: batch.rows }).then(
-      () => {
-        this.rows += batch.rows;
-        this.metrics.rowsWritten.inc({ pipeline: name }, batch.rows);
-        this.metrics.batchesWritten.inc({ pipeline: name });
-        for (const part of batch.parts) if (--part.chunk.pending === 0) this.settle(part.chunk, null);
-      },
+      () => landed(batch.rows),
       (err) => {
-        for (const part of batch.parts) this.settle(part.chunk, err);
+        const rescued = this.recordErrors.rescueBatch(batch, err, (rows) => {
+          this.copies++;
+          return this.sink.write({ target: plan.copyTarget, parts: rows.map((r) => r.bytes), rows: rows.length });
+        });
+        if (rescued) rescued.then(landed, failed);
+        else failed(err);
       },
     );
   }

@@ -48,8 +48,23 @@ export interface NativeConsumerHandle {
   close(cb: (err: Error | null) => void): void;
 }
 
+/** A delivery report: `code` 0 = acknowledged (with the producer's acks), else librdkafka's error. */
+export interface NativeDelivery {
+  id: number;
+  code: number;
+  message: string;
+}
+
+export interface NativeProducerHandle {
+  /** headers in the ring's encoding (src/ring/headers.ts); partition -1 = by key; timestamp -1 = now. */
+  produce(topic: string, partition: number, key: Uint8Array | null, value: Uint8Array | null, timestamp: number, headers: Uint8Array | null, id: number): void;
+  poll(timeoutMs: number, cb: (err: Error | null, reports: NativeDelivery[]) => void): void;
+  close(timeoutMs: number, cb: (err: Error | null) => void): void;
+}
+
 export interface NativeAddon {
   NativeConsumer: new (config: Record<string, string>) => NativeConsumerHandle;
+  NativeProducer: new (config: Record<string, string>) => NativeProducerHandle;
   librdkafkaVersion: string;
   layout: Record<string, number>;
 }

@@ -4,7 +4,7 @@ import { Batcher, type Batch, type BatchPart } from '../../../src/batcher/batche
 import type { ChunkWork } from '../../../src/source/poller';
 
 const chunk = {} as ChunkWork;
-const part = (rows: number, bytes: number): BatchPart => ({ chunk, rows, bytes: new Uint8Array(bytes) });
+const part = (rows: number, bytes: number): BatchPart => ({ chunk, rows, bytes: new Uint8Array(bytes), frames: new Int32Array(rows) });
 
 test('a batch is emitted at maxRows or maxBytes, per pipeline', () => {
   const out: Batch[] = [];

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import Kafka from 'node-rdkafka';
+import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
+import { order, orderType, ORDER_SCHEMA_PATH } from '../../bench/lib/orders';
+import { DLQ_HEADERS } from '../../src/deadletter/records';
+import { BROKERS, committedOffsets, DATABASE_URL, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
+
+const N = 200_000;
+const PARTITIONS = 6;
+
+/**
+ * 1 % poison of five kinds, each found at a different place:
+ *   decode  bytes that are not Avro                       → the worker  (ENG_RECORD_DECODE)
+ *   range   user.id beyond the int2 column                → the worker  (ENG_RECORD_VALUE)
+ *   check   a negative amount (CHECK amount >= 0)         → the server, names the row  (23514)
+ *   length  a sku longer than varchar(24)                 → the server, names the row  (22001)
+ *   fk      a country not in the countries table          → the server at the end of the COPY (23503)
+ */
+const KINDS = ['decode', 'range', 'check', 'length', 'fk'] as const;
+type Kind = (typeof KINDS)[number];
+const kindOf = (i: number): Kind | null => (i % 100 === 37 ? KINDS[Math.floor(i / 100) % KINDS.length] : null);
+
+function value(i: number): Buffer {
+  const o = order(i);
+  switch (kindOf(i)) {
+    case 'decode':
+      return Buffer.from([0xff, 0xfe, 0x00, 0x01, i & 0xff]);
+    case 'range':
+      return orderType.toBuffer({ ...o, user: { ...o.user, id: 40_000 + (i % 1000) } });
+    case 'check':
+      return orderType.toBuffer({ ...o, amount: -1 - (i % 7) });
+    case 'length':
+      return orderType.toBuffer({ ...o, sku: `${o.sku}-${'x'.repeat(30)}` });
+    case 'fk':
+      return orderType.toBuffer({ ...o, user: { ...o.user, country: 'XX' } });
+    default:
+      return orderType.toBuffer(o);
+  }
+}
+
+const EXPECTED: Record<Kind, { code: string; sqlstate?: string }> = {
+  decode: { code: 'ENG_RECORD_DECODE' },
+  range: { code: 'ENG_RECORD_VALUE' },
+  check: { code: 'ENG_PG_REJECTED', sqlstate: '23514' },
+  length: { code: 'ENG_PG_REJECTED', sqlstate: '22001' },
+  fk: { code: 'ENG_PG_REJECTED', sqlstate: '23503' },
+};
+
+async function readTopic(topic: string, count: number): Promise<Kafka.Message[]> {
+  const consumer = new Kafka.KafkaConsumer({ 'metadata.broker.list': BROKERS, 'group.id': unique('dlq_reader'), 'enable.auto.commit': false }, { 'auto.offset.reset': 'earliest' });
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+  consumer.subscribe([topic]);
+  const out: Kafka.Message[] = [];
+  const deadline = Date.now() + 60_000;
+  try {
+    // One more poll after the expected count: a duplicate would show.
+    for (let extra = 0; Date.now() < deadline && extra < 5; ) {
+      const batch = await new Promise<Kafka.Message[]>((resolve, reject) => consumer.consume(1000, (err, m) => (err ? reject(err) : resolve(m))));
+      out.push(...batch);
+      if (out.length >= count && batch.length === 0) extra++;
+    }
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+  return out;
+}
+
+test('dead-letter: 1 % poison of five kinds; the table holds exactly the good rows, the DLQ exactly the bad records, byte for byte with their headers', async () => {
+  const topic = unique('poison');
+  const dlq = `${topic}.dlq`;
+  const table = unique('poison');
+  const countries = `${table}_countries`;
+  const group = unique('poison');
+  await createTopic(topic, PARTITIONS);
+  await produce(topic, N, value, { partitions: PARTITIONS });
+  await sql(`CREATE TABLE ${countries} (code text PRIMARY KEY)`);
+  await sql(`INSERT INTO ${countries} VALUES ('DE'), ('FR'), ('US'), ('JP'), ('BR')`);
+  await sql(`CREATE TABLE ${table} (
+    id bigint NOT NULL, user_small int2 NOT NULL, country text REFERENCES ${countries}(code), sku varchar(24) NOT NULL,
+    amount double precision CHECK (amount >= 0), created_at timestamptz NOT NULL, tags text[], attrs jsonb)`);
+  const config = writeConfig(`kafka: { brokers: "${BROKERS}", groupId: ${group} }
+postgres: { url: "${DATABASE_URL}", connections: 2 }
+engine: { workers: 2, ringBytes: 32MiB }
+pipelines:
+  - name: orders
+    topics: [${topic}]
+    format: avro
+    schema: ${ORDER_SCHEMA_PATH}
+    table: ${table}
+    columns: { user_small: user.id, country: user.country }
+    deadLetter: { topic: ${dlq} }
+`);
+  const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 300_000 });
+  assert.equal(run.code, 0, run.stderr);
+  const summary = summaryOf(run) as ReturnType<typeof summaryOf> & { deadLettered: number; copies: number };
+
+  const bad = Array.from({ length: N }, (_, i) => i).filter((i) => kindOf(i) !== null);
+  const good = N - bad.length;
+  const [r] = await sql<{ rows: string; ids: string; poisoned: string }>(
+    `SELECT count(*) AS rows, count(DISTINCT id) AS ids, count(*) FILTER (WHERE id % 100 = 37) AS poisoned FROM ${table}`,
+  );
+  assert.deepEqual([Number(r.rows), Number(r.ids), Number(r.poisoned)], [good, good, 0], 'exactly the good rows, once each');
+  assert.equal(summary.deadLettered, bad.length);
+  assert.ok(summary.copies > 0);
+  process.stderr.write(`  ${N} records, ${bad.length} poisoned: ${summary.copies} COPY statements\n`);
+
+  const letters = await readTopic(dlq, bad.length);
+  assert.equal(letters.length, bad.length, 'every bad record is in the DLQ once');
+  const seen = new Set<number>();
+  for (const m of letters) {
+    const id = Number(m.key!.toString());
+    const kind = kindOf(id);
+    assert.ok(kind !== null, `record ${id} is not poison`);
+    assert.ok(!seen.has(id), `record ${id} dead-lettered twice`);
+    seen.add(id);
+    assert.deepEqual(m.value, value(id), `record ${id}: the value is kept byte for byte`);
+    const headers = new Map<string, string>();
+    for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers.set(k, Buffer.from(v as Buffer).toString());
+    assert.equal(headers.get(DLQ_HEADERS.topic), topic);
+    assert.equal(headers.get(DLQ_HEADERS.partition), String(id % PARTITIONS));
+    assert.equal(headers.get(DLQ_HEADERS.offset), String(Math.floor(id / PARTITIONS)));
+    assert.equal(headers.get(DLQ_HEADERS.pipeline), 'orders');
+    assert.equal(headers.get(DLQ_HEADERS.code), EXPECTED[kind].code, `record ${id} (${kind})`);
+    assert.equal(headers.get(DLQ_HEADERS.sqlstate), EXPECTED[kind].sqlstate, `record ${id} (${kind}): ${headers.get(DLQ_HEADERS.message)}`);
+    assert.ok((headers.get(DLQ_HEADERS.message) ?? '').length > 0);
+    if (kind === 'check') assert.equal(headers.get(DLQ_HEADERS.constraint), `${table}_amount_check`);
+  }
+  assert.deepEqual(await committedOffsets(group, topic, PARTITIONS), await endOffsets(topic, PARTITIONS), 'commits reach the end');
+  await sql(`DROP TABLE ${table}`);
+  await sql(`DROP TABLE ${countries}`);
+  await deleteTopic(topic);
+  await deleteTopic(dlq);
+});
