@@ -128,7 +128,7 @@ export class ChunkDecoder {
         return { code: ErrorCodes.RECORD_VALUE, message: `column "${col.name}" (${col.type.typname}) from ${describePath(col)}: ${why}`, retriable: false };
       }
     }
-    p.frames![p.rows++] = reader.pos;
+    p.frames[p.rows++] = reader.pos;
     return null;
   }
 
