@@ -54,5 +54,10 @@ export interface EngineConfig {
     commitIntervalMs: number;
   };
   pipelines: PipelineConfig[];
+  /**
+   * Transient failures (PostgreSQL down or refusing connections, the dead-letter topic unreachable) are
+   * retried with exponential backoff and jitter for at most maxElapsedMs; then the engine stops (exit 1).
+   */
+  retry: { maxElapsedMs: number; minDelayMs: number; maxDelayMs: number };
   metrics: { port: number | null };
 }

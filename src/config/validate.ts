@@ -10,7 +10,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   const r = new Reader(problems);
   const root = r.object(doc, '');
   if (!root) return null;
-  r.noUnknownKeys(root, '', ['kafka', 'postgres', 'engine', 'pipelines', 'metrics']);
+  r.noUnknownKeys(root, '', ['kafka', 'postgres', 'engine', 'pipelines', 'retry', 'metrics']);
 
   const kafka = r.object(root.kafka, 'kafka') ?? {};
   r.noUnknownKeys(kafka, 'kafka', ['brokers', 'groupId', 'config']);
@@ -25,6 +25,8 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   r.noUnknownKeys(pg, 'postgres', ['url', 'connections']);
   const engine = r.object(root.engine ?? {}, 'engine') ?? {};
   r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'source', 'pollBatch', 'commitIntervalMs']);
+  const retry = r.object(root.retry ?? {}, 'retry') ?? {};
+  r.noUnknownKeys(retry, 'retry', ['maxElapsed', 'minDelay', 'maxDelay']);
   const metrics = r.object(root.metrics ?? {}, 'metrics') ?? {};
   r.noUnknownKeys(metrics, 'metrics', ['port']);
 
@@ -57,6 +59,11 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
       commitIntervalMs: r.millis(engine.commitIntervalMs ?? 50, 'engine.commitIntervalMs') ?? 50,
     },
     pipelines,
+    retry: {
+      maxElapsedMs: r.millis(retry.maxElapsed ?? '10m', 'retry.maxElapsed') ?? 600_000,
+      minDelayMs: r.millis(retry.minDelay ?? '200ms', 'retry.minDelay') ?? 200,
+      maxDelayMs: r.millis(retry.maxDelay ?? '10s', 'retry.maxDelay') ?? 10_000,
+    },
     metrics: { port: metrics.port === undefined || metrics.port === null ? null : r.integer(metrics.port, 'metrics.port', 0, 65535) },
   };
   return problems.length === 0 ? config : null;

@@ -25,7 +25,7 @@ export class DeadLetterProducer {
   private polling = false;
   private closed = false;
 
-  constructor(kafka: EngineConfig['kafka']) {
+  constructor(kafka: EngineConfig['kafka'], retry: EngineConfig['retry']) {
     const addon = loadNative();
     if (!addon) throw new EngineError(ErrorCodes.NATIVE_UNAVAILABLE, `deadLetter needs the native addon's producer: ${nativeUnavailableReason()}`);
     const settings: Record<string, string> = {
@@ -34,6 +34,8 @@ export class DeadLetterProducer {
       'enable.idempotence': 'true',
       acks: 'all',
       'linger.ms': '5',
+      // librdkafka retries an unreachable broker by itself; past the retry budget the record fails.
+      'message.timeout.ms': String(Math.max(1000, Math.round(retry.maxElapsedMs))),
     };
     // The user's security and connection settings apply to the producer too; consumer-only ones do not.
     for (const [key, value] of Object.entries(kafka.config)) if (/^(security\.|sasl\.|ssl\.|socket\.|broker\.|client\.rack)/.test(key)) settings[key] = String(value);

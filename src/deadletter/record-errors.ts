@@ -30,7 +30,7 @@ export class RecordErrors {
     private readonly metrics: EngineMetrics,
   ) {
     this.builder = new DeadLetterBuilder(ring, config.pipelines, routes);
-    this.producer = config.pipelines.some((p) => p.onRecordError === 'dead-letter') ? new DeadLetterProducer(config.kafka) : null;
+    this.producer = config.pipelines.some((p) => p.onRecordError === 'dead-letter') ? new DeadLetterProducer(config.kafka, config.retry) : null;
   }
 
   /** Creates the dead-letter topics that are missing (createTopic), before anything is consumed. */

@@ -93,7 +93,13 @@ export class Engine {
     private readonly options: EngineOptions = {},
   ) {
     this.routes = new TopicRoutes(config.pipelines);
-    this.sink = new PgSink({ url: config.postgres.url, connections: config.postgres.connections });
+    this.sink = new PgSink({
+      url: config.postgres.url,
+      connections: config.postgres.connections,
+      retryMinMs: config.retry.minDelayMs,
+      retryMaxMs: config.retry.maxDelayMs,
+      retryMaxElapsedMs: config.retry.maxElapsedMs,
+    });
     this.schemas = new SchemaGate(config.pipelines.map((p) => p.registry));
     this.batcher = new Batcher(
       config.pipelines.map((p) => p.batch),

@@ -25,6 +25,8 @@ export interface SinkOptions {
   /** Backoff for retriable failures (connection lost, server shutting down): first and largest delay. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** How long one batch may keep failing with retriable errors before the sink gives up (ENG_PG_WRITE). */
+  retryMaxElapsedMs?: number;
 }
 
 /**
@@ -72,6 +74,7 @@ export class PgSink {
   async write(batch: CopyBatch, inTransaction?: InTransaction): Promise<void> {
     let client = await this.acquire();
     let delay = this.options.retryMinMs ?? 200;
+    const giveUpAt = Date.now() + (this.options.retryMaxElapsedMs ?? 600_000);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.copy(client, batch, inTransaction);
@@ -90,17 +93,33 @@ export class PgSink {
             { cause: err, retriable },
           );
         }
+        if (Date.now() + delay > giveUpAt) {
+          await this.resetOrReplace(client, giveUpAt).then((c) => this.release(c), () => this.lose());
+          throw this.exhausted(batch, err);
+        }
         log.warn(`COPY into ${batch.target} failed (attempt ${attempt}, retrying in ${delay} ms): ${pgMessage(err)}`);
         await sleep(delay);
-        delay = Math.min(delay * 2, this.options.retryMaxMs ?? 10_000);
+        delay = this.nextDelay(delay);
         try {
-          client = await this.reconnect(client);
+          client = await this.reconnect(client, giveUpAt);
         } catch (e) {
           this.lose();
+          if (e instanceof EngineError && e.code === ErrorCodes.PG_WRITE) throw this.exhausted(batch, err);
           throw new EngineError(ErrorCodes.SHUTDOWN, `COPY into ${batch.target} (${batch.rows} rows) abandoned at shutdown: ${pgMessage(err)}`, { cause: e, retriable: true });
         }
       }
     }
+  }
+
+  private exhausted(batch: CopyBatch, err: unknown): EngineError {
+    const budget = Math.round((this.options.retryMaxElapsedMs ?? 600_000) / 1000);
+    return new EngineError(ErrorCodes.PG_WRITE, `COPY into ${batch.target} (${batch.rows} rows) kept failing for ${budget} s (retry.maxElapsed): ${pgMessage(err)}; nothing past the last durable row is committed`, { cause: err });
+  }
+
+  /** Exponential backoff with jitter (±25 %), so connections lost together do not retry in step. */
+  private nextDelay(delay: number): number {
+    const doubled = Math.min(delay * 2, this.options.retryMaxMs ?? 10_000);
+    return Math.round(doubled * (0.75 + Math.random() / 2));
   }
 
   /** Retry loops give up (ENG_SHUTDOWN) instead of waiting out an outage; COPYs in progress finish. */
@@ -150,8 +169,8 @@ export class PgSink {
     return client;
   }
 
-  /** Replaces a broken connection, waiting out the outage with backoff. */
-  private async reconnect(old: Client): Promise<Client> {
+  /** Replaces a broken connection, waiting out the outage with backoff until `giveUpAt` (then ENG_PG_WRITE). */
+  private async reconnect(old: Client, giveUpAt: number): Promise<Client> {
     await old.end().catch(() => undefined);
     let delay = this.options.retryMinMs ?? 200;
     for (;;) {
@@ -159,19 +178,20 @@ export class PgSink {
         return await this.connect();
       } catch (err) {
         if (this.closing) throw err;
+        if (Date.now() + delay > giveUpAt) throw new EngineError(ErrorCodes.PG_WRITE, messageOf(err), { cause: err });
         log.warn(`${messageOf(err)} (retrying in ${delay} ms)`);
         await sleep(delay);
-        delay = Math.min(delay * 2, this.options.retryMaxMs ?? 10_000);
+        delay = this.nextDelay(delay);
       }
     }
   }
 
-  private async resetOrReplace(client: Client): Promise<Client> {
+  private async resetOrReplace(client: Client, giveUpAt = Date.now() + (this.options.retryMaxElapsedMs ?? 600_000)): Promise<Client> {
     try {
       await client.query('SELECT 1');
       return client;
     } catch {
-      return this.reconnect(client);
+      return this.reconnect(client, giveUpAt);
     }
   }
 }

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
+import { encodeOrder } from '../../bench/lib/orders';
+import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
+import { createOrdersTable, ordersConfig } from '../helpers/orders';
+
+const N = 300_000;
+const PARTITIONS = 4;
+const OUTAGE_MS = 20_000;
+
+/** The local Debian cluster (the one scripts/pg.sh starts). */
+function pgCluster(action: 'stop' | 'start'): void {
+  const version = readdirSync('/etc/postgresql').sort().pop()!;
+  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action, ...(action === 'stop' ? ['-m', 'fast'] : [])], { stdio: 'inherit' });
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test(`PostgreSQL stopped for ${OUTAGE_MS / 1000} s mid-run: the engine waits (memory flat), then lands every row; nothing is dead-lettered`, async () => {
+  const topic = unique('outage');
+  const table = unique('outage');
+  const group = unique('outage');
+  await createTopic(topic, PARTITIONS);
+  await produce(topic, N, encodeOrder, { partitions: PARTITIONS });
+  await createOrdersTable(table);
+  const config = writeConfig(
+    ordersConfig({ topic, table, group, extra: `    batch: { maxRows: 2000, maxWaitMs: 20 }\n    deadLetter: { topic: ${topic}.dlq }` }).replace('connections: 2', 'connections: 1'),
+  );
+
+  let outage: Promise<{ rss: number[] }> | null = null;
+  const run = await runCli(['start', config, '--until-caught-up'], {
+    timeoutMs: 240_000,
+    during: (child) => {
+      const poll = setInterval(() => {
+        sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then(
+          ([r]) => {
+            if (Number(r.n) < 20_000 || outage !== null) return;
+            clearInterval(poll);
+            outage = (async () => {
+              pgCluster('stop');
+              const rss: number[] = [];
+              const until = Date.now() + OUTAGE_MS;
+              while (Date.now() < until) {
+                await sleep(1000);
+                rss.push(rssBytes(child.pid!));
+              }
+              pgCluster('start');
+              await waitForPg();
+              return { rss };
+            })();
+          },
+          () => undefined,
+        );
+      }, 50);
+      child.on('exit', () => clearInterval(poll));
+    },
+  });
+  assert.ok(outage, 'the outage happened during the run');
+  const { rss } = await (outage as unknown as Promise<{ rss: number[] }>);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /retrying/, 'the engine said it was waiting for PostgreSQL');
+
+  const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
+  assert.equal(Number(r.ids), N, 'every record landed');
+  // At-least-once: a COPY the server committed just as it went down may be written again, never more.
+  assert.ok(Number(r.rows) - N <= 2000, `${Number(r.rows) - N} duplicates`);
+  const summary = summaryOf(run) as ReturnType<typeof summaryOf> & { deadLettered: number };
+  assert.equal(summary.deadLettered, 0, 'an outage never sends anything to the dead-letter topic');
+  // The ring fills and polling stops: memory does not follow the backlog while the database is down.
+  const settled = rss.slice(3);
+  assert.ok(Math.max(...settled) - Math.min(...settled) < 48 * 2 ** 20, `RSS during the outage: ${rss.map((b) => Math.round(b / 2 ** 20)).join(', ')} MiB`);
+  assert.deepEqual(await committedOffsets(group, topic, PARTITIONS), await endOffsets(topic, PARTITIONS));
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+  await deleteTopic(`${topic}.dlq`);
+});
+
+test('an outage longer than retry.maxElapsed stops the engine (exit 1, ENG_PG_WRITE) with nothing committed past what is durable', async () => {
+  const topic = unique('outage_budget');
+  const table = unique('outage_budget');
+  const group = unique('outage_budget');
+  await createTopic(topic, PARTITIONS);
+  await produce(topic, 200_000, encodeOrder, { partitions: PARTITIONS });
+  await createOrdersTable(table);
+  const config = writeConfig(
+    `${ordersConfig({ topic, table, group, extra: '    batch: { maxRows: 2000, maxWaitMs: 20 }' }).replace('connections: 2', 'connections: 1')}retry: { maxElapsed: 3s, minDelay: 100ms, maxDelay: 1s }\n`,
+  );
+  let stopped = false;
+  let run;
+  try {
+    run = await runCli(['start', config], {
+      timeoutMs: 120_000,
+      during: (child) => {
+        const poll = setInterval(() => {
+          sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then(
+            ([r]) => {
+              if (Number(r.n) < 10_000 || stopped) return;
+              clearInterval(poll);
+              stopped = true;
+              pgCluster('stop');
+            },
+            () => undefined,
+          );
+        }, 50);
+        child.on('exit', () => clearInterval(poll));
+      },
+    });
+  } finally {
+    if (stopped) pgCluster('start');
+  }
+  assert.ok(stopped);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /ENG_PG_WRITE: .*kept failing for 3 s \(retry\.maxElapsed\)/);
+  await waitForPg();
+  const [r] = await sql<{ rows: string }>(`SELECT count(*) AS rows FROM ${table}`);
+  const committed = (await committedOffsets(group, topic, PARTITIONS)).reduce((a, b) => a + Math.max(b, 0), 0);
+  assert.ok(committed <= Number(r.rows), `committed ${committed} > durable ${r.rows}`);
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+});
+
+async function waitForPg(): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    try {
+      await sql('SELECT 1');
+      return;
+    } catch {
+      await sleep(500);
+    }
+  }
+}
