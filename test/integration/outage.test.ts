@@ -64,7 +64,7 @@ test(`PostgreSQL stopped for ${OUTAGE_MS / 1000} s mid-run: the engine waits (me
     },
   });
   assert.ok(outage, 'the outage happened during the run');
-  const { rss } = await (outage as unknown as Promise<{ rss: number[] }>);
+  const { rss } = await (outage);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /retrying/, 'the engine said it was waiting for PostgreSQL');
 
