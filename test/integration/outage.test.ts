@@ -35,16 +35,17 @@ test(`PostgreSQL stopped for ${OUTAGE_MS / 1000} s mid-run: the engine waits (me
     ordersConfig({ topic, table, group, extra: `    batch: { maxRows: 2000, maxWaitMs: 20 }\n    deadLetter: { topic: ${topic}.dlq }` }).replace('connections: 2', 'connections: 1'),
   );
 
-  let outage: Promise<{ rss: number[] }> | null = null;
+  // Set from the child's callback: a holder, so TypeScript does not narrow it to null.
+  const state: { outage: Promise<{ rss: number[] }> | null } = { outage: null };
   const run = await runCli(['start', config, '--until-caught-up'], {
     timeoutMs: 240_000,
     during: (child) => {
       const poll = setInterval(() => {
         sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then(
           ([r]) => {
-            if (Number(r.n) < 20_000 || outage !== null) return;
+            if (Number(r.n) < 20_000 || state.outage !== null) return;
             clearInterval(poll);
-            outage = (async () => {
+            state.outage = (async () => {
               pgCluster('stop');
               const rss: number[] = [];
               const until = Date.now() + OUTAGE_MS;
@@ -63,8 +64,8 @@ test(`PostgreSQL stopped for ${OUTAGE_MS / 1000} s mid-run: the engine waits (me
       child.on('exit', () => clearInterval(poll));
     },
   });
-  assert.ok(outage, 'the outage happened during the run');
-  const { rss } = await (outage);
+  assert.ok(state.outage, 'the outage happened during the run');
+  const { rss } = await state.outage;
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /retrying/, 'the engine said it was waiting for PostgreSQL');
 
