@@ -132,3 +132,34 @@ pipelines:
   await deleteTopic(topic);
   await deleteTopic(dlq);
 });
+
+test('a dead-letter topic that refuses the record stops progress with ENG_DEAD_LETTER; nothing at or after the record is committed', async () => {
+  const topic = unique('poison_stuck');
+  const dlq = `${topic}.dlq`;
+  const table = unique('poison_stuck');
+  const group = unique('poison_stuck');
+  await createTopic(topic, 1);
+  await produce(topic, 2000, value, { partitions: 1 });
+  // The dead letters (record + headers) are larger than this topic takes.
+  const admin = Kafka.AdminClient.create({ 'metadata.broker.list': BROKERS });
+  await new Promise<void>((resolve, reject) =>
+    admin.createTopic({ topic: dlq, num_partitions: 1, replication_factor: 1, config: { 'max.message.bytes': '200' } }, 10_000, (err) => (err ? reject(err) : resolve())),
+  );
+  admin.disconnect();
+  await sql(`CREATE TABLE ${table} (id bigint NOT NULL, user_small int2 NOT NULL, sku text, amount double precision, created_at timestamptz NOT NULL, tags text[], attrs jsonb)`);
+  const config = writeConfig(`kafka: { brokers: "${BROKERS}", groupId: ${group} }
+postgres: { url: "${DATABASE_URL}", connections: 1 }
+engine: { workers: 1, ringBytes: 8MiB }
+pipelines:
+  - { name: orders, topics: [${topic}], format: avro, schema: ${ORDER_SCHEMA_PATH}, table: ${table},
+      columns: { user_small: user.id }, deadLetter: { topic: ${dlq}, createTopic: false } }
+`);
+  const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 60_000 });
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, new RegExp(`ENG_DEAD_LETTER: the dead-letter topic ${dlq} did not take a record`));
+  const [committed] = await committedOffsets(group, topic, 1);
+  assert.ok(committed <= 37, `committed ${committed}: past the first record that could not be dead-lettered (offset 37)`);
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+  await deleteTopic(dlq);
+});

@@ -106,3 +106,16 @@ test('protobuf needs messageType with a .proto file; registry needs an http URL;
   assert.deepEqual(parseConfig(registry, dir, {}).pipelines[0].registry, { url: 'http://127.0.0.1:8081' });
   assert.match(problems(registry.replace('http://127.0.0.1:8081/', 'localhost:8081')), /registry\.url: must be an http:\/\/ or https:\/\/ URL/);
 });
+
+test('deadLetter makes dead-letter the default for bad records; dead-letter without a topic is refused; retry budget', () => {
+  const withDlq = GOOD.replace('    batch: {', '    deadLetter: { topic: orders.dlq }\n    batch: {');
+  const c = parseConfig(withDlq, dir, {});
+  assert.equal(c.pipelines[0].onRecordError, 'dead-letter');
+  assert.deepEqual(c.pipelines[0].deadLetter, { topic: 'orders.dlq', createTopic: true });
+  assert.equal(parseConfig(GOOD, dir, {}).pipelines[0].onRecordError, 'fail');
+  assert.deepEqual(parseConfig(GOOD, dir, {}).retry, { maxElapsedMs: 600_000, minDelayMs: 200, maxDelayMs: 10_000 });
+  assert.deepEqual(parseConfig(`${GOOD}retry: { maxElapsed: 30s }\n`, dir, {}).retry.maxElapsedMs, 30_000);
+  assert.match(problems(GOOD.replace('    batch: {', '    onRecordError: dead-letter\n    batch: {')), /pipelines\[0\]\.onRecordError: dead-letter needs deadLetter/);
+  assert.match(problems(withDlq.replace('orders.dlq', '"bad topic!"')), /deadLetter\.topic: "bad topic!" is not a Kafka topic name/);
+  assert.match(problems(`${GOOD}retry: { maxElapsed: soon }\n`), /retry\.maxElapsed/);
+});
