@@ -1,6 +1,7 @@
 import avro from 'avsc';
 import { messageOf } from '../errors';
 import type { ValueHint } from '../copy/column-encoders';
+import { bounds, guardedType } from './avro-guards';
 import type { FieldInfo, FieldKind } from './field-info';
 
 // Tap is avsc's internal cursor; reusing one over the whole ring avoids a Buffer and a Tap per record.
@@ -71,9 +72,9 @@ class WideLongType extends avro.types.LongType {
   }
 }
 
-function typeHook(schema: avro.Schema): avro.Type | undefined {
+function typeHook(schema: avro.Schema, opts: avro.ForSchemaOptions): avro.Type | undefined {
   const isLong = schema === 'long' || (typeof schema === 'object' && (schema as { type?: unknown }).type === 'long' && !(schema as { logicalType?: unknown }).logicalType);
-  return isLong ? new WideLongType() : undefined;
+  return isLong ? new WideLongType() : guardedType(schema, opts);
 }
 
 const LOGICAL_TYPES = Object.fromEntries(
@@ -111,6 +112,7 @@ export class AvroReader {
 
   decode(start: number, end: number): unknown {
     this.tap.pos = start;
+    bounds.recordEnd = end;
     const value = this.read._read(this.tap);
     if (this.tap.pos !== end) {
       throw new Error(

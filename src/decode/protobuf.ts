@@ -69,15 +69,20 @@ function messages(ns: protobuf.NamespaceBase, deep = true): protobuf.Type[] {
 /** Decodes Protobuf messages in place from the ring; values are message objects read by field name. */
 export class ProtoReader {
   private readonly reader: protobuf.Reader;
+  private readonly ringLength: number;
 
   constructor(
     ring: Buffer,
     private readonly type: protobuf.Type,
   ) {
     this.reader = protobuf.Reader.create(ring);
+    this.ringLength = ring.length;
   }
 
   decode(start: number, end: number): unknown {
+    // protobufjs narrows `len` to a nested message's end while it decodes it and restores it after; a
+    // decode that throws half-way leaves it narrowed, which would fail every record after a bad one.
+    this.reader.len = this.ringLength;
     this.reader.pos = start;
     const message = this.type.decode(this.reader, end - start);
     if (this.reader.pos !== end) throw new Error(`${end - this.reader.pos} bytes left after the ${this.type.name} message`);

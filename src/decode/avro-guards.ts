@@ -1,0 +1,110 @@
+import avro from 'avsc';
+
+/**
+ * Avro types that refuse lengths and counts the record cannot hold. avsc trusts them: a string length of
+ * 2^34 makes it slice (and allocate) whatever the buffer holds past the record, and an array count of
+ * 2^34 makes it loop that many times reading nothing, so one poisoned record could stall a worker for
+ * minutes. Here a length or count larger than the bytes left in the record is a decode error.
+ *
+ * `recordEnd` is where the record being decoded ends in the ring; AvroReader sets it before each decode
+ * (one worker decodes one record at a time).
+ */
+export const bounds = { recordEnd: Number.MAX_SAFE_INTEGER };
+
+interface Tap {
+  buf: Buffer & { utf8Slice(start: number, end: number): string };
+  pos: number;
+  readLong(): number;
+  skipLong(): void;
+}
+
+type Readable = { _read(tap: Tap): unknown };
+
+function tooLong(what: string, n: number, tap: Tap): Error {
+  return new Error(`malformed Avro: ${what} of ${n} with ${Math.max(0, bounds.recordEnd - tap.pos)} bytes left in the record`);
+}
+
+/** Each item of an array or map takes at least one byte unless its type is null (or an empty record). */
+function maxItems(tap: Tap, itemsType: avro.Type): number {
+  const left = bounds.recordEnd - tap.pos;
+  const free = itemsType.typeName === 'null' || (itemsType instanceof avro.types.RecordType && itemsType.fields.length === 0);
+  return free ? left + 1_000_000 : left;
+}
+
+export class GuardedStringType extends avro.types.StringType {
+  _read(tap: Tap): string {
+    const len = tap.readLong();
+    const pos = tap.pos;
+    if (len < 0 || pos + len > bounds.recordEnd) throw tooLong('a string length', len, tap);
+    tap.pos = pos + len;
+    return tap.buf.utf8Slice(pos, pos + len);
+  }
+}
+
+export class GuardedBytesType extends avro.types.BytesType {
+  _read(tap: Tap): Buffer {
+    const len = tap.readLong();
+    const pos = tap.pos;
+    if (len < 0 || pos + len > bounds.recordEnd) throw tooLong('a bytes length', len, tap);
+    tap.pos = pos + len;
+    return Buffer.from(tap.buf.subarray(pos, pos + len));
+  }
+}
+
+export class GuardedArrayType extends avro.types.ArrayType {
+  _read(tap: Tap): unknown[] {
+    const items = this.itemsType as unknown as Readable;
+    const out: unknown[] = [];
+    let n: number;
+    while ((n = tap.readLong())) {
+      if (n < 0) {
+        n = -n;
+        tap.skipLong();
+      }
+      if (n > maxItems(tap, this.itemsType)) throw tooLong('an array block count', n, tap);
+      while (n--) out.push(items._read(tap));
+    }
+    return out;
+  }
+}
+
+export class GuardedMapType extends avro.types.MapType {
+  _read(tap: Tap): Record<string, unknown> {
+    const values = this.valuesType as unknown as Readable;
+    const keys = GUARDED_STRING;
+    const out: Record<string, unknown> = {};
+    let n: number;
+    while ((n = tap.readLong())) {
+      if (n < 0) {
+        n = -n;
+        tap.skipLong();
+      }
+      if (n > bounds.recordEnd - tap.pos) throw tooLong('a map block count', n, tap);
+      while (n--) {
+        const key = keys._read(tap);
+        out[key] = values._read(tap);
+      }
+    }
+    return out;
+  }
+}
+
+const GUARDED_STRING = new GuardedStringType();
+
+/** For parseAvro's typeHook: the guarded type for a string, bytes, array or map schema, else undefined. */
+export function guardedType(schema: avro.Schema, opts: avro.ForSchemaOptions): avro.Type | undefined {
+  const s = schema as { type?: unknown; logicalType?: unknown };
+  const type = typeof schema === 'string' ? schema : s.logicalType === undefined ? s.type : undefined;
+  switch (type) {
+    case 'string':
+      return new GuardedStringType();
+    case 'bytes':
+      return new GuardedBytesType();
+    case 'array':
+      return new GuardedArrayType(schema, opts);
+    case 'map':
+      return new GuardedMapType(schema, opts);
+    default:
+      return undefined;
+  }
+}
