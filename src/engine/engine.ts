@@ -262,7 +262,7 @@ export class Engine {
     const r = chunk.region;
     this.pool.run({ start: r.start, end: r.end, frames: r.frames }).then(
       (result) => this.decoded(chunk, result),
-      (err) => this.settle(chunk, new EngineError(ErrorCodes.WORKER_FAILED, `decode task failed: ${messageOf(err)}`, { cause: err })),
+      (err) => this.settle(chunk, new EngineError(ErrorCodes.INTERNAL, `decode task failed: ${messageOf(err)}`, { cause: err })),
     );
   }
 

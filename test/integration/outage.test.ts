@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
-import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
+import { committedOffsets, endOffsets, REPO, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 
 const N = 300_000;
@@ -138,3 +138,47 @@ async function waitForPg(): Promise<void> {
     }
   }
 }
+
+test('the Kafka broker stopped and started mid-run: the engine waits for it and lands every record; commits reach the end', async () => {
+  const topic = unique('broker_outage');
+  const table = unique('broker_outage');
+  const group = unique('broker_outage');
+  await createTopic(topic, PARTITIONS);
+  await produce(topic, N, encodeOrder, { partitions: PARTITIONS });
+  await createOrdersTable(table);
+  const config = writeConfig(
+    ordersConfig({ topic, table, group, engine: '  pollBatch: 500', extra: '    batch: { maxRows: 2000, maxWaitMs: 20 }' })
+      .replace('connections: 2', 'connections: 1')
+      .replace('ringBytes: 32MiB', 'ringBytes: 4MiB'),
+  );
+  const kafka = (action: 'stop' | 'start') => execFileSync('bash', [`${REPO}/scripts/kafka.sh`, action], { stdio: 'inherit' });
+  let bounced: Promise<void> | null = null;
+  const run = await runCli(['start', config, '--until-caught-up'], {
+    timeoutMs: 240_000,
+    during: (child) => {
+      const poll = setInterval(() => {
+        sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then(
+          ([r]) => {
+            if (Number(r.n) < 20_000 || bounced !== null) return;
+            clearInterval(poll);
+            bounced = (async () => {
+              kafka('stop');
+              await sleep(5_000);
+              kafka('start');
+            })();
+          },
+          () => undefined,
+        );
+      }, 50);
+      child.on('exit', () => clearInterval(poll));
+    },
+  });
+  await (bounced ?? Promise.resolve());
+  assert.ok(bounced, 'the broker was stopped during the run');
+  assert.equal(run.code, 0, run.stderr);
+  const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
+  assert.equal(Number(r.ids), N, 'every record landed');
+  assert.deepEqual(await committedOffsets(group, topic, PARTITIONS), await endOffsets(topic, PARTITIONS));
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+});
