@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig } from '../config/load';
+import { inspectDeadLetters } from './dlq-inspect';
 import { Engine } from '../engine/engine';
 import { EngineError, ErrorCodes, ExitCodes, messageOf } from '../errors';
 import { log } from '../log';
@@ -8,11 +9,13 @@ import { loadSchemas } from '../schema/load';
 const USAGE = `usage:
   engine start <config.yaml> [--until-caught-up]   run the pipelines until SIGINT/SIGTERM (or caught up)
   engine validate <config.yaml>                    check the config and its schema files, connect to nothing
+  engine dlq inspect <config.yaml> --pipeline P    count a pipeline's dead letters by error code, show samples
   engine help`;
 
 /** Runs a command line and resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'dlq') return dlq(rest);
   const flags = new Set(rest.filter((a) => a.startsWith('--')));
   const args = rest.filter((a) => !a.startsWith('--'));
   const known = new Set(['--until-caught-up']);
@@ -57,6 +60,28 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`engine: unexpected error: ${err instanceof Error ? err.stack ?? err.message : messageOf(err)}\n`);
     return ExitCodes.FAILED;
+  }
+}
+
+/** `engine dlq inspect <config> --pipeline P`. */
+async function dlq(argv: string[]): Promise<number> {
+  const at = argv.indexOf('--pipeline');
+  const pipeline = at >= 0 ? argv[at + 1] : undefined;
+  const args = argv.filter((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
+  if (args[0] !== 'inspect' || args.length !== 2 || !pipeline) {
+    process.stderr.write(`engine: bad command line: dlq ${argv.join(' ')}\n${USAGE}\n`);
+    return ExitCodes.USAGE;
+  }
+  try {
+    const report = await inspectDeadLetters(loadConfig(args[1]), pipeline);
+    process.stdout.write(`${report.topic}: ${report.count} dead letters\n`);
+    for (const [code, n] of Object.entries(report.codes).sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${code}: ${n}\n`);
+    for (const s of report.samples) process.stdout.write(`- ${s.source} ${s.code}${s.sqlstate ? ` (${s.sqlstate})` : ''}: ${s.message}\n  key ${s.key ?? '(null)'}, value ${s.value}\n`);
+    process.stdout.write(`${JSON.stringify({ event: 'dlq', ...report })}\n`);
+    return ExitCodes.OK;
+  } catch (err) {
+    process.stderr.write(`engine: ${err instanceof EngineError ? `${err.code}: ` : ''}${messageOf(err)}\n`);
+    return err instanceof EngineError && err.code === ErrorCodes.CONFIG_INVALID ? ExitCodes.CONFIG : ExitCodes.FAILED;
   }
 }
 

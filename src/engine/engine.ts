@@ -302,7 +302,8 @@ export class Engine {
       (err) => {
         const rescued = this.recordErrors.rescueBatch(batch, err, (rows) => {
           this.copies++;
-          return this.sink.write({ target: plan.copyTarget, parts: rows.map((r) => r.bytes), rows: rows.length });
+          // One buffer: thousands of row-sized writes would cost more than the copy.
+          return this.sink.write({ target: plan.copyTarget, parts: [Buffer.concat(rows.map((r) => r.bytes))], rows: rows.length });
         });
         if (rescued) rescued.then(landed, failed);
         else failed(err);

@@ -127,6 +127,16 @@ pipelines:
     if (kind === 'check') assert.equal(headers.get(DLQ_HEADERS.constraint), `${table}_amount_check`);
   }
   assert.deepEqual(await committedOffsets(group, topic, PARTITIONS), await endOffsets(topic, PARTITIONS), 'commits reach the end');
+
+  // engine dlq inspect: the count and the error codes, from the topic itself.
+  const inspect = await runCli(['dlq', 'inspect', config, '--pipeline', 'orders'], { timeoutMs: 60_000 });
+  assert.equal(inspect.code, 0, inspect.stderr);
+  const report = JSON.parse(inspect.stdout.split('\n').find((l) => l.startsWith('{"event":"dlq"'))!) as { count: number; codes: Record<string, number>; samples: unknown[] };
+  assert.equal(report.count, bad.length);
+  const byCode: Record<string, number> = {};
+  for (const i of bad) byCode[EXPECTED[kindOf(i)!].code] = (byCode[EXPECTED[kindOf(i)!].code] ?? 0) + 1;
+  assert.deepEqual(report.codes, byCode);
+  assert.equal(report.samples.length, 5);
   await sql(`DROP TABLE ${table}`);
   await sql(`DROP TABLE ${countries}`);
   await deleteTopic(topic);
