@@ -10,7 +10,7 @@ import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../copy/copy-binary';
  * dereferences null and throws out of an event handler, killing the process. A COPY that has already
  * failed has nothing left to send, so its flush becomes a no-op.
  */
-const copyProto = Object.getPrototypeOf(copyFrom('COPY x FROM STDIN')) as { flush(this: { connection: unknown }, cb?: () => void): void };
+const copyProto = Object.getPrototypeOf(copyFrom('COPY x FROM STDIN')) as { flush: (this: { connection: unknown }, cb?: () => void) => void };
 const flushCopy = copyProto.flush;
 copyProto.flush = function flush(this: { connection: unknown }, cb?: () => void): void {
   if (this.connection === null) return;
