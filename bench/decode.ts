@@ -1,11 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { readFileSync } from 'node:fs';
-import type { PipelineConfig } from '../src/config/types';
 import { planColumns } from '../src/decode/column-plan';
 import { ChunkDecoder } from '../src/decode/chunk-decoder';
 import { RingWriter, type RingChunk } from '../src/ring/ring-writer';
-import type { TableColumn } from '../src/sink/table-columns';
-import { encodeOrder, encodeOrderProto, ORDER_COLUMNS, ORDER_PROTO_PATH, ORDER_SCHEMA_PATH } from './lib/orders';
+import { encodeOrder, encodeOrderProto, ORDER_TABLE_COLUMNS, orderPipeline } from './lib/orders';
 import { flag } from './lib/scenario';
 
 /**
@@ -13,26 +10,9 @@ import { flag } from './lib/scenario';
  * reference Order record: ring frames → decoded record → binary COPY tuples. No Kafka, no database.
  *   node dist/bench/decode.js [--records 200000] [--seconds 5]
  */
-const TABLE: TableColumn[] = [
-  ['id', 'int8'], ['user_id', 'int8'], ['country', 'text'], ['sku', 'text'], ['amount', 'float8'], ['created_at', 'timestamptz'],
-  ['tags', '_text', 'text', 25], ['attrs', 'jsonb'],
-].map(([name, typname, elemTypname, elemOid]) => ({
-  name: name as string, typname: typname as string, elemTypname: (elemTypname as string | undefined) ?? null, elemOid: (elemOid as number | undefined) ?? 0,
-  notNull: false, hasDefault: false, generated: false,
-}));
-
-function pipeline(format: 'avro' | 'protobuf'): PipelineConfig {
-  const schemaPath = format === 'avro' ? ORDER_SCHEMA_PATH : ORDER_PROTO_PATH;
-  return {
-    name: format, topics: ['bench'], topicPattern: null, format, schemaPath, schemaText: readFileSync(schemaPath, 'utf8'),
-    messageType: format === 'protobuf' ? 'shop.Order' : null, registry: null, table: 'orders', columns: ORDER_COLUMNS,
-    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail', deadLetter: null,
-  };
-}
-
 function measure(format: 'avro' | 'protobuf', records: number, seconds: number) {
   const problems: string[] = [];
-  const plan = planColumns(pipeline(format), 'bench', TABLE, problems);
+  const plan = planColumns(orderPipeline(format), 'bench', ORDER_TABLE_COLUMNS, problems);
   if (problems.length) throw new Error(problems.join('\n'));
   const ring = new RingWriter(256 << 20);
   const encode = format === 'avro' ? encodeOrder : encodeOrderProto;

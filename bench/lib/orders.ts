@@ -2,6 +2,8 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import protobuf from 'protobufjs';
+import type { PipelineConfig } from '../../src/config/types';
+import type { TableColumn } from '../../src/sink/table-columns';
 
 /** The reference record (schemas/order.avsc): ~130 bytes of Avro, 7 fields incl. a nested record, array and map. */
 export const ORDER_SCHEMA_PATH = path.resolve(__dirname, '../../../schemas/order.avsc');
@@ -57,4 +59,23 @@ export function encodeOrderProto(i: number): Buffer {
   const created = { seconds: Math.floor(o.created_at / 1000), nanos: (o.created_at % 1000) * 1e6 };
   const user = o.user.country === null ? { id: o.user.id } : o.user;
   return Buffer.from(OrderMessage.encode(OrderMessage.fromObject({ ...o, user, created_at: created })).finish());
+}
+
+/** The columns of ordersTableSql as the catalog describes them, for decoding without a database. */
+export const ORDER_TABLE_COLUMNS: TableColumn[] = [
+  ['id', 'int8'], ['user_id', 'int8'], ['country', 'text'], ['sku', 'text'], ['amount', 'float8'], ['created_at', 'timestamptz'],
+  ['tags', '_text', 'text', 25], ['attrs', 'jsonb'],
+].map(([name, typname, elemTypname, elemOid]) => ({
+  name: name as string, typname: typname as string, elemTypname: (elemTypname as string | undefined) ?? null, elemOid: (elemOid as number | undefined) ?? 0,
+  notNull: false, hasDefault: false, generated: false,
+}));
+
+/** A pipeline of the reference record in the given format, its schema file read (no config file, no Kafka). */
+export function orderPipeline(format: 'avro' | 'protobuf' | 'json'): PipelineConfig {
+  const schemaPath = format === 'avro' ? ORDER_SCHEMA_PATH : format === 'protobuf' ? ORDER_PROTO_PATH : null;
+  return {
+    name: format, topics: ['orders'], topicPattern: null, format, schemaPath, schemaText: schemaPath ? readFileSync(schemaPath, 'utf8') : null,
+    messageType: format === 'protobuf' ? 'shop.Order' : null, registry: null, table: 'orders', columns: ORDER_COLUMNS,
+    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail', deadLetter: null,
+  };
 }

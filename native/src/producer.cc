@@ -36,18 +36,8 @@ class NativeProducer : public Napi::ObjectWrap<NativeProducer> {
   // new NativeProducer({ 'librdkafka.property': 'value', ... })
   explicit NativeProducer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeProducer>(info) {
     Napi::Env env = info.Env();
-    Napi::Object props = info[0].As<Napi::Object>();
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_t* conf = ConfFrom(env, info[0]);
     char err[512];
-    Napi::Array keys = props.GetPropertyNames();
-    for (uint32_t i = 0; i < keys.Length(); i++) {
-      std::string key = keys.Get(i).ToString().Utf8Value();
-      std::string value = props.Get(key).ToString().Utf8Value();
-      if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        throw Napi::Error::New(env, "librdkafka setting " + key + "=" + value + ": " + err);
-      }
-    }
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, &NativeProducer::DeliveryCb);
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

@@ -1,10 +1,29 @@
-// The blocking librdkafka calls, each run on a libuv worker thread so the main thread never waits.
+// Helpers of both clients: the configuration, and the blocking librdkafka calls, each run on a libuv
+// worker thread so the main thread never waits.
 #pragma once
 #include <functional>
 #include <string>
 #include "consumer.h"
 
 namespace kpe {
+
+// A librdkafka configuration from a JS object of property → value; throws naming the bad property.
+inline rd_kafka_conf_t* ConfFrom(Napi::Env env, Napi::Value arg) {
+  if (!arg.IsObject()) throw Napi::TypeError::New(env, "the librdkafka configuration must be an object");
+  Napi::Object props = arg.As<Napi::Object>();
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  Napi::Array keys = props.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    std::string key = keys.Get(i).ToString().Utf8Value();
+    std::string value = props.Get(key).ToString().Utf8Value();
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw Napi::Error::New(env, "librdkafka setting " + key + "=" + value + ": " + err);
+    }
+  }
+  return conf;
+}
 
 // Runs `work` off the main thread; `work` returns "" or an error text. `done` builds the result value.
 class BlockingWorker : public Napi::AsyncWorker {

@@ -1,29 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { encodeOrder, encodeOrderProto, ORDER_COLUMNS, ORDER_PROTO_PATH, ORDER_SCHEMA_PATH } from '../../../bench/lib/orders';
-import type { PipelineConfig } from '../../../src/config/types';
+import { encodeOrder, encodeOrderProto, ORDER_TABLE_COLUMNS, orderPipeline } from '../../../bench/lib/orders';
 import { ChunkDecoder } from '../../../src/decode/chunk-decoder';
 import { planColumns } from '../../../src/decode/column-plan';
 import { RingWriter } from '../../../src/ring/ring-writer';
-import type { TableColumn } from '../../../src/sink/table-columns';
-
-const TABLE: TableColumn[] = [
-  ['id', 'int8'], ['user_id', 'int8'], ['country', 'text'], ['sku', 'text'], ['amount', 'float8'], ['created_at', 'timestamptz'],
-  ['tags', '_text', 'text', 25], ['attrs', 'jsonb'],
-].map(([name, typname, elemTypname, elemOid]) => ({
-  name: name as string, typname: typname as string, elemTypname: (elemTypname as string | undefined) ?? null, elemOid: (elemOid as number | undefined) ?? 0,
-  notNull: false, hasDefault: false, generated: false,
-}));
-
-function pipeline(format: 'avro' | 'protobuf' | 'json'): PipelineConfig {
-  const schemaPath = format === 'avro' ? ORDER_SCHEMA_PATH : format === 'protobuf' ? ORDER_PROTO_PATH : null;
-  return {
-    name: format, topics: ['t'], topicPattern: null, format, schemaPath, schemaText: schemaPath ? readFileSync(schemaPath, 'utf8') : null,
-    messageType: format === 'protobuf' ? 'shop.Order' : null, registry: null, table: 't', columns: ORDER_COLUMNS,
-    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail', deadLetter: null,
-  };
-}
 
 /** A small deterministic PRNG, so a failure can be replayed. */
 function prng(seed: number): () => number {
@@ -69,7 +49,7 @@ const FORMATS = {
 for (const [format, valid] of Object.entries(FORMATS)) {
   test(`fuzz (${format}): poison never throws out of a worker, never fails the chunk, and good records around it still become rows`, { timeout: 120_000 }, () => {
     const problems: string[] = [];
-    const plan = planColumns(pipeline(format as 'avro' | 'protobuf' | 'json'), 't', TABLE, problems);
+    const plan = planColumns(orderPipeline(format as 'avro' | 'protobuf' | 'json'), 't', ORDER_TABLE_COLUMNS, problems);
     assert.deepEqual(problems, []);
     const rnd = prng(42);
     for (let round = 0; round < 20; round++) {
