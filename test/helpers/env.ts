@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -106,4 +106,29 @@ export function summaryOf(run: CliRun): { records: number; rows: number; reason:
   const line = run.stdout.split('\n').find((l) => l.startsWith('{"event":"summary"'));
   if (!line) throw new Error(`no summary line (exit ${run.code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
   return JSON.parse(line);
+}
+
+/**
+ * For runCli's `during`: runs `act` once, as soon as `table` holds at least `rows` rows (polled every
+ * 50 ms; queries that fail, e.g. while PostgreSQL is down, are ignored). Resolves with act's result.
+ */
+export function whenRows<T>(table: string, rows: number, act: (child: ChildProcess) => Promise<T> | T): { during: (child: ChildProcess) => void; done: () => Promise<T> | null } {
+  let result: Promise<T> | null = null;
+  return {
+    during: (child) => {
+      const poll = setInterval(() => {
+        sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then(
+          ([r]) => {
+            // Several queries may be in flight: act once.
+            if (Number(r.n) < rows || result !== null) return;
+            clearInterval(poll);
+            result = Promise.resolve(act(child));
+          },
+          () => undefined,
+        );
+      }, 50);
+      child.on('exit', () => clearInterval(poll));
+    },
+    done: () => result,
+  };
 }

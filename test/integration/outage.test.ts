@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
-import { committedOffsets, endOffsets, REPO, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
+import { committedOffsets, endOffsets, REPO, runCli, sql, summaryOf, unique, whenRows, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 
 const N = 300_000;
@@ -35,37 +35,21 @@ test(`PostgreSQL stopped for ${OUTAGE_MS / 1000} s mid-run: the engine waits (me
     ordersConfig({ topic, table, group, extra: `    batch: { maxRows: 2000, maxWaitMs: 20 }\n    deadLetter: { topic: ${topic}.dlq }` }).replace('connections: 2', 'connections: 1'),
   );
 
-  // Set from the child's callback: a holder, so TypeScript does not narrow it to null.
-  const state: { outage: Promise<{ rss: number[] }> | null } = { outage: null };
-  const run = await runCli(['start', config, '--until-caught-up'], {
-    timeoutMs: 240_000,
-    during: (child) => {
-      const poll = setInterval(() => {
-        sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then(
-          ([r]) => {
-            if (Number(r.n) < 20_000 || state.outage !== null) return;
-            clearInterval(poll);
-            state.outage = (async () => {
-              pgCluster('stop');
-              const rss: number[] = [];
-              const until = Date.now() + OUTAGE_MS;
-              while (Date.now() < until) {
-                await sleep(1000);
-                rss.push(rssBytes(child.pid!));
-              }
-              pgCluster('start');
-              await waitForPg();
-              return { rss };
-            })();
-          },
-          () => undefined,
-        );
-      }, 50);
-      child.on('exit', () => clearInterval(poll));
-    },
+  const outage = whenRows(table, 20_000, async (child) => {
+    pgCluster('stop');
+    const rss: number[] = [];
+    const until = Date.now() + OUTAGE_MS;
+    while (Date.now() < until) {
+      await sleep(1000);
+      rss.push(rssBytes(child.pid!));
+    }
+    pgCluster('start');
+    await waitForPg();
+    return rss;
   });
-  assert.ok(state.outage, 'the outage happened during the run');
-  const { rss } = await state.outage;
+  const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 240_000, during: outage.during });
+  const rss = await outage.done();
+  assert.ok(rss, 'the outage happened during the run');
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /retrying/, 'the engine said it was waiting for PostgreSQL');
 
@@ -94,30 +78,14 @@ test('an outage longer than retry.maxElapsed stops the engine (exit 1, ENG_PG_WR
   const config = writeConfig(
     `${ordersConfig({ topic, table, group, extra: '    batch: { maxRows: 2000, maxWaitMs: 20 }' }).replace('connections: 2', 'connections: 1')}retry: { maxElapsed: 3s, minDelay: 100ms, maxDelay: 1s }\n`,
   );
-  let stopped = false;
+  const outage = whenRows(table, 10_000, () => pgCluster('stop'));
   let run;
   try {
-    run = await runCli(['start', config], {
-      timeoutMs: 120_000,
-      during: (child) => {
-        const poll = setInterval(() => {
-          sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then(
-            ([r]) => {
-              if (Number(r.n) < 10_000 || stopped) return;
-              clearInterval(poll);
-              stopped = true;
-              pgCluster('stop');
-            },
-            () => undefined,
-          );
-        }, 50);
-        child.on('exit', () => clearInterval(poll));
-      },
-    });
+    run = await runCli(['start', config], { timeoutMs: 120_000, during: outage.during });
   } finally {
-    if (stopped) pgCluster('start');
+    if (outage.done()) pgCluster('start');
   }
-  assert.ok(stopped);
+  assert.ok(outage.done(), 'PostgreSQL was stopped during the run');
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /ENG_PG_WRITE: .*kept failing for 3 s \(retry\.maxElapsed\)/);
   await waitForPg();
@@ -152,29 +120,14 @@ test('the Kafka broker stopped and started mid-run: the engine waits for it and 
       .replace('ringBytes: 32MiB', 'ringBytes: 4MiB'),
   );
   const kafka = (action: 'stop' | 'start') => execFileSync('bash', [`${REPO}/scripts/kafka.sh`, action], { stdio: 'inherit' });
-  let bounced: Promise<void> | null = null;
-  const run = await runCli(['start', config, '--until-caught-up'], {
-    timeoutMs: 240_000,
-    during: (child) => {
-      const poll = setInterval(() => {
-        sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`).then(
-          ([r]) => {
-            if (Number(r.n) < 20_000 || bounced !== null) return;
-            clearInterval(poll);
-            bounced = (async () => {
-              kafka('stop');
-              await sleep(5_000);
-              kafka('start');
-            })();
-          },
-          () => undefined,
-        );
-      }, 50);
-      child.on('exit', () => clearInterval(poll));
-    },
+  const bounce = whenRows(table, 20_000, async () => {
+    kafka('stop');
+    await sleep(5_000);
+    kafka('start');
   });
-  await (bounced ?? Promise.resolve());
-  assert.ok(bounced, 'the broker was stopped during the run');
+  const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 240_000, during: bounce.during });
+  assert.ok(bounce.done(), 'the broker was stopped during the run');
+  await bounce.done();
   assert.equal(run.code, 0, run.stderr);
   const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
   assert.equal(Number(r.ids), N, 'every record landed');
