@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "kpe_native",
-      "sources": ["src/consumer.cc", "src/fill.cc", "src/producer.cc"],
+      "sources": ["src/consumer.cc", "src/consumer_calls.cc", "src/fill.cc", "src/producer.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<(rdkafka_deps)/include"

@@ -4,62 +4,13 @@
 #include <cstdio>
 #include <memory>
 
+#include "partition_list.h"
 #include "ring_frame.h"
 #include "workers.h"
 
 namespace kpe {
 
 namespace {
-
-using PartList = std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
-
-// [{topic, partition, offset?}] → a librdkafka list (offset absent = RD_KAFKA_OFFSET_INVALID: use the stored one).
-PartList ToList(Napi::Env env, Napi::Value v) {
-  if (!v.IsArray()) throw Napi::TypeError::New(env, "expected an array of {topic, partition, offset?}");
-  Napi::Array a = v.As<Napi::Array>();
-  PartList list(rd_kafka_topic_partition_list_new(static_cast<int>(a.Length())), &rd_kafka_topic_partition_list_destroy);
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Object o = a.Get(i).As<Napi::Object>();
-    std::string topic = o.Get("topic").As<Napi::String>().Utf8Value();
-    int32_t partition = o.Get("partition").As<Napi::Number>().Int32Value();
-    rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
-    Napi::Value off = o.Get("offset");
-    tp->offset = off.IsNumber() ? off.As<Napi::Number>().Int64Value() : RD_KAFKA_OFFSET_INVALID;
-  }
-  return list;
-}
-
-Napi::Array FromList(Napi::Env env, const rd_kafka_topic_partition_list_t* list) {
-  Napi::Array a = Napi::Array::New(env, list->cnt);
-  for (int i = 0; i < list->cnt; i++) {
-    const rd_kafka_topic_partition_t& tp = list->elems[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("topic", tp.topic);
-    o.Set("partition", tp.partition);
-    o.Set("offset", static_cast<double>(tp.offset));
-    if (tp.err) o.Set("error", rd_kafka_err2str(tp.err));
-    a.Set(i, o);
-  }
-  return a;
-}
-
-std::vector<PartitionRef> CopyList(const rd_kafka_topic_partition_list_t* list) {
-  std::vector<PartitionRef> out;
-  for (int i = 0; i < list->cnt; i++) out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
-  return out;
-}
-
-// Takes ownership of an rd_kafka_error_t; throws its text.
-void ThrowIf(Napi::Env env, rd_kafka_error_t* error, const char* what) {
-  if (error == nullptr) return;
-  std::string text = std::string(what) + ": " + rd_kafka_error_string(error);
-  rd_kafka_error_destroy(error);
-  throw Napi::Error::New(env, text);
-}
-
-void ThrowIf(Napi::Env env, rd_kafka_resp_err_t err, const char* what) {
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw Napi::Error::New(env, std::string(what) + ": " + rd_kafka_err2str(err));
-}
 
 void LogCb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   (void)rk;
@@ -373,110 +324,6 @@ Napi::Value NativeConsumer::TakeEvents(const Napi::CallbackInfo& info) {
     out.Set(i, o);
   }
   return out;
-}
-
-Napi::Value NativeConsumer::Assign(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  ThrowIf(info.Env(), rd_kafka_assign(rk_, ToList(info.Env(), info[0]).get()), "assign");
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeConsumer::Unassign(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  ThrowIf(info.Env(), rd_kafka_assign(rk_, nullptr), "unassign");
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeConsumer::IncrementalAssign(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  ThrowIf(info.Env(), rd_kafka_incremental_assign(rk_, ToList(info.Env(), info[0]).get()), "incremental assign");
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeConsumer::IncrementalUnassign(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  ThrowIf(info.Env(), rd_kafka_incremental_unassign(rk_, ToList(info.Env(), info[0]).get()), "incremental unassign");
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeConsumer::RebalanceProtocol(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  return Napi::String::New(info.Env(), rd_kafka_rebalance_protocol(rk_));
-}
-
-// commit(parts, sync): offsets are the next offsets to read. sync blocks until the broker answered.
-Napi::Value NativeConsumer::Commit(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  PartList list = ToList(info.Env(), info[0]);
-  bool sync = info[1].ToBoolean().Value();
-  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list.get(), sync ? 0 : 1);
-  if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) ThrowIf(info.Env(), err, "commit");
-  return info.Env().Undefined();
-}
-
-// committed(parts, timeoutMs, cb(err, parts with offsets))
-Napi::Value NativeConsumer::Committed(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  auto list = std::make_shared<PartList>(ToList(info.Env(), info[0]));
-  int timeout = info[1].As<Napi::Number>().Int32Value();
-  rd_kafka_t* rk = rk_;
-  auto* w = new BlockingWorker(info[2].As<Napi::Function>(), Value(), [rk, list, timeout]() -> std::string {
-    rd_kafka_resp_err_t err = rd_kafka_committed(rk, list->get(), timeout);
-    return err ? rd_kafka_err2str(err) : "";
-  }, [list](Napi::Env env) -> Napi::Value { return FromList(env, list->get()); });
-  w->Queue();
-  return info.Env().Undefined();
-}
-
-// watermarks(topic, partition, timeoutMs, cb(err, {low, high}))
-Napi::Value NativeConsumer::Watermarks(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  std::string topic = info[0].As<Napi::String>().Utf8Value();
-  int32_t partition = info[1].As<Napi::Number>().Int32Value();
-  int timeout = info[2].As<Napi::Number>().Int32Value();
-  auto marks = std::make_shared<std::pair<int64_t, int64_t>>(-1, -1);
-  rd_kafka_t* rk = rk_;
-  auto* w = new BlockingWorker(info[3].As<Napi::Function>(), Value(), [rk, topic, partition, timeout, marks]() -> std::string {
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &marks->first, &marks->second, timeout);
-    return err ? rd_kafka_err2str(err) : "";
-  }, [marks](Napi::Env env) -> Napi::Value {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("low", static_cast<double>(marks->first));
-    o.Set("high", static_cast<double>(marks->second));
-    return o;
-  });
-  w->Queue();
-  return info.Env().Undefined();
-}
-
-// position(parts): the next offset librdkafka hands out per partition (negative when unknown).
-Napi::Value NativeConsumer::Position(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  PartList list = ToList(info.Env(), info[0]);
-  ThrowIf(info.Env(), rd_kafka_position(rk_, list.get()), "position");
-  return FromList(info.Env(), list.get());
-}
-
-// seek(parts with offsets): moves assigned partitions (asynchronously; errors come back per partition).
-Napi::Value NativeConsumer::Seek(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  PartList list = ToList(info.Env(), info[0]);
-  ThrowIf(info.Env(), rd_kafka_seek_partitions(rk_, list.get(), 0), "seek");
-  return FromList(info.Env(), list.get());
-}
-
-Napi::Value NativeConsumer::Pause(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  PartList list = ToList(info.Env(), info[0]);
-  ThrowIf(info.Env(), rd_kafka_pause_partitions(rk_, list.get()), "pause");
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeConsumer::Resume(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
-  PartList list = ToList(info.Env(), info[0]);
-  ThrowIf(info.Env(), rd_kafka_resume_partitions(rk_, list.get()), "resume");
-  return info.Env().Undefined();
 }
 
 // close(cb()): leaves the group (revoking at once, see RebalanceCb) and frees the client. No fill may run.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig } from '../config/load';
-import { inspectDeadLetters } from './dlq-inspect';
+import { inspectDeadLetters, replayConfig } from './dlq';
 import { Engine } from '../engine/engine';
 import { EngineError, ErrorCodes, ExitCodes, messageOf } from '../errors';
 import { log } from '../log';
@@ -10,6 +10,7 @@ const USAGE = `usage:
   engine start <config.yaml> [--until-caught-up]   run the pipelines until SIGINT/SIGTERM (or caught up)
   engine validate <config.yaml>                    check the config and its schema files, connect to nothing
   engine dlq inspect <config.yaml> --pipeline P    count a pipeline's dead letters by error code, show samples
+  engine dlq replay <config.yaml> --pipeline P     write a pipeline's dead letters into its table (after a fix)
   engine help`;
 
 /** Runs a command line and resolves with the process exit code. */
@@ -63,17 +64,25 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** `engine dlq inspect <config> --pipeline P`. */
+/** `engine dlq inspect|replay <config> --pipeline P`. */
 async function dlq(argv: string[]): Promise<number> {
   const at = argv.indexOf('--pipeline');
   const pipeline = at >= 0 ? argv[at + 1] : undefined;
   const args = argv.filter((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
-  if (args[0] !== 'inspect' || args.length !== 2 || !pipeline) {
+  if ((args[0] !== 'inspect' && args[0] !== 'replay') || args.length !== 2 || !pipeline) {
     process.stderr.write(`engine: bad command line: dlq ${argv.join(' ')}\n${USAGE}\n`);
     return ExitCodes.USAGE;
   }
   try {
-    const report = await inspectDeadLetters(loadConfig(args[1]), pipeline);
+    const config = loadConfig(args[1]);
+    if (args[0] === 'replay') {
+      loadSchemas(config);
+      const summary = await new Engine(replayConfig(config, pipeline), { untilCaughtUp: true }).run();
+      process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
+      log.info(`replayed ${summary.records} dead letters of ${pipeline}: ${summary.rows} rows written, ${summary.skipped} still refused (they stay in the dead-letter topic)`);
+      return ExitCodes.OK;
+    }
+    const report = await inspectDeadLetters(config, pipeline);
     process.stdout.write(`${report.topic}: ${report.count} dead letters\n`);
     for (const [code, n] of Object.entries(report.codes).sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${code}: ${n}\n`);
     for (const s of report.samples) process.stdout.write(`- ${s.source} ${s.code}${s.sqlstate ? ` (${s.sqlstate})` : ''}: ${s.message}\n  key ${s.key ?? '(null)'}, value ${s.value}\n`);
@@ -81,7 +90,7 @@ async function dlq(argv: string[]): Promise<number> {
     return ExitCodes.OK;
   } catch (err) {
     process.stderr.write(`engine: ${err instanceof EngineError ? `${err.code}: ` : ''}${messageOf(err)}\n`);
-    return err instanceof EngineError && err.code === ErrorCodes.CONFIG_INVALID ? ExitCodes.CONFIG : ExitCodes.FAILED;
+    return err instanceof EngineError && (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.SCHEMA_LOAD) ? ExitCodes.CONFIG : ExitCodes.FAILED;
   }
 }
 

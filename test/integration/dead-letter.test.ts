@@ -137,6 +137,19 @@ pipelines:
   for (const i of bad) byCode[EXPECTED[kindOf(i)!].code] = (byCode[EXPECTED[kindOf(i)!].code] ?? 0) + 1;
   assert.deepEqual(report.codes, byCode);
   assert.equal(report.samples.length, 5);
+
+  // engine dlq replay after a fix: the rows the table refused land now; records that cannot decode or
+  // fit are skipped again (they stay dead letters). A second replay writes nothing more.
+  await sql(`ALTER TABLE ${table} DROP CONSTRAINT ${table}_amount_check, DROP CONSTRAINT ${table}_country_fkey, ALTER sku TYPE text`);
+  const replay = await runCli(['dlq', 'replay', config, '--pipeline', 'orders'], { timeoutMs: 120_000 });
+  assert.equal(replay.code, 0, replay.stderr);
+  const serverSide = bad.filter((i) => EXPECTED[kindOf(i)!].sqlstate !== undefined).length;
+  assert.deepEqual([summaryOf(replay).records, summaryOf(replay).rows], [bad.length, serverSide]);
+  const [after] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
+  assert.deepEqual([Number(after.rows), Number(after.ids)], [good + serverSide, good + serverSide]);
+  const again = await runCli(['dlq', 'replay', config, '--pipeline', 'orders'], { timeoutMs: 120_000 });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(summaryOf(again).rows, 0, 'a second replay goes on where the first stopped');
   await sql(`DROP TABLE ${table}`);
   await sql(`DROP TABLE ${countries}`);
   await deleteTopic(topic);

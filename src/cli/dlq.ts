@@ -17,10 +17,7 @@ export interface DlqReport {
  * few samples with their source position.
  */
 export async function inspectDeadLetters(config: EngineConfig, pipelineName: string, samples = 5): Promise<DlqReport> {
-  const pipeline = config.pipelines.find((p) => p.name === pipelineName);
-  if (!pipeline) throw new EngineError(ErrorCodes.CONFIG_INVALID, `no pipeline named "${pipelineName}" (the config has ${config.pipelines.map((p) => p.name).join(', ')})`);
-  if (!pipeline.deadLetter) throw new EngineError(ErrorCodes.CONFIG_INVALID, `pipeline ${pipelineName} has no deadLetter topic`);
-  const topic = pipeline.deadLetter.topic;
+  const topic = pipelineOf(config, pipelineName).deadLetter!.topic;
   const consumer = new Kafka.KafkaConsumer(
     { 'metadata.broker.list': config.kafka.brokers, 'group.id': 'kafka-pg-engine-dlq-inspect', 'enable.auto.commit': false, ...passThrough(config) },
     {},
@@ -64,6 +61,28 @@ export async function inspectDeadLetters(config: EngineConfig, pipelineName: str
     if (consumer.isConnected()) await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
   return report;
+}
+
+/**
+ * `engine dlq replay`: the pipeline alone, reading its dead-letter topic instead of its topics, in a
+ * consumer group of its own (`<groupId>.dlq-replay.<pipeline>`), so a second replay goes on where the
+ * first stopped and never writes a record twice. A record that still fails is skipped and logged: it
+ * stays in the dead-letter topic (dead-lettering it again would loop).
+ */
+export function replayConfig(config: EngineConfig, pipelineName: string): EngineConfig {
+  const p = pipelineOf(config, pipelineName);
+  return {
+    ...config,
+    kafka: { ...config.kafka, groupId: `${config.kafka.groupId}.dlq-replay.${p.name}` },
+    pipelines: [{ ...p, topics: [p.deadLetter!.topic], topicPattern: null, onRecordError: 'skip', deadLetter: null }],
+  };
+}
+
+function pipelineOf(config: EngineConfig, name: string) {
+  const pipeline = config.pipelines.find((p) => p.name === name);
+  if (!pipeline) throw new EngineError(ErrorCodes.CONFIG_INVALID, `no pipeline named "${name}" (the config has ${config.pipelines.map((p) => p.name).join(', ')})`);
+  if (!pipeline.deadLetter) throw new EngineError(ErrorCodes.CONFIG_INVALID, `pipeline ${name} has no deadLetter topic`);
+  return pipeline;
 }
 
 function passThrough(config: EngineConfig): Record<string, string | number | boolean> {
