@@ -9,13 +9,10 @@ import { log } from '../log';
 import { EngineMetrics } from '../metrics/metrics';
 import { RingWriter } from '../ring/ring-writer';
 import { PgSink } from '../sink/pg-sink';
-import { KafkaSource } from '../source/kafka-source';
-import { NativePoller } from '../source/native-poller';
-import { NativeSource } from '../source/native-source';
-import { MessagePoller, type ChunkPoller, type ChunkWork, type PollerOptions } from '../source/poller';
+import { createSource } from '../source/create';
+import type { ChunkPoller, ChunkWork } from '../source/poller';
 import { TopicRoutes } from '../source/routes';
 import { SchemaGate } from '../source/schema-registry';
-import { selectSource } from '../source/select';
 import type { ConsumerClient, SourceEvents, TopicPartition } from '../source/source';
 import { planPipelines, type PipelinePlan } from './plan';
 
@@ -131,26 +128,17 @@ export class Engine {
         revoked: (parts, release, lost) => this.revoked(parts, release, lost),
         error: (err) => (err.retriable ? log.warn(err.message) : this.fail(err)),
       };
-      const native = selectSource(this.config.engine.source) === 'native';
-      const pollerOptions: PollerOptions = {
-        // A native fill costs the main thread the same for 5000 messages as for 1000, and bigger chunks
-        // mean fewer decode tasks; node-rdkafka builds its objects before the first one is usable.
-        pollBatch: this.config.engine.pollBatch ?? (native ? 5000 : 1000),
+      ({ source: this.source, poller: this.poller } = createSource({
+        config: this.config,
+        routes: this.routes,
+        tracker: this.tracker,
+        ring: this.ring,
+        events,
         pollTimeoutMs: this.options.pollTimeoutMs ?? 100,
-        maxChunkBytes: Math.max(64 << 10, Math.floor(this.ring.capacity / 16)),
-      };
-      const onChunk = (chunk: ChunkWork) => this.decode(chunk);
-      const onIdle = () => this.checkCaughtUp(true);
-      const schemas = this.schemas.enabled ? this.schemas : null;
-      if (native) {
-        const source = new NativeSource(this.config.kafka, this.routes, events);
-        this.source = source;
-        this.poller = new NativePoller(source, this.ring, this.routes, this.tracker, onChunk, pollerOptions, onIdle, schemas);
-      } else {
-        const source = new KafkaSource(this.config.kafka, pollerOptions.pollTimeoutMs, events);
-        this.source = source;
-        this.poller = new MessagePoller(source, this.ring, this.routes, this.tracker, onChunk, pollerOptions, onIdle, schemas);
-      }
+        onChunk: (chunk) => this.decode(chunk),
+        onIdle: () => this.checkCaughtUp(true),
+        schemas: this.schemas.enabled ? this.schemas : null,
+      }));
       await this.source.connect(30_000);
       if (this.config.metrics.port !== null) await this.metrics.serve(this.config.metrics.port);
       this.source.subscribe(this.routes.subscriptions());
