@@ -1,5 +1,5 @@
 import { Batcher, type Batch } from '../batcher/batcher';
-import { CommitTracker, type PartitionTrack } from '../commit/commit-tracker';
+import { CommitTracker } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
 import { RecordErrors } from '../deadletter/record-errors';
 import { DecodePool } from '../decode/pool';
@@ -13,7 +13,8 @@ import { createSource } from '../source/create';
 import type { ChunkPoller, ChunkWork } from '../source/poller';
 import { TopicRoutes } from '../source/routes';
 import { SchemaGate } from '../source/schema-registry';
-import type { ConsumerClient, SourceEvents, TopicPartition } from '../source/source';
+import type { ConsumerClient, SourceEvents } from '../source/source';
+import { Partitions } from './partitions';
 import { planPipelines, type PipelinePlan } from './plan';
 
 export interface EngineOptions {
@@ -71,10 +72,7 @@ export class Engine {
   private stopReason: StopReason | null = null;
   private failure: EngineError | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
-  /** --until-caught-up: the end offset of each assigned partition, as seen at assignment. */
-  private readonly targets = new Map<PartitionTrack, number>();
-  /** A revoke waiting for the revoked partitions' work in flight to settle. */
-  private revoking: { tracks: PartitionTrack[]; finish: () => void; timer: NodeJS.Timeout } | null = null;
+  private readonly partitions: Partitions;
   private records = 0;
   private chunks = 0;
   private firstRecordAt: bigint | null = null;
@@ -90,6 +88,13 @@ export class Engine {
     private readonly options: EngineOptions = {},
   ) {
     this.routes = new TopicRoutes(config.pipelines);
+    this.partitions = new Partitions(this.tracker, this.routes, this.metrics, options.untilCaughtUp === true, {
+      source: () => this.source,
+      poller: () => this.poller,
+      stopping: () => this.stopReason !== null,
+      fail: (err: unknown) => this.fail(err),
+      caughtUp: () => this.stop('caught-up'),
+    });
     this.sink = new PgSink({
       url: config.postgres.url,
       connections: config.postgres.connections,
@@ -124,8 +129,8 @@ export class Engine {
         pipelines: this.plans.map((p) => p.worker),
       });
       const events: SourceEvents = {
-        assigned: (parts) => this.assigned(parts),
-        revoked: (parts, release, lost) => this.revoked(parts, release, lost),
+        assigned: (parts) => this.partitions.assigned(parts),
+        revoked: (parts, release, lost) => this.partitions.revoked(parts, release, lost),
         error: (err) => (err.retriable ? log.warn(err.message) : this.fail(err)),
       };
       ({ source: this.source, poller: this.poller } = createSource({
@@ -136,14 +141,14 @@ export class Engine {
         events,
         pollTimeoutMs: this.options.pollTimeoutMs ?? 100,
         onChunk: (chunk) => this.decode(chunk),
-        onIdle: () => this.checkCaughtUp(true),
+        onIdle: () => this.partitions.checkCaughtUp(true),
         schemas: this.schemas.enabled ? this.schemas : null,
       }));
       await this.source.connect(30_000);
       if (this.config.metrics.port !== null) await this.metrics.serve(this.config.metrics.port);
       this.source.subscribe(this.routes.subscriptions());
       polling = this.poller.run().catch((err) => this.fail(err));
-      if (this.options.untilCaughtUp) timers.push(setInterval(() => this.checkCaughtUp(false), 200));
+      if (this.options.untilCaughtUp) timers.push(setInterval(() => this.partitions.checkCaughtUp(false), 200));
       if (this.options.progressEveryMs) timers.push(setInterval(() => this.progress(started), this.options.progressEveryMs));
       log.info(`engine started (${this.source.kind} source): ${this.config.pipelines.map((p) => `${p.name} → ${p.table}`).join(', ')}`);
       await stopped;
@@ -199,45 +204,16 @@ export class Engine {
     await polling;
     this.batcher.flushAll();
     if (this.unsettled > 0) await new Promise<void>((resolve) => (this.settleWaiter = resolve));
-    this.finishRevoke();
+    this.partitions.finishRevoke();
     if (this.commitTimer) clearTimeout(this.commitTimer);
     if (this.source) {
-      await this.commitFinal();
+      await this.partitions.commitFinal();
       await this.source.disconnect();
     }
     await this.pool?.close();
     await this.recordErrors?.close();
     await this.sink.close();
     await this.metrics.close();
-  }
-
-  /**
-   * The last commit before leaving the group. Another member's rebalance may be under way (with the
-   * cooperative protocol the group rebalances twice when a member joins): the broker then refuses the
-   * commit (illegal generation, rebalance in progress) until it completes, so the rebalance is served and
-   * the commit retried for up to 10 s. Records fetched meanwhile are not written and not committed.
-   */
-  private async commitFinal(): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        // All positions, not only those not yet sent: an asynchronous commit may still be in flight.
-        this.source.commitSync(this.tracker.positions());
-        return;
-      } catch (err) {
-        if (Date.now() >= deadline) {
-          log.error(`${messageOf(err)} (gave up; the next owner re-reads from the last commit)`);
-          return;
-        }
-        log.info(`${messageOf(err)}; serving the group's rebalance and retrying`);
-        try {
-          await this.source.serve(250);
-        } catch (e) {
-          log.warn(messageOf(e));
-        }
-        this.finishRevoke();
-      }
-    }
   }
 
   private decode(chunk: ChunkWork): void {
@@ -308,13 +284,13 @@ export class Engine {
     else {
       this.lastDurableAt = process.hrtime.bigint();
       if (this.tracker.complete(chunk.pieces)) this.scheduleCommit();
-      if (this.revoking && this.revoking.tracks.every((t) => t.inFlight === 0)) this.finishRevoke();
+      this.partitions.settled();
     }
     this.ring.release(chunk.region);
     this.metrics.ringUsedBytes.set(this.ring.usedBytes);
     this.poller.notifySpace();
     if (this.unsettled === 0 && this.settleWaiter) this.settleWaiter();
-    if (error === null) this.checkCaughtUp(false);
+    if (error === null) this.partitions.checkCaughtUp(false);
   }
 
   private scheduleCommit(): void {
@@ -323,110 +299,6 @@ export class Engine {
       this.commitTimer = null;
       this.source.commit(this.tracker.takeCommits());
     }, this.config.engine.commitIntervalMs);
-  }
-
-  /** Called inside the rebalance callback, before librdkafka assigns the partitions. */
-  private assigned(parts: TopicPartition[]): void {
-    const tracks: PartitionTrack[] = [];
-    for (const { topic, partition } of parts) {
-      try {
-        this.routes.route(topic);
-      } catch (err) {
-        this.fail(err);
-        return;
-      }
-      tracks.push(this.tracker.assign(topic, partition));
-    }
-    this.poller?.invalidate();
-    this.metrics.assignedPartitions.set(this.tracker.size);
-    log.info(`assigned ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ') || 'no partitions'}`);
-    // Partitions assigned while stopping are handed back on leaving; they need no start position.
-    if (this.stopReason) return;
-    this.loadStartPositions(tracks).catch((err) => (this.stopReason ? log.warn(messageOf(err)) : this.fail(err)));
-  }
-
-  /** Where each new partition starts (committed offset, else the log start) and, if asked, where it ends. */
-  private async loadStartPositions(tracks: PartitionTrack[]): Promise<void> {
-    if (tracks.length === 0) return;
-    const committed = await this.source.committed(tracks.map((t) => ({ topic: t.topic, partition: t.partition })), 10_000);
-    await Promise.all(
-      tracks.map(async (track, i) => {
-        const marks = await this.source.watermarks(track.topic, track.partition, 10_000);
-        if (track.revoked) return;
-        const c = committed[i]?.offset ?? -1;
-        if (c >= 0) track.committed = c;
-        if (track.watermark < 0 && track.inFlight === 0) track.watermark = c >= 0 ? c : marks.low;
-        if (this.options.untilCaughtUp) this.targets.set(track, marks.high);
-      }),
-    );
-    this.checkCaughtUp(false);
-  }
-
-  /**
-   * Called inside the rebalance callback. The revoked partitions stop taking new messages; their work in
-   * flight finishes (up to 10 s) and its positions are committed before librdkafka is told to let them
-   * go, so the next owner starts right after what this engine wrote: a rebalance writes no duplicates
-   * unless a batch outlives the wait.
-   */
-  private revoked(parts: TopicPartition[], release: () => void, lost: boolean): void {
-    const tracks = parts.map((p) => this.tracker.get(p.topic, p.partition)).filter((t): t is PartitionTrack => t !== undefined);
-    for (const t of tracks) t.draining = true;
-    this.poller?.invalidate();
-    const finish = () => {
-      if (lost) {
-        // The group already gave these partitions to another member: a commit now could move its position back.
-        log.warn(`assignment of ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')} was lost; nothing of it is committed (the new owner re-reads from the last commit)`);
-      } else {
-        try {
-          // Every revoked partition, even where an asynchronous commit of the same position is still on its
-          // way: the synchronous one lands before the partition moves, so the next owner never reads an older one.
-          this.source.commitSync(this.tracker.positions((t) => tracks.includes(t)));
-        } catch (err) {
-          log.warn(`commit on revoke failed (the next owner re-reads from the last commit): ${messageOf(err)}`);
-        }
-      }
-      for (const t of tracks) {
-        this.tracker.revoke(t.topic, t.partition);
-        this.targets.delete(t);
-      }
-      this.metrics.assignedPartitions.set(this.tracker.size);
-      log.info(`revoked ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')}`);
-      release();
-    };
-    if (lost || this.stopReason || tracks.every((t) => t.inFlight === 0)) return finish();
-    const timer = setTimeout(() => {
-      log.warn('revoke: work in flight did not settle within 10 s; releasing the partitions (the next owner re-reads from the last commit)');
-      this.finishRevoke();
-    }, 10_000);
-    this.revoking = { tracks, finish, timer };
-  }
-
-  private finishRevoke(): void {
-    const r = this.revoking;
-    if (!r) return;
-    this.revoking = null;
-    clearTimeout(r.timer);
-    r.finish();
-  }
-
-  /**
-   * --until-caught-up: stop once every assigned partition's durable watermark reached its target. When
-   * `quiescent` (the poller just got an empty poll, so nothing is fetched but unwritten), a partition
-   * with nothing in flight may also use librdkafka's position: offsets below it that never reached us
-   * are transaction markers or compacted away.
-   */
-  private checkCaughtUp(quiescent: boolean): void {
-    if (!this.options.untilCaughtUp || this.stopReason || this.tracker.size === 0) return;
-    for (const track of this.tracker.all()) {
-      const target = this.targets.get(track);
-      if (target === undefined) return;
-      if (track.watermark >= target) continue;
-      if (!quiescent || track.inFlight > 0) return;
-      const position = this.source.positions([{ topic: track.topic, partition: track.partition }])[0]?.offset ?? -1;
-      if (position < target) return;
-      track.watermark = position;
-    }
-    this.stop('caught-up');
   }
 
   private progress(started: bigint): void {

@@ -1,0 +1,175 @@
+import type { CommitTracker, PartitionTrack } from '../commit/commit-tracker';
+import { messageOf } from '../errors';
+import { log } from '../log';
+import type { EngineMetrics } from '../metrics/metrics';
+import type { ChunkPoller } from '../source/poller';
+import type { TopicRoutes } from '../source/routes';
+import type { ConsumerClient, TopicPartition } from '../source/source';
+
+/** What the partition lifecycle needs of the engine. */
+export interface PartitionsHost {
+  source(): ConsumerClient;
+  poller(): ChunkPoller | undefined;
+  stopping(): boolean;
+  fail(err: unknown): void;
+  /** --until-caught-up: everything present at assignment is durable. */
+  caughtUp(): void;
+}
+
+/**
+ * The life of the engine's partitions: what happens when the group assigns them (tracks, where they
+ * start and, for --until-caught-up, where they end), when it takes them away (their work in flight
+ * settles and is committed first), and the last commit before leaving the group.
+ */
+export class Partitions {
+  /** --until-caught-up: the end offset of each assigned partition, as seen at assignment. */
+  private readonly targets = new Map<PartitionTrack, number>();
+  /** A revoke waiting for the revoked partitions' work in flight to settle. */
+  private revoking: { tracks: PartitionTrack[]; finish: () => void; timer: NodeJS.Timeout } | null = null;
+
+  constructor(
+    private readonly tracker: CommitTracker,
+    private readonly routes: TopicRoutes,
+    private readonly metrics: EngineMetrics,
+    private readonly untilCaughtUp: boolean,
+    private readonly host: PartitionsHost,
+  ) {}
+
+  /** A chunk became durable: a revoke waiting for its partitions' work may go on. */
+  settled(): void {
+    if (this.revoking && this.revoking.tracks.every((t) => t.inFlight === 0)) this.finishRevoke();
+  }
+
+  /** Called inside the rebalance callback, before librdkafka assigns the partitions. */
+  assigned(parts: TopicPartition[]): void {
+    const tracks: PartitionTrack[] = [];
+    for (const { topic, partition } of parts) {
+      try {
+        this.routes.route(topic);
+      } catch (err) {
+        this.host.fail(err);
+        return;
+      }
+      tracks.push(this.tracker.assign(topic, partition));
+    }
+    this.host.poller()?.invalidate();
+    this.metrics.assignedPartitions.set(this.tracker.size);
+    log.info(`assigned ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ') || 'no partitions'}`);
+    // Partitions assigned while stopping are handed back on leaving; they need no start position.
+    if (this.host.stopping()) return;
+    this.loadStartPositions(tracks).catch((err) => (this.host.stopping() ? log.warn(messageOf(err)) : this.host.fail(err)));
+  }
+
+  /** Where each new partition starts (committed offset, else the log start) and, if asked, where it ends. */
+  private async loadStartPositions(tracks: PartitionTrack[]): Promise<void> {
+    if (tracks.length === 0) return;
+    const committed = await this.host.source().committed(tracks.map((t) => ({ topic: t.topic, partition: t.partition })), 10_000);
+    await Promise.all(
+      tracks.map(async (track, i) => {
+        const marks = await this.host.source().watermarks(track.topic, track.partition, 10_000);
+        if (track.revoked) return;
+        const c = committed[i]?.offset ?? -1;
+        if (c >= 0) track.committed = c;
+        if (track.watermark < 0 && track.inFlight === 0) track.watermark = c >= 0 ? c : marks.low;
+        if (this.untilCaughtUp) this.targets.set(track, marks.high);
+      }),
+    );
+    this.checkCaughtUp(false);
+  }
+
+  /**
+   * Called inside the rebalance callback. The revoked partitions stop taking new messages; their work in
+   * flight finishes (up to 10 s) and its positions are committed before librdkafka is told to let them
+   * go, so the next owner starts right after what this engine wrote: a rebalance writes no duplicates
+   * unless a batch outlives the wait.
+   */
+  revoked(parts: TopicPartition[], release: () => void, lost: boolean): void {
+    const tracks = parts.map((p) => this.tracker.get(p.topic, p.partition)).filter((t): t is PartitionTrack => t !== undefined);
+    for (const t of tracks) t.draining = true;
+    this.host.poller()?.invalidate();
+    const finish = () => {
+      if (lost) {
+        // The group already gave these partitions to another member: a commit now could move its position back.
+        log.warn(`assignment of ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')} was lost; nothing of it is committed (the new owner re-reads from the last commit)`);
+      } else {
+        try {
+          // Every revoked partition, even where an asynchronous commit of the same position is still on its
+          // way: the synchronous one lands before the partition moves, so the next owner never reads an older one.
+          this.host.source().commitSync(this.tracker.positions((t) => tracks.includes(t)));
+        } catch (err) {
+          log.warn(`commit on revoke failed (the next owner re-reads from the last commit): ${messageOf(err)}`);
+        }
+      }
+      for (const t of tracks) {
+        this.tracker.revoke(t.topic, t.partition);
+        this.targets.delete(t);
+      }
+      this.metrics.assignedPartitions.set(this.tracker.size);
+      log.info(`revoked ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')}`);
+      release();
+    };
+    if (lost || this.host.stopping() || tracks.every((t) => t.inFlight === 0)) return finish();
+    const timer = setTimeout(() => {
+      log.warn('revoke: work in flight did not settle within 10 s; releasing the partitions (the next owner re-reads from the last commit)');
+      this.finishRevoke();
+    }, 10_000);
+    this.revoking = { tracks, finish, timer };
+  }
+
+  finishRevoke(): void {
+    const r = this.revoking;
+    if (!r) return;
+    this.revoking = null;
+    clearTimeout(r.timer);
+    r.finish();
+  }
+
+  /**
+   * --until-caught-up: stop once every assigned partition's durable watermark reached its target. When
+   * `quiescent` (the poller just got an empty poll, so nothing is fetched but unwritten), a partition
+   * with nothing in flight may also use librdkafka's position: offsets below it that never reached us
+   * are transaction markers or compacted away.
+   */
+  checkCaughtUp(quiescent: boolean): void {
+    if (!this.untilCaughtUp || this.host.stopping() || this.tracker.size === 0) return;
+    for (const track of this.tracker.all()) {
+      const target = this.targets.get(track);
+      if (target === undefined) return;
+      if (track.watermark >= target) continue;
+      if (!quiescent || track.inFlight > 0) return;
+      const position = this.host.source().positions([{ topic: track.topic, partition: track.partition }])[0]?.offset ?? -1;
+      if (position < target) return;
+      track.watermark = position;
+    }
+    this.host.caughtUp();
+  }
+
+  /**
+   * The last commit before leaving the group. Another member's rebalance may be under way (with the
+   * cooperative protocol the group rebalances twice when a member joins): the broker then refuses the
+   * commit (illegal generation, rebalance in progress) until it completes, so the rebalance is served and
+   * the commit retried for up to 10 s. Records fetched meanwhile are not written and not committed.
+   */
+  async commitFinal(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        // All positions, not only those not yet sent: an asynchronous commit may still be in flight.
+        this.host.source().commitSync(this.tracker.positions());
+        return;
+      } catch (err) {
+        if (Date.now() >= deadline) {
+          log.error(`${messageOf(err)} (gave up; the next owner re-reads from the last commit)`);
+          return;
+        }
+        log.info(`${messageOf(err)}; serving the group's rebalance and retrying`);
+        try {
+          await this.host.source().serve(250);
+        } catch (e) {
+          log.warn(messageOf(e));
+        }
+        this.finishRevoke();
+      }
+    }
+  }
+}
