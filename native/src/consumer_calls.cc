@@ -44,6 +44,13 @@ Napi::Value NativeConsumer::Commit(const Napi::CallbackInfo& info) {
   bool sync = info[1].ToBoolean().Value();
   rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list.get(), sync ? 0 : 1);
   if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) ThrowIf(info.Env(), err, "commit");
+  // A synchronous commit reports per partition too: one refused partition is a failed commit.
+  for (int i = 0; sync && i < list->cnt; i++) {
+    if (list->elems[i].err) {
+      throw Napi::Error::New(info.Env(), std::string("commit of ") + list->elems[i].topic + "[" +
+                                             std::to_string(list->elems[i].partition) + "]: " + rd_kafka_err2str(list->elems[i].err));
+    }
+  }
   return info.Env().Undefined();
 }
 

@@ -148,10 +148,10 @@ export class Partitions {
    * The last commit before leaving the group. Another member's rebalance may be under way (with the
    * cooperative protocol the group rebalances twice when a member joins): the broker then refuses the
    * commit (illegal generation, rebalance in progress) until it completes, so the rebalance is served and
-   * the commit retried for up to 10 s. Records fetched meanwhile are not written and not committed.
+   * the commit retried for up to 30 s. Records fetched meanwhile are not written and not committed.
    */
   async commitFinal(): Promise<void> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     for (;;) {
       try {
         // All positions, not only those not yet sent: an asynchronous commit may still be in flight.
