@@ -19,6 +19,8 @@ const ALL = ['engine', 'ceiling', 'raw-native', 'raw', 'connect', 'kafkajs'] as 
 const SOURCES = ['native', 'node-rdkafka'] as const;
 type Source = (typeof SOURCES)[number];
 type Contender = (typeof ALL)[number];
+const DELIVERIES = ['at-least-once', 'exactly-once'] as const;
+type Delivery = (typeof DELIVERIES)[number];
 
 const HELP = `usage: npm run bench -- throughput [options]
   --records N          records to pre-produce (default 500000; --quick: 20000)
@@ -28,7 +30,8 @@ const HELP = `usage: npm run bench -- throughput [options]
   --sources LIST       the engine's Kafka source: native,node-rdkafka (default both, side by side)
   --workers N          shorthand for --engine NxC with --connections C
   --connections N      PostgreSQL connections of KafkaJS and the ceiling, Kafka Connect tasks (default 2)
-  --delivery D         at-least-once (exactly-once comes later)
+  --delivery LIST      the engine's delivery modes: at-least-once,exactly-once (default both, side by side;
+                       the cost of exactly-once is printed as a percentage)
   --contenders LIST    comma list of ${ALL.join(',')} (default all)
   --quick              correctness run for CI: small N, no speed claims`;
 
@@ -44,7 +47,7 @@ interface Options {
   engines: EngineSetup[];
   sources: Source[];
   connections: number;
-  delivery: string;
+  deliveries: Delivery[];
   contenders: Contender[];
   quick: boolean;
 }
@@ -63,8 +66,8 @@ function parse(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const format = (get('format') ?? 'avro') as BenchFormat;
   if (!['avro', 'protobuf', 'json'].includes(format)) throw new Error(`--format must be avro, protobuf or json (got ${format})`);
-  const delivery = get('delivery') ?? 'at-least-once';
-  if (delivery !== 'at-least-once') throw new Error(`--delivery ${delivery}: only at-least-once is available in this version`);
+  const deliveries = (get('delivery') ?? DELIVERIES.join(',')).split(',') as Delivery[];
+  for (const d of deliveries) if (!DELIVERIES.includes(d)) throw new Error(`--delivery ${d}: choose from ${DELIVERIES.join(', ')}`);
   const contenders = (get('contenders') ?? ALL.join(',')).split(',') as Contender[];
   for (const c of contenders) if (!ALL.includes(c)) throw new Error(`unknown contender ${c} (choose from ${ALL.join(', ')})`);
   const connections = int('connections', 2);
@@ -76,7 +79,7 @@ function parse(argv: string[]): Options {
   });
   const sources = (get('sources') ?? SOURCES.join(',')).split(',') as Source[];
   for (const src of sources) if (!SOURCES.includes(src)) throw new Error(`unknown source ${src} (choose from ${SOURCES.join(', ')})`);
-  return { records: int('records', quick ? 20_000 : 500_000), partitions: int('partitions', 8), format, engines, sources, connections, delivery, contenders, quick };
+  return { records: int('records', quick ? 20_000 : 500_000), partitions: int('partitions', 8), format, engines, sources, connections, deliveries, contenders, quick };
 }
 
 interface Result {
@@ -107,7 +110,7 @@ async function check(table: string, n: number): Promise<{ rows: number; distinct
   return { rows: Number(r.rows), distinctIds: Number(r.ids), correct: Number(r.rows) === n && Number(r.ids) === n };
 }
 
-function engineConfig(o: Options, e: EngineSetup, kind: BenchFormat | 'connect-json', topic: string, table: string, group: string): string {
+function engineConfig(delivery: Delivery, e: EngineSetup, kind: BenchFormat | 'connect-json', topic: string, table: string, group: string): string {
   const schema = kind === 'avro' ? `schema: "${ORDER_SCHEMA_PATH}", ` : kind === 'protobuf' ? `schema: "${ORDER_PROTO_PATH}", messageType: shop.Order, ` : '';
   const columns = Object.entries(ENGINE_COLUMNS[kind]).map(([c, f]) => `${c}: ${f}`).join(', ');
   const file = path.join(os.tmpdir(), `bench-${group}.yaml`);
@@ -115,7 +118,7 @@ function engineConfig(o: Options, e: EngineSetup, kind: BenchFormat | 'connect-j
     file,
     `kafka: { brokers: "${DEFAULT_BROKERS}", groupId: ${group} }
 postgres: { url: "${DATABASE_URL}", connections: ${e.connections} }
-engine: { workers: ${e.workers}, ringBytes: 64MiB, delivery: ${o.delivery} }
+engine: { workers: ${e.workers}, ringBytes: 64MiB, delivery: ${delivery} }
 pipelines:
   - { name: bench, topics: [${topic}], format: ${kind === 'connect-json' ? 'json' : kind}, ${schema}table: ${table},
       columns: { ${columns} }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 } }
@@ -161,9 +164,9 @@ async function main(): Promise<void> {
     });
     log(`  ${contender}: ${Math.round(o.records / m.drainSeconds)} records/s, rows ${c.rows ?? '-'}${c.correct ? '' : ' INCORRECT'}`);
   };
-  const engine = async (e: EngineSetup, source: Source, label: string, kind: BenchFormat | 'connect-json', t: string) => {
-    const table = await freshTable(`${runId}_engine_${source.replace('-', '_')}_${kind.replace('-', '_')}_${e.workers}x${e.connections}`);
-    const config = engineConfig(o, e, kind, t, table, `${table}_g`);
+  const engine = async (e: EngineSetup, source: Source, delivery: Delivery, label: string, kind: BenchFormat | 'connect-json', t: string) => {
+    const table = await freshTable(`${runId}_engine_${source.replace('-', '_')}_${delivery === 'exactly-once' ? 'eo' : 'alo'}_${kind.replace('-', '_')}_${e.workers}x${e.connections}`);
+    const config = engineConfig(delivery, e, kind, t, table, `${table}_g`);
     const run = await runTimed('node', [path.join(REPO, 'dist/src/cli/main.js'), 'start', config, '--until-caught-up'], { env: { ENGINE_LOG_LEVEL: 'warn', ENGINE_SOURCE: source } });
     if (run.code !== 0) throw new Error(`engine failed: ${run.stderr}`);
     const summary = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('{"event":"summary"'))!) as { drainSeconds: number };
@@ -176,8 +179,8 @@ async function main(): Promise<void> {
       for (const source of o.sources) {
         for (const e of o.engines) {
           const setup = `${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.connections} conn`;
-          await engine(e, source, `engine ${source} (${o.format}, ${setup})`, o.format, topic);
-          if (needsConnect) await engine(e, source, `engine ${source} (connect json, ${setup})`, 'connect-json', connectTopic);
+          for (const d of o.deliveries) await engine(e, source, d, `engine ${source} ${d} (${o.format}, ${setup})`, o.format, topic);
+          if (needsConnect) await engine(e, source, o.deliveries[0], `engine ${source} ${o.deliveries[0]} (connect json, ${setup})`, 'connect-json', connectTopic);
         }
       }
     } else if (contender === 'ceiling') {
@@ -211,7 +214,7 @@ async function main(): Promise<void> {
 
   const ceiling = results.find((r) => r.contender.startsWith('ceiling'));
   for (const r of results) r.ratioToCeiling = ceiling ? Number((r.recordsPerSecond / ceiling.recordsPerSecond).toFixed(2)) : null;
-  report(o, runId, results);
+  report(o, runId, results, exactlyOnceCost(results));
   for (const r of results) if (!r.correct) throw new Error(`${r.contender}: expected ${o.records} rows with distinct ids, found ${r.rows} rows / ${r.distinctIds} ids`);
   for (const t of tables) await pgQuery(`DROP TABLE IF EXISTS ${t}`);
   // Bench topics are large and never reused.
@@ -219,7 +222,17 @@ async function main(): Promise<void> {
   if (needsConnect) await deleteTopic(connectTopic);
 }
 
-function report(o: Options, runId: string, results: Result[]): void {
+/** Per engine setup run in both modes: how much slower exactly-once drained than at-least-once, in %. */
+function exactlyOnceCost(results: Result[]): Array<{ setup: string; costPercent: number }> {
+  const out: Array<{ setup: string; costPercent: number }> = [];
+  for (const eo of results.filter((r) => r.contender.includes(' exactly-once '))) {
+    const alo = results.find((r) => r.contender === eo.contender.replace(' exactly-once ', ' at-least-once '));
+    if (alo) out.push({ setup: eo.contender.replace(' exactly-once', ''), costPercent: Number((100 * (1 - eo.recordsPerSecond / alo.recordsPerSecond)).toFixed(1)) });
+  }
+  return out;
+}
+
+function report(o: Options, runId: string, results: Result[], eoCost: Array<{ setup: string; costPercent: number }>): void {
   const header = ['contender', 'records/s', '× ceiling', 'drain s', 'wall s', 'CPU s', 'peak RSS MiB', 'rows', 'distinct ids'];
   const rows = results.map((r) => [
     r.contender, String(r.recordsPerSecond), r.ratioToCeiling === null ? '-' : r.ratioToCeiling.toFixed(2), r.drainSeconds.toFixed(2),
@@ -232,12 +245,14 @@ function report(o: Options, runId: string, results: Result[]): void {
   console.log(`\n${setup}\n${table}\n`);
   const note = 'records/s = records ÷ drain (first record polled → last row durable; Connect: first row → last row seen in the table, polled every 250 ms). wall = process start → exit. CPU and RSS are the contender process (GNU time), not the PostgreSQL server or the broker.';
   console.log(note);
-  const json = { bench: 'throughput', runId, at: new Date().toISOString(), options: o, results };
+  const costs = eoCost.map((c) => `exactly-once cost, ${c.setup}: ${c.costPercent}% fewer records/s than at-least-once`).join('\n');
+  if (costs) console.log(`\n${costs}`);
+  const json = { bench: 'throughput', runId, at: new Date().toISOString(), options: o, results, exactlyOnceCost: eoCost };
   console.log(JSON.stringify(json));
   const dir = path.join(REPO, 'bench/results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `${runId}.json`), `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(path.join(dir, `${runId}.md`), `# bench throughput ${runId}\n\n${setup}\n\n${table}\n\n${note}\n`);
+  writeFileSync(path.join(dir, `${runId}.md`), `# bench throughput ${runId}\n\n${setup}\n\n${table}\n\n${note}\n${costs ? `\n${costs}\n` : ''}`);
   process.stderr.write(`results: bench/results/${runId}.json and .md\n`);
 }
 

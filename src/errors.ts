@@ -26,6 +26,8 @@ export const ErrorCodes = {
   DEAD_LETTER: 'ENG_DEAD_LETTER',
   INTERNAL: 'ENG_INTERNAL',
   SHUTDOWN: 'ENG_SHUTDOWN',
+  FENCED: 'ENG_FENCED',
+  OFFSETS: 'ENG_OFFSETS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { loadConfig } from '../config/load';
 import { inspectDeadLetters, replayConfig } from './dlq';
+import { formatPositions, parseTarget, resetPositions, showPositions } from './offsets';
 import { Engine } from '../engine/engine';
 import { EngineError, ErrorCodes, ExitCodes, messageOf } from '../errors';
 import { log } from '../log';
@@ -10,13 +11,18 @@ const USAGE = `usage:
   engine start <config.yaml> [--until-caught-up]   run the pipelines until SIGINT/SIGTERM (or caught up)
   engine validate <config.yaml>                    check the config and its schema files, connect to nothing
   engine dlq inspect <config.yaml> --pipeline P    count a pipeline's dead letters by error code, show samples
-  engine dlq replay <config.yaml> --pipeline P     write a pipeline's dead letters into its table (after a fix)
+  engine dlq replay <config.yaml> --pipeline P [--from-offset N]
+                                                   write a pipeline's dead letters into its table (after a fix)
+  engine offsets show <config.yaml> --pipeline P   where each partition stands (offsets table, Kafka, log ends)
+  engine offsets reset <config.yaml> --pipeline P --to earliest|latest|<offset>|<ISO time>
+                                                   move a stopped pipeline's position (offsets table and Kafka)
   engine help`;
 
 /** Runs a command line and resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'dlq') return dlq(rest);
+  if (command === 'offsets') return offsets(rest);
   const flags = new Set(rest.filter((a) => a.startsWith('--')));
   const args = rest.filter((a) => !a.startsWith('--'));
   const known = new Set(['--until-caught-up']);
@@ -64,12 +70,54 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** `engine dlq inspect|replay <config> --pipeline P`. */
+/** `--name value` options of a sub-command, and the words that are not options. */
+function options(argv: string[], names: string[]): { values: Map<string, string>; args: string[]; bad: string | null } {
+  const values = new Map<string, string>();
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) args.push(a);
+    else if (!names.includes(a) || i + 1 >= argv.length) return { values, args, bad: a };
+    else values.set(a, argv[++i]);
+  }
+  return { values, args, bad: null };
+}
+
+function failed(err: unknown): number {
+  process.stderr.write(`engine: ${err instanceof EngineError ? `${err.code}: ` : ''}${messageOf(err)}\n`);
+  return err instanceof EngineError && (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.SCHEMA_LOAD || err.code === ErrorCodes.CONFIG_READ) ? ExitCodes.CONFIG : ExitCodes.FAILED;
+}
+
+/** `engine offsets show|reset <config> --pipeline P [--to T]`. */
+async function offsets(argv: string[]): Promise<number> {
+  const { values, args, bad } = options(argv, ['--pipeline', '--to']);
+  const pipeline = values.get('--pipeline');
+  const target = values.has('--to') ? parseTarget(values.get('--to')!) : null;
+  const ok = args.length === 2 && pipeline && (args[0] === 'show' ? !values.has('--to') : args[0] === 'reset' && target !== null);
+  if (bad || !ok) {
+    process.stderr.write(`engine: bad command line: offsets ${argv.join(' ')}${values.has('--to') && target === null ? ` (--to takes earliest, latest, an offset or an ISO time such as 2026-11-22T10:00:00Z)` : ''}\n${USAGE}\n`);
+    return ExitCodes.USAGE;
+  }
+  try {
+    const config = loadConfig(args[1]);
+    if (args[0] === 'reset') {
+      const moved = await resetPositions(config, pipeline, target!);
+      for (const m of moved) process.stdout.write(`${m.topic} ${m.partition} → ${m.offset}\n`);
+      log.info(`reset ${moved.length} partitions of ${pipeline} (group ${config.kafka.groupId})`);
+    }
+    process.stdout.write(`${formatPositions(await showPositions(config, pipeline))}\n`);
+    return ExitCodes.OK;
+  } catch (err) {
+    return failed(err);
+  }
+}
+
+/** `engine dlq inspect|replay <config> --pipeline P [--from-offset N]`. */
 async function dlq(argv: string[]): Promise<number> {
-  const at = argv.indexOf('--pipeline');
-  const pipeline = at >= 0 ? argv[at + 1] : undefined;
-  const args = argv.filter((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
-  if ((args[0] !== 'inspect' && args[0] !== 'replay') || args.length !== 2 || !pipeline) {
+  const { values, args, bad } = options(argv, ['--pipeline', '--from-offset']);
+  const pipeline = values.get('--pipeline');
+  const from = values.get('--from-offset');
+  if (bad || (args[0] !== 'inspect' && args[0] !== 'replay') || args.length !== 2 || !pipeline || (from !== undefined && (args[0] !== 'replay' || !/^\d+$/.test(from)))) {
     process.stderr.write(`engine: bad command line: dlq ${argv.join(' ')}\n${USAGE}\n`);
     return ExitCodes.USAGE;
   }
@@ -77,7 +125,9 @@ async function dlq(argv: string[]): Promise<number> {
     const config = loadConfig(args[1]);
     if (args[0] === 'replay') {
       loadSchemas(config);
-      const summary = await new Engine(replayConfig(config, pipeline), { untilCaughtUp: true }).run();
+      const replay = replayConfig(config, pipeline);
+      if (from !== undefined) await resetPositions(replay, pipeline, { kind: 'offset', offset: Number(from) });
+      const summary = await new Engine(replay, { untilCaughtUp: true }).run();
       process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
       log.info(`replayed ${summary.records} dead letters of ${pipeline}: ${summary.rows} rows written, ${summary.skipped} still refused (they stay in the dead-letter topic)`);
       return ExitCodes.OK;
@@ -89,8 +139,7 @@ async function dlq(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ event: 'dlq', ...report })}\n`);
     return ExitCodes.OK;
   } catch (err) {
-    process.stderr.write(`engine: ${err instanceof EngineError ? `${err.code}: ` : ''}${messageOf(err)}\n`);
-    return err instanceof EngineError && (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.SCHEMA_LOAD) ? ExitCodes.CONFIG : ExitCodes.FAILED;
+    return failed(err);
   }
 }
 

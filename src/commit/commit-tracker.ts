@@ -10,6 +10,8 @@
 
 export interface Piece {
   readonly track: PartitionTrack;
+  /** Offsets [first, lastOffset] are this piece's: its records, and gaps (compacted, transaction markers) before them. -1 when the start is unknown. */
+  readonly first: number;
   readonly lastOffset: number;
   done: boolean;
 }
@@ -31,6 +33,17 @@ export class PartitionTrack {
   /** The poller's scratch while it writes a chunk: the chunk seq that last touched this partition, and its last offset. */
   openSeq = 0;
   openLast = -1;
+  /** The pipeline this partition's topic feeds, and the topic's id in ring frames. */
+  pipeline = 0;
+  topicId = -1;
+  /** Exactly-once: the owner epoch claimed in the offsets table; a write with an older one is refused. */
+  ownerEpoch = 0;
+  /** Exactly-once: ranges [from, to) above the start that an earlier owner already made durable; their records are skipped. */
+  skip: Array<[number, number]> = [];
+  /** Exactly-once: another process owns this partition now (its epoch is newer); nothing more of it is written. */
+  fenced = false;
+  /** First offset of the next piece: the end of the last one, or the start. */
+  private nextFirst: number;
   private pieces: Piece[] = [];
   private head = 0;
 
@@ -41,11 +54,19 @@ export class PartitionTrack {
     start: number,
   ) {
     this.watermark = start;
+    this.nextFirst = start;
+  }
+
+  /** Sets where the partition starts, before anything of it was polled. */
+  start(offset: number): void {
+    this.watermark = offset;
+    this.nextFirst = offset;
   }
 
   /** Registers polled work up to lastOffset (inclusive); pieces must be opened in offset order. */
   open(lastOffset: number): Piece {
-    const piece: Piece = { track: this, lastOffset, done: false };
+    const piece: Piece = { track: this, first: this.nextFirst, lastOffset, done: false };
+    this.nextFirst = lastOffset + 1;
     this.pieces.push(piece);
     return piece;
   }
@@ -69,15 +90,20 @@ export class PartitionTrack {
     return this.head !== start;
   }
 
-  /** Positions from outside (the database, in exactly-once mode): forget pending work and restart here. */
-  reset(nextOffset: number): void {
-    this.pieces = [];
-    this.head = 0;
-    this.watermark = nextOffset;
+  /** Whether the open chunk's records of this partition need a look before it is published (see ChunkPoller). */
+  get needsSkipping(): boolean {
+    return this.fenced || (this.skip.length > 0 && this.skip[0][0] <= this.openLast);
+  }
+
+  /** Exactly-once: the record at `offset` was finished by an earlier owner (or is fenced). Drops ranges passed by. */
+  skips(offset: number): boolean {
+    if (this.fenced) return true;
+    while (this.skip.length > 0 && this.skip[0][1] <= offset) this.skip.shift();
+    return this.skip.length > 0 && this.skip[0][0] <= offset;
   }
 
   get dirty(): boolean {
-    return !this.revoked && this.watermark >= 0 && this.watermark !== this.committed;
+    return !this.revoked && !this.fenced && this.watermark >= 0 && this.watermark !== this.committed;
   }
 }
 

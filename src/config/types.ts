@@ -52,6 +52,8 @@ export interface EngineConfig {
     pollBatch: number | null;
     /** Commits are coalesced to at most one per this interval. */
     commitIntervalMs: number;
+    /** exactly-once: the table holding each partition's finished offsets (commit/offsets-table.ts), `schema.table`. */
+    offsetsTable: string;
   };
   pipelines: PipelineConfig[];
   /**

@@ -24,16 +24,15 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   const pg = r.object(root.postgres, 'postgres') ?? {};
   r.noUnknownKeys(pg, 'postgres', ['url', 'connections']);
   const engine = r.object(root.engine ?? {}, 'engine') ?? {};
-  r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'source', 'pollBatch', 'commitIntervalMs']);
+  r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'source', 'pollBatch', 'commitIntervalMs', 'offsetsTable']);
   const retry = r.object(root.retry ?? {}, 'retry') ?? {};
   r.noUnknownKeys(retry, 'retry', ['maxElapsed', 'minDelay', 'maxDelay']);
   const metrics = r.object(root.metrics ?? {}, 'metrics') ?? {};
   r.noUnknownKeys(metrics, 'metrics', ['port']);
 
   const delivery = r.oneOf<Delivery>(engine.delivery ?? 'at-least-once', 'engine.delivery', ['at-least-once', 'exactly-once']);
-  if (delivery === 'exactly-once') {
-    problems.push('engine.delivery: exactly-once is not available in this version yet; use at-least-once');
-  }
+  const offsetsTable = r.string(engine.offsetsTable ?? 'kafka_pg_engine.offsets', 'engine.offsetsTable') ?? 'kafka_pg_engine.offsets';
+  if (!/^[^.]+(\.[^.]+)?$/.test(offsetsTable)) problems.push(`engine.offsetsTable: "${offsetsTable}" is not a table name (table or schema.table)`);
 
   const list = r.array(root.pipelines, 'pipelines') ?? [];
   if (root.pipelines !== undefined && list.length === 0) problems.push('pipelines: at least one pipeline is required');
@@ -57,6 +56,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
       source: r.oneOf<SourceKind>(engine.source ?? 'auto', 'engine.source', ['auto', 'native', 'node-rdkafka']) ?? 'auto',
       pollBatch: engine.pollBatch === undefined ? null : r.integer(engine.pollBatch, 'engine.pollBatch', 1, 100_000),
       commitIntervalMs: r.millis(engine.commitIntervalMs ?? 50, 'engine.commitIntervalMs') ?? 50,
+      offsetsTable,
     },
     pipelines,
     retry: {

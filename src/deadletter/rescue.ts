@@ -22,14 +22,18 @@ export interface Rejection {
  * CHECK, NOT NULL, foreign key, unique): another COPY without the bad rows will land. Anything else
  * (a missing column, permissions, an outage) is not about rows and is not rescued.
  */
-export function rejectionOf(err: unknown): Rejection | null {
-  if (!(err instanceof EngineError) || err.code !== ErrorCodes.PG_REJECTED) return null;
-  const pg = err.cause as { code?: string; constraint?: string; column?: string; where?: string } | undefined;
+export function rejectionOf(err: unknown, what = 'COPY'): Rejection | null {
+  let pg: { code?: string; constraint?: string; column?: string; where?: string; message?: string } | undefined;
+  if (err instanceof EngineError) {
+    if (err.code !== ErrorCodes.PG_REJECTED) return null;
+    pg = err.cause as typeof pg;
+  } else pg = err as typeof pg;
   const sqlstate = pg?.code ?? '';
   if (!/^(22|23)/.test(sqlstate)) return null;
+  if (!(err instanceof EngineError)) err = new EngineError(ErrorCodes.PG_REJECTED, `${what} failed: ${pg?.message ?? ''} [${sqlstate}]`, { cause: err });
   const where = /COPY [^,]+, line (\d+)(?:, column ([^:\s]+))?/.exec(pg?.where ?? '');
   return {
-    error: err,
+    error: err as EngineError,
     sqlstate,
     constraint: pg?.constraint,
     column: pg?.column ?? where?.[2],

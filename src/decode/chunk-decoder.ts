@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { ErrorCodes, messageOf, type EngineErrorData } from '../errors';
 import { FrameReader } from '../ring/frame-reader';
+import { PIPELINE_SKIP } from '../ring/layout';
 import { SchemaTable } from '../ring/schema-table';
 import { ValueError } from '../copy/column-encoders';
 import { RowWriter } from '../copy/copy-binary';
@@ -56,13 +57,15 @@ export class ChunkDecoder {
     const reader = this.reader;
     const failures: RecordFailure[] = [];
     let tombstones = 0;
+    let skipped = 0;
     try {
       reader.acquire();
       let pos = task.start;
       for (let n = 0; n < task.frames && pos < task.end; n++) {
         reader.at(pos);
         const size = reader.frameBytes;
-        if (reader.valueLength < 0) tombstones++;
+        if (reader.pipeline === PIPELINE_SKIP) skipped++;
+        else if (reader.valueLength < 0) tombstones++;
         else {
           const failure = this.encodeRecord(this.pipelines[reader.pipeline], task.end - task.start, task.frames);
           if (failure !== null) failures.push(this.failure(failure));
@@ -81,7 +84,7 @@ export class ChunkDecoder {
         p.frames = null;
         p.rows = 0;
       });
-      return { result: { outputs, failures, tombstones, fatal: null }, transfer };
+      return { result: { outputs, failures, tombstones, skipped, fatal: null }, transfer };
     } catch (err) {
       for (const p of this.pipelines) {
         p.writer = null;
@@ -89,7 +92,7 @@ export class ChunkDecoder {
         p.rows = 0;
       }
       const fatal: EngineErrorData = { code: ErrorCodes.WORKER_FAILED, message: `decode worker failed on a chunk: ${messageOf(err)}`, retriable: false };
-      return { result: { outputs: [], failures, tombstones, fatal }, transfer: [] };
+      return { result: { outputs: [], failures, tombstones, skipped, fatal }, transfer: [] };
     }
   }
 

@@ -3,6 +3,7 @@ import Piscina from 'piscina';
 import { ErrorCodes, messageOf, type EngineErrorData } from '../errors';
 import { log } from '../log';
 import { FrameReader } from '../ring/frame-reader';
+import { PIPELINE_SKIP } from '../ring/layout';
 import type { DecodeResult, DecodeTask, DecodeWorkerData, RecordFailure } from './task';
 
 /**
@@ -52,11 +53,13 @@ export class DecodePool {
 export function failEveryRecord(reader: FrameReader, task: DecodeTask, error: EngineErrorData): DecodeResult {
   const failures: RecordFailure[] = [];
   let tombstones = 0;
+  let skipped = 0;
   reader.acquire();
   for (let pos = task.start, n = 0; n < task.frames && pos < task.end; n++, pos += reader.frameBytes) {
     reader.at(pos);
-    if (reader.valueLength < 0) tombstones++;
+    if (reader.pipeline === PIPELINE_SKIP) skipped++;
+    else if (reader.valueLength < 0) tombstones++;
     else failures.push({ pos, pipeline: reader.pipeline, topicId: reader.topicId, partition: reader.partition, offset: reader.offset, error });
   }
-  return { outputs: [], failures, tombstones, fatal: null };
+  return { outputs: [], failures, tombstones, skipped, fatal: null };
 }

@@ -42,6 +42,8 @@ export interface DecodeResult {
   failures: RecordFailure[];
   /** Records with a null value (tombstones): nothing to append. */
   tombstones: number;
+  /** Frames marked PIPELINE_SKIP (already durable, or of a fenced partition). */
+  skipped: number;
   /** A failure of the whole task (a bug, not a record); returned as data, never thrown across threads. */
   fatal: EngineErrorData | null;
 }

@@ -1,4 +1,6 @@
+import os from 'node:os';
 import { Batcher, type Batch } from '../batcher/batcher';
+import { OffsetsTable } from '../commit/offsets-table';
 import { CommitTracker } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
 import { RecordErrors } from '../deadletter/record-errors';
@@ -14,8 +16,12 @@ import type { ChunkPoller, ChunkWork } from '../source/poller';
 import { TopicRoutes } from '../source/routes';
 import { SchemaGate } from '../source/schema-registry';
 import type { ConsumerClient, SourceEvents } from '../source/source';
+import { BatchWriter } from './batch-writer';
 import { Partitions } from './partitions';
 import { planPipelines, type PipelinePlan } from './plan';
+
+const NO_BYTES = new Uint8Array(0);
+const NO_FRAMES = new Int32Array(0);
 
 export interface EngineOptions {
   /** Stop once every assigned partition is consumed up to its end offset as seen at assignment. */
@@ -79,14 +85,16 @@ export class Engine {
   private lastDurableAt: bigint | null = null;
   private rows = 0;
   private recordFailures = 0;
-  /** COPY statements run, including those that split refused batches. */
-  private copies = 0;
   private recordErrors!: RecordErrors;
+  private writer!: BatchWriter;
+  /** Exactly-once: the table where positions commit with the rows. */
+  private readonly offsets: OffsetsTable | null;
 
   constructor(
     private readonly config: EngineConfig,
     private readonly options: EngineOptions = {},
   ) {
+    this.offsets = config.engine.delivery === 'exactly-once' ? new OffsetsTable(config.engine.offsetsTable, config.kafka.groupId, `${os.hostname()}:${process.pid}`) : null;
     this.routes = new TopicRoutes(config.pipelines);
     this.partitions = new Partitions(this.tracker, this.routes, this.metrics, options.untilCaughtUp === true, {
       source: () => this.source,
@@ -94,6 +102,8 @@ export class Engine {
       stopping: () => this.stopReason !== null,
       fail: (err: unknown) => this.fail(err),
       caughtUp: () => this.stop('caught-up'),
+      claim: this.offsets ? (parts) => this.sink.transaction('claiming partitions in the offsets table', (c) => this.offsets!.claim(c, parts)) : null,
+      startAtEnd: /^(latest|largest|end)$/.test(String(config.kafka.config['auto.offset.reset'] ?? '')),
     });
     this.sink = new PgSink({
       url: config.postgres.url,
@@ -119,17 +129,19 @@ export class Engine {
     try {
       await this.sink.open();
       this.plans = await planPipelines(this.config, this.sink);
+      if (this.offsets) await this.sink.transaction(`creating ${this.offsets.table}`, (c) => this.offsets!.ensure(c));
       this.ring = new RingWriter(this.config.engine.ringBytes);
       this.metrics.ringCapacityBytes.set(this.ring.capacity);
       this.recordErrors = new RecordErrors(this.config, this.ring.sab, this.routes, this.metrics);
       await this.recordErrors.prepare();
+      this.writer = new BatchWriter(this.sink, this.plans.map((p) => p.copyTarget), this.recordErrors, this.offsets, this.ring.sab);
       this.pool = new DecodePool(this.config.engine.workers, {
         ring: this.ring.sab,
         schemaTable: this.schemas.enabled ? this.schemas.table.sab : null,
         pipelines: this.plans.map((p) => p.worker),
       });
       const events: SourceEvents = {
-        assigned: (parts) => this.partitions.assigned(parts),
+        assigned: (parts, assign) => this.partitions.assigned(parts, assign),
         revoked: (parts, release, lost) => this.partitions.revoked(parts, release, lost),
         error: (err) => (err.retriable ? log.warn(err.message) : this.fail(err)),
       };
@@ -168,7 +180,7 @@ export class Engine {
       recordFailures: this.recordFailures,
       deadLettered: this.recordErrors?.deadLettered ?? 0,
       skipped: this.recordErrors?.skipped ?? 0,
-      copies: this.copies,
+      copies: this.writer?.copies ?? 0,
       chunks: this.chunks,
       seconds,
       drainSeconds,
@@ -235,12 +247,18 @@ export class Engine {
     this.recordFailures += result.failures.length;
     const { fatal, waits } = this.recordErrors.decodeFailures(result.failures);
     if (fatal) return this.settle(chunk, fatal);
-    chunk.pending = result.outputs.length + waits.length;
+    const parts = result.outputs.map((out) => ({ pipeline: out.pipeline, part: { chunk, rows: out.rows, bytes: new Uint8Array(out.buffer, 0, out.byteLength), frames: new Int32Array(out.frames, 0, out.rows) } }));
+    if (this.offsets) {
+      // Exactly-once: a chunk's offsets commit with a batch of each pipeline it has records of, rows or none.
+      for (const piece of chunk.pieces) {
+        if (!parts.some((p) => p.pipeline === piece.track.pipeline)) parts.push({ pipeline: piece.track.pipeline, part: { chunk, rows: 0, bytes: NO_BYTES, frames: NO_FRAMES } });
+      }
+      if (waits.length > 0) chunk.deadLetters = Promise.all(waits).then(() => undefined);
+    }
+    chunk.pending = parts.length + waits.length;
     if (chunk.pending === 0) return this.settle(chunk, null);
     for (const wait of waits) wait.then(() => this.partDone(chunk), (err) => this.settle(chunk, err));
-    for (const out of result.outputs) {
-      this.batcher.add(out.pipeline, { chunk, rows: out.rows, bytes: new Uint8Array(out.buffer, 0, out.byteLength), frames: new Int32Array(out.frames, 0, out.rows) });
-    }
+    for (const { pipeline, part } of parts) this.batcher.add(pipeline, part);
   }
 
   /** One of a chunk's pipelines' rows, or one of its dead-lettered records, is done. */
@@ -249,28 +267,16 @@ export class Engine {
   }
 
   private write(batch: Batch): void {
-    const plan = this.plans[batch.pipeline];
     const name = this.config.pipelines[batch.pipeline].name;
-    const landed = (rows: number) => {
-      this.rows += rows;
-      this.metrics.rowsWritten.inc({ pipeline: name }, rows);
-      this.metrics.batchesWritten.inc({ pipeline: name });
-      for (const part of batch.parts) this.partDone(part.chunk);
-    };
-    const failed = (err: unknown) => {
-      for (const part of batch.parts) this.settle(part.chunk, err);
-    };
-    this.copies++;
-    this.sink.write({ target: plan.copyTarget, parts: batch.parts.map((p) => p.bytes), rows: batch.rows }).then(
-      () => landed(batch.rows),
+    this.writer.write(batch).then(
+      (rows) => {
+        this.rows += rows;
+        this.metrics.rowsWritten.inc({ pipeline: name }, rows);
+        this.metrics.batchesWritten.inc({ pipeline: name });
+        for (const part of batch.parts) this.partDone(part.chunk);
+      },
       (err) => {
-        const rescued = this.recordErrors.rescueBatch(batch, err, (rows) => {
-          this.copies++;
-          // One buffer: thousands of row-sized writes would cost more than the copy.
-          return this.sink.write({ target: plan.copyTarget, parts: [Buffer.concat(rows.map((r) => r.bytes))], rows: rows.length });
-        });
-        if (rescued) rescued.then(landed, failed);
-        else failed(err);
+        for (const part of batch.parts) this.settle(part.chunk, err);
       },
     );
   }

@@ -1,4 +1,5 @@
-import type { CommitTracker, PartitionTrack } from '../commit/commit-tracker';
+import type { CommitTracker, PartitionTrack, TopicPartitionOffset } from '../commit/commit-tracker';
+import type { ClaimedPartition, ClaimRequest } from '../commit/offsets-table';
 import { messageOf } from '../errors';
 import { log } from '../log';
 import type { EngineMetrics } from '../metrics/metrics';
@@ -14,6 +15,10 @@ export interface PartitionsHost {
   fail(err: unknown): void;
   /** --until-caught-up: everything present at assignment is durable. */
   caughtUp(): void;
+  /** Exactly-once: takes the partitions over in the offsets table (null in at-least-once). */
+  claim: ((parts: ClaimRequest[]) => Promise<ClaimedPartition[]>) | null;
+  /** auto.offset.reset says "latest": a partition with no position anywhere starts at the end. */
+  startAtEnd: boolean;
 }
 
 /**
@@ -40,24 +45,74 @@ export class Partitions {
     if (this.revoking && this.revoking.tracks.every((t) => t.inFlight === 0)) this.finishRevoke();
   }
 
-  /** Called inside the rebalance callback, before librdkafka assigns the partitions. */
-  assigned(parts: TopicPartition[]): void {
+  /**
+   * New partitions, before librdkafka assigns them (`assign`). At-least-once: assigned at once, at Kafka's
+   * committed offsets. Exactly-once: first claimed in the offsets table (new owner epoch), then assigned
+   * at the positions PostgreSQL holds.
+   */
+  assigned(parts: TopicPartition[], assign: (starts: TopicPartitionOffset[] | null) => void): void {
     const tracks: PartitionTrack[] = [];
     for (const { topic, partition } of parts) {
+      let route;
       try {
-        this.routes.route(topic);
+        route = this.routes.route(topic);
       } catch (err) {
         this.host.fail(err);
+        assign(null);
         return;
       }
-      tracks.push(this.tracker.assign(topic, partition));
+      const track = this.tracker.assign(topic, partition);
+      track.pipeline = route.pipeline;
+      track.topicId = route.id;
+      tracks.push(track);
     }
     this.host.poller()?.invalidate();
     this.metrics.assignedPartitions.set(this.tracker.size);
     log.info(`assigned ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ') || 'no partitions'}`);
-    // Partitions assigned while stopping are handed back on leaving; they need no start position.
-    if (this.host.stopping()) return;
-    this.loadStartPositions(tracks).catch((err) => (this.host.stopping() ? log.warn(messageOf(err)) : this.host.fail(err)));
+    const claim = this.host.claim;
+    // Partitions assigned while stopping are handed back on leaving; nothing of them is written.
+    if (this.host.stopping() || claim === null) {
+      for (const t of tracks) t.fenced = this.host.stopping() && claim !== null;
+      assign(null);
+      if (!this.host.stopping()) this.loadStartPositions(tracks).catch((err) => (this.host.stopping() ? log.warn(messageOf(err)) : this.host.fail(err)));
+      return;
+    }
+    this.claimPositions(tracks, claim).then(assign, (err) => {
+      // Nothing of these partitions may be written without a claim: their records are passed over.
+      for (const t of tracks) t.fenced = true;
+      assign(null);
+      if (this.host.stopping()) log.warn(messageOf(err));
+      else this.host.fail(err);
+    });
+  }
+
+  /** Exactly-once: where each new partition starts, from the offsets table (see commit/offsets-table.ts). */
+  private async claimPositions(tracks: PartitionTrack[], claim: (parts: ClaimRequest[]) => Promise<ClaimedPartition[]>): Promise<TopicPartitionOffset[]> {
+    if (tracks.length === 0) return [];
+    const source = this.host.source();
+    const committed = await source.committed(tracks.map((t) => ({ topic: t.topic, partition: t.partition })), 10_000);
+    const marks = await Promise.all(tracks.map((t) => source.watermarks(t.topic, t.partition, 10_000)));
+    const claimed = await claim(
+      tracks.map((t, i) => {
+        const c = committed[i]?.offset ?? -1;
+        return { topic: t.topic, partition: t.partition, start: c >= 0 ? c : this.host.startAtEnd ? marks[i].high : marks[i].low };
+      }),
+    );
+    const byKey = new Map(claimed.map((c) => [`${c.partition}:${c.topic}`, c]));
+    const starts: TopicPartitionOffset[] = [];
+    tracks.forEach((track, i) => {
+      const c = byKey.get(`${track.partition}:${track.topic}`);
+      if (!c) throw new Error(`the offsets table returned nothing for ${track.topic}[${track.partition}]`);
+      track.ownerEpoch = c.epoch;
+      track.start(c.resume);
+      track.skip = c.skip;
+      if ((committed[i]?.offset ?? -1) >= 0) track.committed = committed[i].offset;
+      if (this.untilCaughtUp) this.targets.set(track, marks[i].high);
+      starts.push({ topic: track.topic, partition: track.partition, offset: c.resume });
+    });
+    log.info(`claimed ${claimed.map((c) => `${c.topic}[${c.partition}]@${c.resume}${c.skip.length > 0 ? ` (skipping ${c.skip.map(([a, b]) => `${a}-${b - 1}`).join(', ')})` : ''} epoch ${c.epoch}`).join(', ')}`);
+    setImmediate(() => this.checkCaughtUp(false));
+    return starts;
   }
 
   /** Where each new partition starts (committed offset, else the log start) and, if asked, where it ends. */

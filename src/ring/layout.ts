@@ -17,7 +17,7 @@
  *
  *   offset  size  field
  *   0       4     u32  frameBytes     whole frame incl. padding; the next frame starts here + frameBytes
- *   4       2     u16  pipeline       index into config.pipelines
+ *   4       2     u16  pipeline       index into config.pipelines; PIPELINE_SKIP: already written, skip it
  *   6       2     u16  topicId        index into the main thread's topic table (for error reports)
  *   8       4     i32  partition
  *   12      4     i32  keyLength      -1 = null key
@@ -61,6 +61,13 @@ export const F_OFFSET = 24;
 export const F_TIMESTAMP = 32;
 
 export const TWO_POW_32 = 4294967296;
+
+/**
+ * A frame's pipeline after the main thread found, before publishing its chunk, that the record needs no
+ * row: exactly-once, an earlier owner of the partition already made it durable, or the partition is
+ * fenced. Workers pass over it; its offset still counts as finished.
+ */
+export const PIPELINE_SKIP = 0xffff;
 
 /** Frame size for a key, a value (-1 = null counts as 0) and encoded headers of the given lengths. */
 export function frameBytes(keyLength: number, valueLength: number, headersLength = 0): number {

@@ -12,6 +12,7 @@ import {
   F_VALUE_LENGTH,
   FRAME_ALIGN,
   FRAME_HEADER_BYTES,
+  PIPELINE_SKIP,
   TWO_POW_32,
   frameBytes,
 } from './layout';
@@ -167,6 +168,25 @@ export class RingWriter {
     if (newHead > this.spanLimit || newHead < this.head) throw new RangeError(`ring: advance to ${newHead} outside the reserved span [${this.head}, ${this.spanLimit})`);
     this.head = newHead;
     this.openFrames += frames;
+  }
+
+  /**
+   * Marks the open chunk's frames for which `skip(topicId, partition, offset)` is true as PIPELINE_SKIP
+   * (before the chunk is published). A slow walk over the chunk: only for partitions that need it.
+   */
+  skipOpenFrames(skip: (topicId: number, partition: number, offset: number) => boolean): number {
+    let marked = 0;
+    let pos = this.openStart;
+    for (let n = 0; n < this.openFrames; n++) {
+      const i = pos >> 2;
+      const offset = this.i32[i + (F_OFFSET >> 2) + 1] * TWO_POW_32 + (this.i32[i + (F_OFFSET >> 2)] >>> 0);
+      if (skip(this.u16[(pos + F_TOPIC_ID) >> 1], this.i32[i + (F_PARTITION >> 2)], offset)) {
+        this.u16[(pos + F_PIPELINE) >> 1] = PIPELINE_SKIP;
+        marked++;
+      }
+      pos += this.i32[i] >>> 0;
+    }
+    return marked;
   }
 
   /** Closes the open chunk (null when it has no frames) and publishes its bytes to the workers. */

@@ -26,12 +26,6 @@ export interface CopyBatch {
   rows: number;
 }
 
-/**
- * Runs in the same transaction right after the COPY, before COMMIT. This is where exactly-once
- * delivery writes the Kafka positions of the batch's records.
- */
-export type InTransaction = (client: ClientBase) => Promise<void>;
-
 export interface SinkOptions {
   url: string;
   connections: number;
@@ -84,49 +78,60 @@ export class PgSink {
     return new EngineError(ErrorCodes.SHUTDOWN, 'the PostgreSQL sink is shutting down', { retriable: true });
   }
 
-  async write(batch: CopyBatch, inTransaction?: InTransaction): Promise<void> {
+  /** One COPY in its own transaction (see `transaction`). */
+  write(batch: CopyBatch): Promise<void> {
+    return this.transaction(`COPY into ${batch.target} (${batch.rows} rows)`, (client) => copyRows(client, batch));
+  }
+
+  /**
+   * Runs `work` inside BEGIN … COMMIT on a pooled connection. A retriable failure (connection lost, the
+   * server shutting down or refusing connections, a serialization failure) rolls back, waits with backoff
+   * and runs `work` again from the start, until retry.maxElapsed (then ENG_PG_WRITE); any other failure
+   * rolls back and is thrown (a server error becomes ENG_PG_REJECTED). `what` names the work in errors.
+   */
+  async transaction<T>(what: string, work: (client: Client) => Promise<T>): Promise<T> {
     let client = await this.acquire();
     let delay = this.options.retryMinMs ?? 200;
     const giveUpAt = Date.now() + (this.options.retryMaxElapsedMs ?? 600_000);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.copy(client, batch, inTransaction);
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
         this.release(client);
-        return;
+        return result;
       } catch (err) {
         const retriable = isRetriable(err);
         if (!retriable || this.closing) {
+          if (!retriable) await client.query('ROLLBACK').catch(() => undefined);
           await this.resetOrReplace(client).then(
             (c) => this.release(c),
             () => this.lose(),
           );
-          throw new EngineError(
-            retriable ? ErrorCodes.SHUTDOWN : ErrorCodes.PG_REJECTED,
-            `COPY into ${batch.target} (${batch.rows} rows) failed: ${pgMessage(err)}`,
-            { cause: err, retriable },
-          );
+          if (err instanceof EngineError) throw err;
+          throw new EngineError(retriable ? ErrorCodes.SHUTDOWN : ErrorCodes.PG_REJECTED, `${what} failed: ${pgMessage(err)}`, { cause: err, retriable });
         }
         if (Date.now() + delay > giveUpAt) {
           await this.resetOrReplace(client, giveUpAt).then((c) => this.release(c), () => this.lose());
-          throw this.exhausted(batch, err);
+          throw this.exhausted(what, err);
         }
-        log.warn(`COPY into ${batch.target} failed (attempt ${attempt}, retrying in ${delay} ms): ${pgMessage(err)}`);
+        log.warn(`${what} failed (attempt ${attempt}, retrying in ${delay} ms): ${pgMessage(err)}`);
         await sleep(delay);
         delay = this.nextDelay(delay);
         try {
           client = await this.reconnect(client, giveUpAt);
         } catch (e) {
           this.lose();
-          if (e instanceof EngineError && e.code === ErrorCodes.PG_WRITE) throw this.exhausted(batch, err);
-          throw new EngineError(ErrorCodes.SHUTDOWN, `COPY into ${batch.target} (${batch.rows} rows) abandoned at shutdown: ${pgMessage(err)}`, { cause: e, retriable: true });
+          if (e instanceof EngineError && e.code === ErrorCodes.PG_WRITE) throw this.exhausted(what, err);
+          throw new EngineError(ErrorCodes.SHUTDOWN, `${what} abandoned at shutdown: ${pgMessage(err)}`, { cause: e, retriable: true });
         }
       }
     }
   }
 
-  private exhausted(batch: CopyBatch, err: unknown): EngineError {
+  private exhausted(what: string, err: unknown): EngineError {
     const budget = Math.round((this.options.retryMaxElapsedMs ?? 600_000) / 1000);
-    return new EngineError(ErrorCodes.PG_WRITE, `COPY into ${batch.target} (${batch.rows} rows) kept failing for ${budget} s (retry.maxElapsed): ${pgMessage(err)}; nothing past the last durable row is committed`, { cause: err });
+    return new EngineError(ErrorCodes.PG_WRITE, `${what} kept failing for ${budget} s (retry.maxElapsed): ${pgMessage(err)}; nothing past the last durable row is committed`, { cause: err });
   }
 
   /** Exponential backoff with jitter (±25 %), so connections lost together do not retry in step. */
@@ -144,28 +149,6 @@ export class PgSink {
     this.closing = true;
     const clients = this.idle.splice(0);
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
-  }
-
-  private async copy(client: Client, batch: CopyBatch, inTransaction?: InTransaction): Promise<void> {
-    if (inTransaction) await client.query('BEGIN');
-    try {
-      const stream = client.query(copyFrom(`COPY ${batch.target} FROM STDIN (FORMAT binary)`));
-      const done = new Promise<void>((resolve, reject) => {
-        stream.on('finish', resolve);
-        stream.on('error', reject);
-      });
-      stream.write(COPY_BINARY_HEADER);
-      for (const part of batch.parts) stream.write(part);
-      stream.end(COPY_BINARY_TRAILER);
-      await done;
-      if (inTransaction) {
-        await inTransaction(client);
-        await client.query('COMMIT');
-      }
-    } catch (err) {
-      if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
   }
 
   private async connect(): Promise<Client> {
@@ -206,6 +189,39 @@ export class PgSink {
     } catch {
       return this.reconnect(client, giveUpAt);
     }
+  }
+}
+
+/**
+ * Sends one binary COPY on `client` (inside the caller's transaction). A batch without rows sends nothing.
+ * Errors are the server's, raw: the transaction decides what they mean.
+ */
+export async function copyRows(client: ClientBase, batch: CopyBatch): Promise<void> {
+  if (batch.rows === 0) return;
+  const stream = client.query(copyFrom(`COPY ${batch.target} FROM STDIN (FORMAT binary)`));
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  stream.write(COPY_BINARY_HEADER);
+  for (const part of batch.parts) stream.write(part);
+  stream.end(COPY_BINARY_TRAILER);
+  await done;
+}
+
+/**
+ * Runs `work` under a savepoint of the open transaction: if it fails, what it did is undone and the
+ * transaction stays usable (the rows that landed before it stay). The error is rethrown.
+ */
+export async function underSavepoint<T>(client: ClientBase, work: () => Promise<T>): Promise<T> {
+  await client.query('SAVEPOINT kpe');
+  try {
+    const result = await work();
+    await client.query('RELEASE SAVEPOINT kpe');
+    return result;
+  } catch (err) {
+    if (!isRetriable(err)) await client.query('ROLLBACK TO SAVEPOINT kpe');
+    throw err;
   }
 }
 

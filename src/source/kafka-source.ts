@@ -3,7 +3,7 @@ import type { TopicPartitionOffset } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
-import { consumerSettings, describeOffsets, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
+import { consumerSettings, describeOffsets, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
 
 export type Message = Kafka.Message;
 
@@ -29,6 +29,7 @@ export class KafkaSource implements ConsumerClient {
   readonly kind = 'node-rdkafka';
   private readonly consumer: Kafka.KafkaConsumer;
   private disconnected = false;
+  private readonly steps = new RebalanceSteps();
 
   constructor(private readonly kafka: EngineConfig['kafka'], pollTimeoutMs: number, private readonly events: SourceEvents) {
     const user = splitConfig(consumerSettings(kafka));
@@ -146,20 +147,32 @@ export class KafkaSource implements ConsumerClient {
     try {
       const cooperative = this.consumer.rebalanceProtocol() === 'COOPERATIVE';
       if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
-        this.events.assigned(parts);
-        if (cooperative) this.consumer.incrementalAssign(assignment);
-        else this.consumer.assign(assignment);
+        this.steps.run((done) => this.events.assigned(parts, (starts) => {
+          try {
+            const list = starts ?? parts;
+            if (this.disconnected) return;
+            if (cooperative) this.consumer.incrementalAssign(list);
+            else this.consumer.assign(list);
+          } catch (e) {
+            this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `assign failed: ${messageOf(e)}`, { cause: e, retriable: true }));
+          } finally {
+            done();
+          }
+        }));
       } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
         // node-rdkafka does not expose rd_kafka_assignment_lost: a lost assignment looks like a revoke here.
         const lost = false;
-        this.events.revoked(parts, () => {
-          try {
-            if (cooperative) this.consumer.incrementalUnassign(assignment);
-            else this.consumer.unassign();
-          } catch (e) {
-            if (!this.disconnected) this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `unassign failed: ${messageOf(e)}`, { cause: e, retriable: true }));
-          }
-        }, lost);
+        this.steps.run((done) => {
+          this.events.revoked(parts, () => {
+            try {
+              if (cooperative) this.consumer.incrementalUnassign(assignment);
+              else this.consumer.unassign();
+            } catch (e) {
+              if (!this.disconnected) this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `unassign failed: ${messageOf(e)}`, { cause: e, retriable: true }));
+            }
+          }, lost);
+          done();
+        });
       } else {
         log.warn(`rebalance error: ${err.message}`);
         this.consumer.unassign();

@@ -5,7 +5,7 @@ import { log } from '../log';
 import { DATA_START } from '../ring/layout';
 import { loadNative, nativeUnavailableReason, OUT_EVENTS, OUT_PART0, type NativeConsumerHandle, type NativeEvent } from './native-binding';
 import type { TopicRoutes } from './routes';
-import { consumerSettings, describeOffsets, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
+import { consumerSettings, describeOffsets, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
 
 /** Room in fill()'s report for this many partitions per call; more in one batch wait for the next fill. */
 export const FILL_REPORT_PARTITIONS = 1024;
@@ -21,6 +21,7 @@ export class NativeSource implements ConsumerClient {
   readonly kind = 'native';
   readonly handle: NativeConsumerHandle;
   private closed = false;
+  private readonly steps = new RebalanceSteps();
 
   constructor(
     private readonly kafka: EngineConfig['kafka'],
@@ -82,27 +83,42 @@ export class NativeSource implements ConsumerClient {
     const parts: TopicPartition[] = e.partitions.map((p) => ({ topic: p.topic, partition: p.partition }));
     const cooperative = this.handle.rebalanceProtocol() === 'COOPERATIVE';
     if (e.type === 'assign') {
-      this.events.assigned(parts);
-      for (const p of parts) {
-        const route = this.routes.get(p.topic);
-        if (!route) continue; // the engine failed on it; the partition is assigned but never written
-        this.handle.route(p.topic, route.id, route.pipeline);
-        this.handle.accept(p.topic, p.partition, true);
-      }
-      if (cooperative) this.handle.incrementalAssign(parts);
-      else this.handle.assign(parts);
+      this.steps.run((done) => this.events.assigned(parts, (starts) => {
+        try {
+          this.assign(parts, starts, cooperative);
+        } catch (err) {
+          this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `assign failed: ${messageOf(err)}`, { cause: err, retriable: true }));
+        }
+        done();
+      }));
       return;
     }
-    for (const p of parts) if (this.routes.get(p.topic)) this.handle.accept(p.topic, p.partition, false);
-    this.events.revoked(parts, () => {
-      if (this.closed) return;
-      try {
-        if (cooperative) this.handle.incrementalUnassign(parts);
-        else this.handle.unassign();
-      } catch (err) {
-        this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `unassign failed: ${messageOf(err)}`, { cause: err, retriable: true }));
-      }
-    }, e.lost);
+    this.steps.run((done) => {
+      for (const p of parts) if (this.routes.get(p.topic)) this.handle.accept(p.topic, p.partition, false);
+      this.events.revoked(parts, () => {
+        if (this.closed) return;
+        try {
+          if (cooperative) this.handle.incrementalUnassign(parts);
+          else this.handle.unassign();
+        } catch (err) {
+          this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `unassign failed: ${messageOf(err)}`, { cause: err, retriable: true }));
+        }
+      }, e.lost);
+      done();
+    });
+  }
+
+  private assign(parts: TopicPartition[], starts: TopicPartitionOffset[] | null, cooperative: boolean): void {
+    if (this.closed) return;
+    for (const p of parts) {
+      const route = this.routes.get(p.topic);
+      if (!route) continue; // the engine failed on it; the partition is assigned but never written
+      this.handle.route(p.topic, route.id, route.pipeline);
+      this.handle.accept(p.topic, p.partition, true);
+    }
+    const list = starts ?? parts;
+    if (cooperative) this.handle.incrementalAssign(list);
+    else this.handle.assign(list);
   }
 
   commit(offsets: TopicPartitionOffset[]): void {

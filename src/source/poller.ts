@@ -14,6 +14,8 @@ export interface ChunkWork {
   readonly pieces: Piece[];
   pending: number;
   settled: boolean;
+  /** Exactly-once: the broker's acknowledgements of the chunk's dead-lettered records, which its offsets wait for. */
+  deadLetters: Promise<void> | null;
 }
 
 export interface PollerOptions {
@@ -81,6 +83,7 @@ export abstract class ChunkPoller {
   }
 
   protected closeChunk(): void {
+    if (this.chunkTracks.some((t) => t.needsSkipping)) this.skipFinished();
     const region = this.ring.close();
     if (region === null) return;
     const pieces: Piece[] = [];
@@ -90,7 +93,20 @@ export abstract class ChunkPoller {
     }
     this.chunkTracks = [];
     this.openSeq++;
-    this.onChunk({ region, pieces, pending: 0, settled: false });
+    this.onChunk({ region, pieces, pending: 0, settled: false, deadLetters: null });
+  }
+
+  /**
+   * Exactly-once: records an earlier owner already made durable (ranges above its resume point, left by
+   * batches that finished out of order before it died), and records of a fenced partition, are marked so
+   * the workers pass over them; their offsets still count as finished.
+   */
+  private skipFinished(): void {
+    const tracks = this.chunkTracks.filter((t) => t.needsSkipping);
+    this.ring.skipOpenFrames((topicId, partition, offset) => {
+      for (const t of tracks) if (t.partition === partition && t.topicId === topicId) return t.skips(offset);
+      return false;
+    });
   }
 
   protected tooLarge(where: string, size: number): EngineError {

@@ -8,8 +8,12 @@ export interface TopicPartition {
 }
 
 export interface SourceEvents {
-  /** New partitions; called inside the rebalance, before they are assigned. */
-  assigned(parts: TopicPartition[]): void;
+  /**
+   * New partitions, before they are assigned. librdkafka assigns them when `assign` is called, which may
+   * be later (exactly-once reads the positions from PostgreSQL first), with the offsets to start at (null:
+   * the committed offsets); rebalance events that come meanwhile wait for it.
+   */
+  assigned(parts: TopicPartition[], assign: (starts: TopicPartitionOffset[] | null) => void): void;
   /**
    * Partitions going away. librdkafka keeps them assigned (and the group waits) until `release` is
    * called, which may be later, once their work in flight is settled. `lost`: the group already gave
@@ -64,4 +68,29 @@ export function consumerSettings(kafka: EngineConfig['kafka']): Record<string, s
 
 export function describeOffsets(offsets: TopicPartitionOffset[]): string {
   return offsets.map((o) => `${o.topic}[${o.partition}]@${o.offset}`).join(', ');
+}
+
+/**
+ * Keeps rebalance steps in order when one finishes later than the callback that started it (an
+ * assignment waiting for positions from PostgreSQL): the steps after it wait.
+ */
+export class RebalanceSteps {
+  private held: Array<() => void> | null = null;
+
+  /** Runs `step` now or after the steps before it finished; `step` calls `done` once, now or later. */
+  run(step: (done: () => void) => void): void {
+    if (this.held !== null) {
+      this.held.push(() => this.run(step));
+      return;
+    }
+    this.held = [];
+    let finished = false;
+    step(() => {
+      if (finished) return;
+      finished = true;
+      const next = this.held ?? [];
+      this.held = null;
+      for (const f of next) f();
+    });
+  }
 }

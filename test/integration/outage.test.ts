@@ -1,28 +1,20 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
-import { committedOffsets, endOffsets, REPO, runCli, sql, summaryOf, unique, whenRows, writeConfig } from '../helpers/env';
+import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, whenRows, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
+import { kafkaBroker, pgCluster, sleep, waitForPg } from '../helpers/services';
 
 const N = 300_000;
 const PARTITIONS = 4;
 const OUTAGE_MS = 20_000;
 
-/** The local Debian cluster (the one scripts/pg.sh starts). */
-function pgCluster(action: 'stop' | 'start'): void {
-  const version = readdirSync('/etc/postgresql').sort().pop()!;
-  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action, ...(action === 'stop' ? ['-m', 'fast'] : [])], { stdio: 'inherit' });
-}
-
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test(`PostgreSQL stopped for ${OUTAGE_MS / 1000} s mid-run: the engine waits (memory flat), then lands every row; nothing is dead-lettered`, async () => {
   const topic = unique('outage');
@@ -96,17 +88,6 @@ test('an outage longer than retry.maxElapsed stops the engine (exit 1, ENG_PG_WR
   await deleteTopic(topic);
 });
 
-async function waitForPg(): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    try {
-      await sql('SELECT 1');
-      return;
-    } catch {
-      await sleep(500);
-    }
-  }
-}
-
 test('the Kafka broker stopped and started mid-run: the engine waits for it and lands every record; commits reach the end', async () => {
   const topic = unique('broker_outage');
   const table = unique('broker_outage');
@@ -119,7 +100,7 @@ test('the Kafka broker stopped and started mid-run: the engine waits for it and 
       .replace('connections: 2', 'connections: 1')
       .replace('ringBytes: 32MiB', 'ringBytes: 4MiB'),
   );
-  const kafka = (action: 'stop' | 'start') => execFileSync('bash', [`${REPO}/scripts/kafka.sh`, action], { stdio: 'inherit' });
+  const kafka = kafkaBroker;
   const bounce = whenRows(table, 20_000, async () => {
     kafka('stop');
     await sleep(5_000);

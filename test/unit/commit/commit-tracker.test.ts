@@ -47,15 +47,17 @@ test('completions of a revoked partition change nothing, even after it is assign
   assert.equal(tracker.get('t', 0), fresh);
 });
 
-test('positions coming back from the database replace the pending work', () => {
+test('a start position coming back from the database: pieces cover every offset from it, without gaps', () => {
   const tracker = new CommitTracker();
   const t = tracker.assign('t', 3);
-  t.open(5);
-  t.reset(1000);
-  assert.equal(t.inFlight, 0);
-  const p = t.open(1099);
-  tracker.complete([p]);
-  assert.equal(t.watermark, 1100);
+  t.start(1000);
+  const a = t.open(1099);
+  const b = t.open(1499);
+  assert.deepEqual([a.first, a.lastOffset, b.first, b.lastOffset], [1000, 1099, 1100, 1499]);
+  tracker.complete([b]);
+  assert.equal(t.watermark, 1000, 'the later piece alone does not move the watermark');
+  tracker.complete([a]);
+  assert.equal(t.watermark, 1500);
 });
 
 test('an unknown start takes the first finished piece as the start of the run', () => {

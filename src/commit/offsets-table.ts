@@ -1,0 +1,205 @@
+import type { ClientBase } from 'pg';
+import { EngineError, ErrorCodes } from '../errors';
+import { quoteIdent } from '../sink/table-columns';
+
+/**
+ * Exactly-once delivery: the Kafka positions live in PostgreSQL, next to the rows, and change in the same
+ * transaction as the rows they account for.
+ *
+ *   CREATE TABLE kafka_pg_engine.offsets (          -- engine.offsetsTable
+ *     group_id   text           NOT NULL,           -- kafka.groupId
+ *     topic      text           NOT NULL,
+ *     partition  integer        NOT NULL,
+ *     done       int8multirange NOT NULL,           -- offsets whose records are finished
+ *     epoch      bigint         NOT NULL,           -- owner epoch, bumped by every assignment
+ *     owner      text,                              -- host:pid of the process that claimed it last
+ *     updated_at timestamptz    NOT NULL DEFAULT now(),
+ *     PRIMARY KEY (group_id, topic, partition));
+ *
+ * `done` is the set of offsets whose records are finished: a row is durable, or the record was
+ * dead-lettered (acknowledged by the broker) or skipped, or the offset holds no record (a transaction
+ * marker, compacted away). The first range always starts unbounded: `{(,1200)}` means everything below
+ * 1200 is finished. A batch adds the ranges of its records (union), in the transaction of its COPY:
+ *
+ *   batches of one partition finish out of order across connections, and a union does not care:
+ *     {(,1000)} + [1500,2000) = {(,1000),[1500,2000)}     -- the later batch committed first
+ *     ... + [1000,1500)       = {(,2000)}                  -- the earlier one joins them
+ *
+ * On assignment the engine claims each partition: the epoch is bumped and `done` read in one statement.
+ * Consumption resumes at the end of the first range; the ranges above it were finished by an earlier owner
+ * that died with batches out of order, and their records are skipped when they come by again. A partition
+ * without a row starts where Kafka's committed offset (or auto.offset.reset) says and is inserted as
+ * `{(,start)}`.
+ *
+ * Fencing: every batch checks, under a row lock taken in (topic, partition) order (so two batches never
+ * deadlock), that the epoch is still the one it claimed. A process that lost the partition (a long GC
+ * pause, a network split, SIGSTOP) finds a newer epoch, rolls its transaction back and writes nothing for
+ * it. Row locks also order a claim after a transaction in flight: the new owner reads what the old one
+ * committed.
+ */
+
+export interface ClaimRequest {
+  topic: string;
+  partition: number;
+  /** Where a partition without stored positions starts (Kafka's committed offset, or the log's start or end). */
+  start: number;
+}
+
+export interface ClaimedPartition {
+  topic: string;
+  partition: number;
+  epoch: number;
+  /** Next offset to consume: the end of the first finished range. */
+  resume: number;
+  /** Finished ranges [from, to) above `resume`, in order. */
+  skip: Array<[number, number]>;
+}
+
+/** Offsets [from, to) of one partition made durable by a transaction; `epoch` is the one its owner claimed. */
+export interface DoneRange {
+  topic: string;
+  partition: number;
+  from: number;
+  to: number;
+  epoch: number;
+}
+
+export interface StoredPartition {
+  topic: string;
+  partition: number;
+  resume: number;
+  skip: Array<[number, number]>;
+  epoch: number;
+  owner: string | null;
+  updatedAt: Date;
+}
+
+/** The partitions a transaction could not write because another process claimed them since. */
+export class FencedError extends EngineError {
+  /** The partitions, with the (outdated) epoch the transaction held. */
+  constructor(readonly partitions: Array<{ topic: string; partition: number; epoch: number }>) {
+    super(
+      ErrorCodes.FENCED,
+      `${partitions.map((p) => `${p.topic}[${p.partition}]`).join(', ')} now belong to another process (a newer owner epoch in the offsets table); nothing of them is written`,
+    );
+  }
+}
+
+/** `schema.table` → the quoted, schema-qualified name. */
+export function qualifiedName(name: string): string {
+  const parts = name.split('.');
+  if (parts.length > 2 || parts.some((p) => p.length === 0)) throw new EngineError(ErrorCodes.CONFIG_INVALID, `engine.offsetsTable: "${name}" is not a table name (schema.table)`);
+  return parts.map(quoteIdent).join('.');
+}
+
+/** Parses int8multirange text (`{(,1200),[1500,2000)}`; ranges are canonical [a,b)) into pairs, -Infinity for an open start. */
+export function parseRanges(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const m of text.matchAll(/[[(](-?\d*),(-?\d*)[\])]/g)) {
+    out.push([m[1] === '' ? -Infinity : Number(m[1]), m[2] === '' ? Infinity : Number(m[2])]);
+  }
+  return out;
+}
+
+/** Where to resume and what to skip, from the finished ranges. -1: nothing stored. */
+export function resumeOf(ranges: Array<[number, number]>): { resume: number; skip: Array<[number, number]> } {
+  if (ranges.length === 0) return { resume: -1, skip: [] };
+  const [first, ...rest] = ranges;
+  return { resume: first[0] === -Infinity ? first[1] : first[0], skip: first[0] === -Infinity ? rest : ranges };
+}
+
+export class OffsetsTable {
+  readonly table: string;
+  private readonly schema: string | null;
+
+  constructor(
+    name: string,
+    private readonly groupId: string,
+    private readonly owner: string,
+  ) {
+    this.table = qualifiedName(name);
+    this.schema = name.includes('.') ? quoteIdent(name.split('.')[0]) : null;
+  }
+
+  async ensure(client: ClientBase): Promise<void> {
+    if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
+      group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL,
+      done int8multirange NOT NULL, epoch bigint NOT NULL, owner text,
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (group_id, topic, partition))`);
+  }
+
+  /** Takes the partitions over: bumps their epochs and reads where they stand (rows created as needed). */
+  async claim(client: ClientBase, parts: readonly ClaimRequest[]): Promise<ClaimedPartition[]> {
+    if (parts.length === 0) return [];
+    const sorted = [...parts].sort(byPartition);
+    const res = await client.query<{ topic: string; partition: number; epoch: string; done: string }>(
+      `INSERT INTO ${this.table} AS o (group_id, topic, partition, done, epoch, owner)
+       SELECT $1, v.topic, v.partition, int8multirange(int8range(NULL, v.start)), 1, $2
+         FROM unnest($3::text[], $4::int[], $5::int8[]) AS v(topic, partition, start)
+       ON CONFLICT (group_id, topic, partition)
+       DO UPDATE SET epoch = o.epoch + 1, owner = EXCLUDED.owner, updated_at = now()
+       RETURNING o.topic, o.partition, o.epoch, o.done::text AS done`,
+      [this.groupId, this.owner, sorted.map((p) => p.topic), sorted.map((p) => p.partition), sorted.map((p) => p.start)],
+    );
+    return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, epoch: Number(r.epoch), ...resumeOf(parseRanges(r.done)) }));
+  }
+
+  /**
+   * Adds finished ranges, in the caller's transaction; throws FencedError, naming the partitions, when
+   * another process claimed any of them since (the caller rolls back).
+   */
+  async markDone(client: ClientBase, ranges: readonly DoneRange[]): Promise<void> {
+    if (ranges.length === 0) return;
+    const topics = ranges.map((r) => r.topic);
+    const partitions = ranges.map((r) => r.partition);
+    const locked = await client.query<{ topic: string; partition: number; epoch: string }>(
+      `SELECT o.topic, o.partition, o.epoch FROM ${this.table} o
+        WHERE o.group_id = $1 AND (o.topic, o.partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+        ORDER BY o.topic, o.partition FOR UPDATE`,
+      [this.groupId, topics, partitions],
+    );
+    const epochs = new Map(locked.rows.map((r) => [`${r.partition}:${r.topic}`, Number(r.epoch)]));
+    const fenced = new Map<string, { topic: string; partition: number; epoch: number }>();
+    for (const r of ranges) {
+      if (epochs.get(`${r.partition}:${r.topic}`) !== r.epoch) fenced.set(`${r.epoch}:${r.partition}:${r.topic}`, { topic: r.topic, partition: r.partition, epoch: r.epoch });
+    }
+    if (fenced.size > 0) throw new FencedError([...fenced.values()]);
+    await client.query(
+      `UPDATE ${this.table} o SET done = o.done + v.done, updated_at = now()
+         FROM (SELECT x.topic, x.partition, range_agg(int8range(x.lo, x.hi)) AS done
+                 FROM unnest($2::text[], $3::int[], $4::int8[], $5::int8[]) AS x(topic, partition, lo, hi)
+                GROUP BY x.topic, x.partition) v
+        WHERE o.group_id = $1 AND o.topic = v.topic AND o.partition = v.partition`,
+      [this.groupId, topics, partitions, ranges.map((r) => r.from), ranges.map((r) => r.to)],
+    );
+  }
+
+  /** What is stored for this group (optionally only some topics). */
+  async read(client: ClientBase, topics: readonly string[] | null = null): Promise<StoredPartition[]> {
+    const res = await client.query<{ topic: string; partition: number; epoch: string; done: string; owner: string | null; updated_at: Date }>(
+      `SELECT topic, partition, epoch, done::text AS done, owner, updated_at FROM ${this.table}
+        WHERE group_id = $1 AND ($2::text[] IS NULL OR topic = ANY($2)) ORDER BY topic, partition`,
+      [this.groupId, topics],
+    );
+    return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, epoch: Number(r.epoch), owner: r.owner, updatedAt: r.updated_at, ...resumeOf(parseRanges(r.done)) }));
+  }
+
+  /** Moves partitions to new positions (everything below is finished, nothing above) and fences their current owners. */
+  async reset(client: ClientBase, positions: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void> {
+    const sorted = [...positions].sort(byPartition);
+    await client.query(
+      `INSERT INTO ${this.table} AS o (group_id, topic, partition, done, epoch, owner)
+       SELECT $1, v.topic, v.partition, int8multirange(int8range(NULL, v.next)), 1, $2
+         FROM unnest($3::text[], $4::int[], $5::int8[]) AS v(topic, partition, next)
+       ON CONFLICT (group_id, topic, partition)
+       DO UPDATE SET done = EXCLUDED.done, epoch = o.epoch + 1, owner = EXCLUDED.owner, updated_at = now()`,
+      [this.groupId, this.owner, sorted.map((p) => p.topic), sorted.map((p) => p.partition), sorted.map((p) => p.offset)],
+    );
+  }
+}
+
+function byPartition(a: { topic: string; partition: number }, b: { topic: string; partition: number }): number {
+  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
+}

@@ -1,0 +1,137 @@
+import type { Batch, BatchPart } from '../batcher/batcher';
+import type { PartitionTrack } from '../commit/commit-tracker';
+import { FencedError, type DoneRange, type OffsetsTable } from '../commit/offsets-table';
+import type { RecordErrors } from '../deadletter/record-errors';
+import { splitRows } from '../deadletter/rescue';
+import { log } from '../log';
+import { F_PARTITION, F_TOPIC_ID } from '../ring/layout';
+import { copyRows, isRetriable, underSavepoint, type PgSink } from '../sink/pg-sink';
+import type { ClientBase } from 'pg';
+
+/**
+ * Writes a batch: one transaction holding its COPY and, in exactly-once mode, the offsets of its records
+ * (commit/offsets-table.ts), so the rows and the positions that account for them commit together.
+ *
+ * A batch the server refuses for its data (SQLSTATE 22/23) is rolled back and written again in the same
+ * transaction, split under savepoints until the bad rows are found (deadletter/rescue.ts): the good rows,
+ * the dead letters' positions and the offsets still commit as one. A batch with partitions another process
+ * claimed since (FencedError) is written again without their rows: they are the new owner's.
+ */
+export class BatchWriter {
+  /** COPY statements sent, including the ones that split refused batches. */
+  copies = 0;
+
+  constructor(
+    private readonly sink: PgSink,
+    private readonly targets: readonly string[],
+    private readonly recordErrors: RecordErrors,
+    private readonly offsets: OffsetsTable | null,
+    private readonly ring: SharedArrayBuffer,
+  ) {}
+
+  /** Resolves with the rows that landed. */
+  async write(batch: Batch): Promise<number> {
+    let current = this.offsets ? this.withoutFenced(batch) : batch;
+    for (;;) {
+      const ranges = this.offsets ? doneRanges(current) : [];
+      const what = `COPY into ${this.targets[batch.pipeline]} (${current.rows} rows)`;
+      try {
+        return await this.sink.transaction(what, (client) => this.attempt(client, current, ranges));
+      } catch (err) {
+        if (!(err instanceof FencedError) || !this.fence(current, err)) throw err;
+        current = this.withoutFenced(current);
+      }
+    }
+  }
+
+  private async attempt(client: ClientBase, batch: Batch, ranges: DoneRange[]): Promise<number> {
+    const target = this.targets[batch.pipeline];
+    let landed = batch.rows;
+    try {
+      this.copies += batch.rows > 0 ? 1 : 0;
+      await copyRows(client, { target, parts: batch.parts.map((p) => p.bytes), rows: batch.rows });
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+      // The failed COPY aborted the transaction: the rescue starts a new one (before its first COPY).
+      let reopened: Promise<unknown> | null = null;
+      const reopen = () => (reopened ??= client.query('ROLLBACK').then(() => client.query('BEGIN')));
+      const rescue = this.recordErrors.rescueBatch(batch, err, async (rows) => {
+        await reopen();
+        this.copies++;
+        // One buffer: thousands of row-sized writes would cost more than the copy.
+        return underSavepoint(client, () => copyRows(client, { target, parts: [Buffer.concat(rows.map((r) => r.bytes))], rows: rows.length }));
+      });
+      if (rescue === null) throw err;
+      landed = await rescue;
+      await reopen();
+    }
+    if (this.offsets !== null && ranges.length > 0) {
+      // A dead-lettered record counts as finished only once the broker has it.
+      for (const part of batch.parts) if (part.chunk.deadLetters) await part.chunk.deadLetters;
+      await this.offsets.markDone(client, ranges);
+    }
+    return landed;
+  }
+
+  /** Marks the batch's tracks named by `fenced` (at the epoch they hold) as fenced; false if there is none. */
+  private fence(batch: Batch, fenced: FencedError): boolean {
+    let found = false;
+    for (const part of batch.parts) {
+      for (const { track: t } of part.chunk.pieces) {
+        // Another batch may have found the same fence first: the track is then fenced already.
+        if (fenced.partitions.some((f) => f.topic === t.topic && f.partition === t.partition && f.epoch === t.ownerEpoch)) {
+          t.fenced = true;
+          found = true;
+        }
+      }
+    }
+    if (found) log.warn(`${fenced.message}; writing the rest of the batch without them`);
+    return found;
+  }
+
+  /** The batch without the rows of fenced partitions: another process owns them now. */
+  private withoutFenced(batch: Batch): Batch {
+    const fencedIn = (part: BatchPart) => part.chunk.pieces.filter((p) => p.track.fenced && p.track.pipeline === batch.pipeline).map((p) => p.track);
+    if (!batch.parts.some((part) => part.rows > 0 && fencedIn(part).length > 0)) return batch;
+    const i32 = new Int32Array(this.ring);
+    const u16 = new Uint16Array(this.ring);
+    // A chunk holds one track per partition (the one it was polled under): rows are matched within their chunk.
+    const isLost = (pos: number, lost: PartitionTrack[]) => {
+      const partition = i32[(pos + F_PARTITION) >> 2];
+      const topicId = u16[(pos + F_TOPIC_ID) >> 1];
+      return lost.some((t) => t.partition === partition && t.topicId === topicId);
+    };
+    const parts: BatchPart[] = batch.parts.map((part) => {
+      const lost = fencedIn(part);
+      if (part.rows === 0 || lost.length === 0) return part;
+      const kept = splitRows([part]).filter((r) => !isLost(r.frame, lost));
+      if (kept.length === part.rows) return part;
+      return { chunk: part.chunk, rows: kept.length, bytes: Buffer.concat(kept.map((r) => r.bytes)), frames: Int32Array.from(kept, (r) => r.frame) };
+    });
+    const rows = parts.reduce((n, p) => n + p.rows, 0);
+    return { pipeline: batch.pipeline, parts, rows, bytes: parts.reduce((n, p) => n + p.bytes.length, 0) };
+  }
+}
+
+/**
+ * The offsets a batch finishes: per partition of its pipeline, the pieces of its chunks (every offset from
+ * the piece's first to its last, records that produced no row included), merged where they touch.
+ */
+export function doneRanges(batch: Batch): DoneRange[] {
+  const pieces = [];
+  for (const part of batch.parts) {
+    for (const piece of part.chunk.pieces) {
+      const t = piece.track;
+      if (t.pipeline === batch.pipeline && !t.fenced && piece.first >= 0) pieces.push(piece);
+    }
+  }
+  pieces.sort((a, b) => (a.track === b.track ? a.first - b.first : a.track.epoch - b.track.epoch));
+  const out: DoneRange[] = [];
+  for (const p of pieces) {
+    const last = out[out.length - 1];
+    const t = p.track;
+    if (last && last.topic === t.topic && last.partition === t.partition && last.epoch === t.ownerEpoch && last.to === p.first) last.to = p.lastOffset + 1;
+    else out.push({ topic: t.topic, partition: t.partition, from: p.first, to: p.lastOffset + 1, epoch: t.ownerEpoch });
+  }
+  return out;
+}
