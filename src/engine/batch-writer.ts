@@ -31,6 +31,9 @@ export class BatchWriter {
 
   /** Resolves with the rows that landed. */
   async write(batch: Batch): Promise<number> {
+    // Exactly-once: a dead-lettered record counts as finished only once the broker has it. Waited for
+    // before the transaction opens, so no lock is held meanwhile.
+    if (this.offsets) for (const part of batch.parts) if (part.chunk.deadLetters) await part.chunk.deadLetters;
     let current = this.offsets ? this.withoutFenced(batch) : batch;
     for (;;) {
       const ranges = this.offsets ? doneRanges(current) : [];
@@ -65,11 +68,7 @@ export class BatchWriter {
       landed = await rescue;
       await reopen();
     }
-    if (this.offsets !== null && ranges.length > 0) {
-      // A dead-lettered record counts as finished only once the broker has it.
-      for (const part of batch.parts) if (part.chunk.deadLetters) await part.chunk.deadLetters;
-      await this.offsets.markDone(client, ranges);
-    }
+    if (this.offsets !== null) await this.offsets.markDone(client, ranges);
     return landed;
   }
 

@@ -152,7 +152,13 @@ export class PgSink {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({ connectionString: this.options.url, application_name: 'kafka-pg-engine' });
+    const client = new Client({
+      connectionString: this.options.url,
+      application_name: 'kafka-pg-engine',
+      // A process frozen inside a transaction (SIGSTOP, a swapped-out VM) would hold its row locks in the
+      // offsets table forever and stop the partition's next owner; the server ends such a session instead.
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    });
     client.on('error', (err) => log.warn(`postgres connection error: ${err.message}`));
     try {
       await client.connect();
@@ -192,6 +198,9 @@ export class PgSink {
   }
 }
 
+/** How long a session may sit idle inside a transaction before the server ends it (and its locks). */
+export const IDLE_IN_TRANSACTION_MS = 30_000;
+
 /**
  * Sends one binary COPY on `client` (inside the caller's transaction). A batch without rows sends nothing.
  * Errors are the server's, raw: the transaction decides what they mean.
@@ -229,7 +238,8 @@ export async function underSavepoint<T>(client: ClientBase, work: () => Promise<
 export function isRetriable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   const code = e?.code ?? '';
-  if (/^(08|53|57P0|40001|40P01)/.test(code)) return true;
+  // 25P03: the server ended a session left idle in a transaction (see IDLE_IN_TRANSACTION_MS).
+  if (/^(08|53|57P0|40001|40P01|25P03)/.test(code)) return true;
   if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN)$/.test(code)) return true;
   const message = e?.message ?? '';
   return /Connection terminated|not queryable|Client has encountered a connection error/i.test(message);

@@ -10,7 +10,11 @@ export interface TableColumn extends ColumnType {
   generated: boolean;
 }
 
-/** Reads a table's columns and their types from the catalog, in table order. */
+/**
+ * Reads a table's columns and their types from the catalog, in table order. A column of a domain is
+ * written as the domain's base type (binary COPY sends the base type); the domain's own NOT NULL and
+ * CHECK constraints are the server's to enforce, and a row they refuse is handled like any refused row.
+ */
 export async function describeTable(client: ClientBase, table: string): Promise<TableColumn[]> {
   const found = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [table]);
   const oid = found.rows[0]?.oid;
@@ -30,7 +34,8 @@ export async function describeTable(client: ClientBase, table: string): Promise<
             a.attnotnull AS not_null, (a.atthasdef OR a.attidentity <> '') AS has_default,
             a.attgenerated <> '' AS generated
        FROM pg_attribute a
-       JOIN pg_type t ON t.oid = a.atttypid
+       JOIN pg_type dt ON dt.oid = a.atttypid
+       JOIN pg_type t ON t.oid = CASE WHEN dt.typtype = 'd' THEN dt.typbasetype ELSE dt.oid END
        LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,

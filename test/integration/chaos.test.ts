@@ -44,7 +44,7 @@ async function chaos(delivery: 'exactly-once' | 'at-least-once'): Promise<Chaos>
   const logs: string[] = [];
   const startEngine = (i: number) => {
     const child = spawn(process.execPath, [CLI, 'start', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.on('data', (d: Buffer) => (logs[i] = (logs[i] ?? '') + d.toString()));
+    child.stderr.on('data', (d: Buffer) => (logs[i] = (logs[i] ?? '') + d.toString()));
     procs[i] = child;
   };
   for (let i = 0; i < PROCESSES; i++) startEngine(i);

@@ -8,16 +8,19 @@ import { BROKERS, committedOffsets, DATABASE_URL, endOffsets, runCli, sql, summa
 
 const N = 200_000;
 const PARTITIONS = 6;
+/** The suite runs this file on both sources (npm test, npm run test:node-rdkafka): each run takes one delivery mode. */
+const DELIVERY = process.env.ENGINE_SOURCE === 'node-rdkafka' ? 'at-least-once' : 'exactly-once';
 
 /**
- * 1 % poison of five kinds, each found at a different place:
+ * 1 % poison of six kinds, each found at a different place:
  *   decode  bytes that are not Avro                       → the worker  (ENG_RECORD_DECODE)
  *   range   user.id beyond the int2 column                → the worker  (ENG_RECORD_VALUE)
  *   check   a negative amount (CHECK amount >= 0)         → the server, names the row  (23514)
  *   length  a sku longer than varchar(24)                 → the server, names the row  (22001)
  *   fk      a country not in the countries table          → the server at the end of the COPY (23503)
+ *   null    no country, for a column whose domain is NOT NULL → the server, names the row (23502)
  */
-const KINDS = ['decode', 'range', 'check', 'length', 'fk'] as const;
+const KINDS = ['decode', 'range', 'check', 'length', 'fk', 'null'] as const;
 type Kind = (typeof KINDS)[number];
 const kindOf = (i: number): Kind | null => (i % 100 === 37 ? KINDS[Math.floor(i / 100) % KINDS.length] : null);
 
@@ -34,8 +37,10 @@ function value(i: number): Buffer {
       return orderType.toBuffer({ ...o, sku: `${o.sku}-${'x'.repeat(30)}` });
     case 'fk':
       return orderType.toBuffer({ ...o, user: { ...o.user, country: 'XX' } });
+    case 'null':
+      return orderType.toBuffer({ ...o, user: { ...o.user, country: null } });
     default:
-      return orderType.toBuffer(o);
+      return orderType.toBuffer({ ...o, user: { ...o.user, country: o.user.country ?? 'DE' } });
   }
 }
 
@@ -45,6 +50,7 @@ const EXPECTED: Record<Kind, { code: string; sqlstate?: string }> = {
   check: { code: 'ENG_PG_REJECTED', sqlstate: '23514' },
   length: { code: 'ENG_PG_REJECTED', sqlstate: '22001' },
   fk: { code: 'ENG_PG_REJECTED', sqlstate: '23503' },
+  null: { code: 'ENG_PG_REJECTED', sqlstate: '23502' },
 };
 
 async function readTopic(topic: string, count: number): Promise<Kafka.Message[]> {
@@ -66,7 +72,7 @@ async function readTopic(topic: string, count: number): Promise<Kafka.Message[]>
   return out;
 }
 
-test('dead-letter: 1 % poison of five kinds; the table holds exactly the good rows, the DLQ exactly the bad records, byte for byte with their headers', async () => {
+test('dead-letter: 1 % poison of six kinds; the table holds exactly the good rows, the DLQ exactly the bad records, byte for byte with their headers', async () => {
   const topic = unique('poison');
   const dlq = `${topic}.dlq`;
   const table = unique('poison');
@@ -76,12 +82,13 @@ test('dead-letter: 1 % poison of five kinds; the table holds exactly the good ro
   await produce(topic, N, value, { partitions: PARTITIONS });
   await sql(`CREATE TABLE ${countries} (code text PRIMARY KEY)`);
   await sql(`INSERT INTO ${countries} VALUES ('DE'), ('FR'), ('US'), ('JP'), ('BR')`);
+  await sql(`CREATE DOMAIN ${table}_country AS text NOT NULL`);
   await sql(`CREATE TABLE ${table} (
-    id bigint NOT NULL, user_small int2 NOT NULL, country text REFERENCES ${countries}(code), sku varchar(24) NOT NULL,
+    id bigint NOT NULL, user_small int2 NOT NULL, country ${table}_country REFERENCES ${countries}(code), sku varchar(24) NOT NULL,
     amount double precision CHECK (amount >= 0), created_at timestamptz NOT NULL, tags text[], attrs jsonb)`);
   const config = writeConfig(`kafka: { brokers: "${BROKERS}", groupId: ${group} }
 postgres: { url: "${DATABASE_URL}", connections: 2 }
-engine: { workers: 2, ringBytes: 32MiB }
+engine: { workers: 2, ringBytes: 32MiB, delivery: ${DELIVERY} }
 pipelines:
   - name: orders
     topics: [${topic}]
@@ -140,7 +147,7 @@ pipelines:
 
   // engine dlq replay after a fix: the rows the table refused land now; records that cannot decode or
   // fit are skipped again (they stay dead letters). A second replay writes nothing more.
-  await sql(`ALTER TABLE ${table} DROP CONSTRAINT ${table}_amount_check, DROP CONSTRAINT ${table}_country_fkey, ALTER sku TYPE text`);
+  await sql(`ALTER TABLE ${table} DROP CONSTRAINT ${table}_amount_check, DROP CONSTRAINT ${table}_country_fkey, ALTER sku TYPE text, ALTER country TYPE text`);
   const replay = await runCli(['dlq', 'replay', config, '--pipeline', 'orders'], { timeoutMs: 120_000 });
   assert.equal(replay.code, 0, replay.stderr);
   const serverSide = bad.filter((i) => EXPECTED[kindOf(i)!].sqlstate !== undefined).length;
@@ -150,7 +157,12 @@ pipelines:
   const again = await runCli(['dlq', 'replay', config, '--pipeline', 'orders'], { timeoutMs: 120_000 });
   assert.equal(again.code, 0, again.stderr);
   assert.equal(summaryOf(again).rows, 0, 'a second replay goes on where the first stopped');
+  // --from-offset 0: every dead letter goes through the pipeline again.
+  const from = await runCli(['dlq', 'replay', config, '--pipeline', 'orders', '--from-offset', '0'], { timeoutMs: 120_000 });
+  assert.equal(from.code, 0, from.stderr);
+  assert.deepEqual([summaryOf(from).records, summaryOf(from).rows], [bad.length, serverSide]);
   await sql(`DROP TABLE ${table}`);
+  await sql(`DROP DOMAIN ${table}_country`);
   await sql(`DROP TABLE ${countries}`);
   await deleteTopic(topic);
   await deleteTopic(dlq);
