@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import { EngineError, ErrorCodes } from '../errors';
+import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { quoteIdent } from '../sink/table-columns';
 
 /**
@@ -121,13 +121,22 @@ export class OffsetsTable {
     this.schema = name.includes('.') ? quoteIdent(name.split('.')[0]) : null;
   }
 
+  /** Creates the table (and its schema) if missing; refuses a server without multiranges, naming the way out. */
   async ensure(client: ClientBase): Promise<void> {
-    if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
-      group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL,
-      done int8multirange NOT NULL, epoch bigint NOT NULL, owner text,
-      updated_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (group_id, topic, partition))`);
+    const version = Number((await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0].v);
+    if (version < 140000) {
+      throw new EngineError(ErrorCodes.OFFSETS, `engine.delivery exactly-once keeps its positions in an int8multirange, which needs PostgreSQL 14 or later (this server is ${Math.floor(version / 10000)}); set engine.delivery: at-least-once`);
+    }
+    try {
+      if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
+        group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL,
+        done int8multirange NOT NULL, epoch bigint NOT NULL, owner text,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (group_id, topic, partition))`);
+    } catch (err) {
+      throw new EngineError(ErrorCodes.OFFSETS, `cannot create the offsets table ${this.table} (engine.offsetsTable, for engine.delivery exactly-once): ${messageOf(err)}; create it as documented, or grant CREATE on the schema`, { cause: err });
+    }
   }
 
   /** Takes the partitions over: bumps their epochs and reads where they stand (rows created as needed). */

@@ -30,7 +30,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   const metrics = r.object(root.metrics ?? {}, 'metrics') ?? {};
   r.noUnknownKeys(metrics, 'metrics', ['port']);
 
-  const delivery = r.oneOf<Delivery>(engine.delivery ?? 'at-least-once', 'engine.delivery', ['at-least-once', 'exactly-once']);
+  const delivery = r.oneOf<Delivery>(engine.delivery ?? 'exactly-once', 'engine.delivery', ['at-least-once', 'exactly-once']);
   const offsetsTable = r.string(engine.offsetsTable ?? 'kafka_pg_engine.offsets', 'engine.offsetsTable') ?? 'kafka_pg_engine.offsets';
   if (!/^[^.]+(\.[^.]+)?$/.test(offsetsTable)) problems.push(`engine.offsetsTable: "${offsetsTable}" is not a table name (table or schema.table)`);
 
@@ -52,7 +52,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
     engine: {
       workers: r.integer(engine.workers ?? 2, 'engine.workers', 1, 256) ?? 2,
       ringBytes: r.bytes(engine.ringBytes ?? '64MiB', 'engine.ringBytes', 1 << 20, 2 ** 31 - 1) ?? 64 << 20,
-      delivery: delivery ?? 'at-least-once',
+      delivery: delivery ?? 'exactly-once',
       source: r.oneOf<SourceKind>(engine.source ?? 'auto', 'engine.source', ['auto', 'native', 'node-rdkafka']) ?? 'auto',
       pollBatch: engine.pollBatch === undefined ? null : r.integer(engine.pollBatch, 'engine.pollBatch', 1, 100_000),
       commitIntervalMs: r.millis(engine.commitIntervalMs ?? 50, 'engine.commitIntervalMs') ?? 50,

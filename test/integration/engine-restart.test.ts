@@ -39,7 +39,7 @@ async function setup(prefix: string, kafkaConfig = '') {
   await createOrdersTable(table);
   // Small batches and one connection: the run lasts long enough to be interrupted in the middle.
   const config = writeConfig(
-    ordersConfig({ topic, table, group, engine: '  pollBatch: 500', extra: '    batch: { maxRows: 2000, maxWaitMs: 20 }' }).replace('connections: 2', 'connections: 1').replace(/groupId: .*\n/, (g) => `${g}${kafkaConfig}`),
+    ordersConfig({ topic, table, group, engine: '  pollBatch: 500\n  delivery: at-least-once', extra: '    batch: { maxRows: 2000, maxWaitMs: 20 }' }).replace('connections: 2', 'connections: 1').replace(/groupId: .*\n/, (g) => `${g}${kafkaConfig}`),
   );
   return { topic, table, group, config };
 }
