@@ -19,7 +19,7 @@ const ALL = ['engine', 'ceiling', 'raw-native', 'raw', 'connect', 'kafkajs'] as 
 const SOURCES = ['native', 'node-rdkafka'] as const;
 type Source = (typeof SOURCES)[number];
 type Contender = (typeof ALL)[number];
-const DELIVERIES = ['at-least-once', 'exactly-once'] as const;
+const DELIVERIES = ['exactly-once', 'at-least-once'] as const;
 type Delivery = (typeof DELIVERIES)[number];
 
 const HELP = `usage: npm run bench -- throughput [options]
@@ -30,7 +30,7 @@ const HELP = `usage: npm run bench -- throughput [options]
   --sources LIST       the engine's Kafka source: native,node-rdkafka (default both, side by side)
   --workers N          shorthand for --engine NxC with --connections C
   --connections N      PostgreSQL connections of KafkaJS and the ceiling, Kafka Connect tasks (default 2)
-  --delivery LIST      the engine's delivery modes: at-least-once,exactly-once (default both, side by side;
+  --delivery LIST      the engine's delivery modes: exactly-once,at-least-once (default both, side by side;
                        the cost of exactly-once is printed as a percentage)
   --contenders LIST    comma list of ${ALL.join(',')} (default all)
   --quick              correctness run for CI: small N, no speed claims`;

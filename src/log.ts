@@ -1,21 +1,47 @@
-/** Minimal leveled logger to stderr; stdout is kept for command output (summaries, JSON lines). */
+import pino from 'pino';
+import pretty from 'pino-pretty';
+
+/**
+ * The engine's log, on stderr (stdout is kept for command output: summaries, JSON lines). JSON lines
+ * (pino) when stderr is not a terminal, human-readable lines on a terminal; `ENGINE_LOG_FORMAT=json|text`
+ * overrides, `ENGINE_LOG_LEVEL=debug|info|warn|error` filters. Every message goes through `redact`: no
+ * password from a URL or a secret of the config is ever written.
+ */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-let threshold = rank[(process.env.ENGINE_LOG_LEVEL as LogLevel | undefined) ?? 'info'] ?? rank.info;
+const secrets = new Set<string>();
 
-export function setLogLevel(level: LogLevel): void {
-  threshold = rank[level];
+/** A value that must never be printed (a password, a token); registered when the config is read. */
+export function registerSecret(value: string | undefined | null): void {
+  if (value && value.length >= 3) secrets.add(value);
 }
 
-function write(level: LogLevel, msg: string): void {
-  if (rank[level] < threshold) return;
-  process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${msg}\n`);
+/** The text with URL passwords and registered secrets replaced by `***`. */
+export function redact(text: string): string {
+  let out = text.replace(/\/\/([^:/@\s]+):[^@/\s]+@/g, '//$1:***@');
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***');
+  return out;
+}
+
+function makeLogger(): pino.Logger {
+  const level = process.env.ENGINE_LOG_LEVEL ?? 'info';
+  const format = process.env.ENGINE_LOG_FORMAT ?? (process.stderr.isTTY ? 'text' : 'json');
+  const options: pino.LoggerOptions = { level, base: { pid: process.pid }, formatters: { level: (label) => ({ level: label }) } };
+  if (format === 'text') {
+    return pino(options, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  }
+  return pino(options, pino.destination({ dest: 2, sync: true }));
+}
+
+const logger = makeLogger();
+
+export function setLogLevel(level: LogLevel): void {
+  logger.level = level;
 }
 
 export const log = {
-  debug: (msg: string) => write('debug', msg),
-  info: (msg: string) => write('info', msg),
-  warn: (msg: string) => write('warn', msg),
-  error: (msg: string) => write('error', msg),
+  debug: (msg: string) => logger.debug(redact(msg)),
+  info: (msg: string) => logger.info(redact(msg)),
+  warn: (msg: string) => logger.warn(redact(msg)),
+  error: (msg: string) => logger.error(redact(msg)),
 };

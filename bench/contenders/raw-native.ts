@@ -14,7 +14,10 @@ async function main(): Promise<void> {
   const count = Number(countArg);
   const routes = new TopicRoutes([{ name: 'raw', topics: [topic] } as never]);
   const source = new NativeSource({ brokers, groupId: `raw-native-${topic}-${Date.now()}`, config: {} }, routes, {
-    assigned: (parts) => parts.forEach((p) => routes.route(p.topic)),
+    assigned: (parts, assign) => {
+      parts.forEach((p) => routes.route(p.topic));
+      assign(null);
+    },
     revoked: (_parts, release) => release(),
     error: (err) => process.stderr.write(`${err.message}\n`),
   });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
 import { createTopic, produce } from './kafka-tools';
@@ -44,8 +44,8 @@ export async function prepareOrders(name: string, records: number, partitions: n
   return { topic, table };
 }
 
-/** Runs `engine start <config> --until-caught-up` as its own process; its log goes to our stderr. */
-export function runEngine(config: string, env: NodeJS.ProcessEnv): Promise<EngineSummary> {
+/** Runs `engine start <config> --until-caught-up` as its own process; its log goes to our stderr. `during` gets the child. */
+export function runEngine(config: string, env: NodeJS.ProcessEnv, during?: (child: ChildProcess) => void): Promise<EngineSummary> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), 'start', config, '--until-caught-up'], {
       env: { ...process.env, ...env },
@@ -54,6 +54,7 @@ export function runEngine(config: string, env: NodeJS.ProcessEnv): Promise<Engin
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.on('error', reject);
+    during?.(child);
     child.on('exit', (code) => {
       const line = stdout.split('\n').find((l) => l.startsWith('{"event":"summary"'));
       if (code !== 0 || !line) reject(new Error(`engine exited with ${code}`));

@@ -4,7 +4,7 @@ import { inspectDeadLetters, replayConfig } from './dlq';
 import { formatPositions, parseTarget, resetPositions, showPositions } from './offsets';
 import { Engine } from '../engine/engine';
 import { EngineError, ErrorCodes, ExitCodes, messageOf } from '../errors';
-import { log } from '../log';
+import { log, redact } from '../log';
 import { loadSchemas } from '../schema/load';
 
 const USAGE = `usage:
@@ -60,12 +60,12 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCodes.OK;
   } catch (err) {
     if (err instanceof EngineError) {
-      process.stderr.write(`engine: ${err.code}: ${err.message}\n`);
+      process.stderr.write(redact(`engine: ${err.code}: ${err.message}\n`));
       return err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.CONFIG_READ || err.code === ErrorCodes.SCHEMA_LOAD || err.code === ErrorCodes.TABLE_MAPPING
         ? ExitCodes.CONFIG
         : ExitCodes.FAILED;
     }
-    process.stderr.write(`engine: unexpected error: ${err instanceof Error ? err.stack ?? err.message : messageOf(err)}\n`);
+    process.stderr.write(redact(`engine: unexpected error: ${err instanceof Error ? err.stack ?? err.message : messageOf(err)}\n`));
     return ExitCodes.FAILED;
   }
 }
@@ -84,7 +84,7 @@ function options(argv: string[], names: string[]): { values: Map<string, string>
 }
 
 function failed(err: unknown): number {
-  process.stderr.write(`engine: ${err instanceof EngineError ? `${err.code}: ` : ''}${messageOf(err)}\n`);
+  process.stderr.write(redact(`engine: ${err instanceof EngineError ? `${err.code}: ` : ''}${messageOf(err)}\n`));
   return err instanceof EngineError && (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.SCHEMA_LOAD || err.code === ErrorCodes.CONFIG_READ) ? ExitCodes.CONFIG : ExitCodes.FAILED;
 }
 
@@ -147,7 +147,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      process.stderr.write(`engine: ${messageOf(err)}\n`);
+      process.stderr.write(redact(`engine: ${messageOf(err)}\n`));
       process.exit(ExitCodes.FAILED);
     },
   );

@@ -30,6 +30,8 @@ export class PartitionTrack {
   watermark: number;
   /** Last offset handed to Kafka's commit (or read from it); -1 when none. */
   committed = -1;
+  /** Next offset after the last record polled into a chunk; -1 before the first. */
+  polled = -1;
   /** The poller's scratch while it writes a chunk: the chunk seq that last touched this partition, and its last offset. */
   openSeq = 0;
   openLast = -1;

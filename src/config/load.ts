@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { registerSecret } from '../log';
 import { substituteEnv } from './env';
 import type { EngineConfig } from './types';
 import { validateConfig } from './validate';
@@ -28,6 +29,7 @@ export function parseConfig(text: string, baseDir: string, env: NodeJS.ProcessEn
     throw invalid(source, problems);
   }
   const substituted = substituteEnv(doc.toJS(), env, problems);
+  registerSecrets(substituted);
   const config = validateConfig(substituted, baseDir, problems);
   if (!config) throw invalid(source, problems);
   return config;
@@ -35,4 +37,25 @@ export function parseConfig(text: string, baseDir: string, env: NodeJS.ProcessEn
 
 function invalid(source: string, problems: string[]): EngineError {
   return new EngineError(ErrorCodes.CONFIG_INVALID, `invalid config ${source}:\n  ${problems.join('\n  ')}`);
+}
+
+/**
+ * The config's secrets, before anything can print them (validation messages included): passwords in
+ * URLs, and librdkafka settings that hold a password, secret or token.
+ */
+function registerSecrets(root: unknown): void {
+  const r = root as { postgres?: { url?: unknown }; kafka?: { config?: Record<string, unknown> }; pipelines?: Array<{ registry?: { url?: unknown } }> } | null;
+  const urlPassword = (url: unknown) => {
+    if (typeof url !== 'string') return;
+    const m = /\/\/[^:/@\s]+:([^@/\s]+)@/.exec(url);
+    if (m) {
+      registerSecret(m[1]);
+      registerSecret(decodeURIComponent(m[1]));
+    }
+  };
+  urlPassword(r?.postgres?.url);
+  for (const p of r?.pipelines ?? []) urlPassword(p?.registry?.url);
+  for (const [key, value] of Object.entries(r?.kafka?.config ?? {})) {
+    if (/password|secret|token|oauthbearer\.config/i.test(key) && typeof value === 'string') registerSecret(value);
+  }
 }

@@ -45,7 +45,11 @@ export interface EngineConfig {
   postgres: { url: string; connections: number };
   engine: {
     workers: number;
+    /** engine.memory, and what config/memory.ts derives from it (unless set explicitly). */
+    memoryBytes: number;
     ringBytes: number;
+    fetchQueueKBytes: number;
+    fetchMaxBytes: number;
     delivery: Delivery;
     source: SourceKind;
     /** Messages asked of librdkafka per consume call; null = the source's default (native 5000, node-rdkafka 1000). */
@@ -61,5 +65,6 @@ export interface EngineConfig {
    * retried with exponential backoff and jitter for at most maxElapsedMs; then the engine stops (exit 1).
    */
   retry: { maxElapsedMs: number; minDelayMs: number; maxDelayMs: number };
-  metrics: { port: number | null };
+  /** Prometheus /metrics, /healthz and /readyz; port null = not served. */
+  metrics: { port: number | null; host: string };
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_MEMORY, planMemory } from './memory';
 import { parseBytes, parseMillis } from './units';
 import type { BatchConfig, Delivery, EngineConfig, Format, OnRecordError, PipelineConfig, SourceKind } from './types';
 
@@ -24,13 +25,17 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   const pg = r.object(root.postgres, 'postgres') ?? {};
   r.noUnknownKeys(pg, 'postgres', ['url', 'connections']);
   const engine = r.object(root.engine ?? {}, 'engine') ?? {};
-  r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'source', 'pollBatch', 'commitIntervalMs', 'offsetsTable']);
+  r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'source', 'pollBatch', 'commitIntervalMs', 'offsetsTable', 'memory']);
   const retry = r.object(root.retry ?? {}, 'retry') ?? {};
   r.noUnknownKeys(retry, 'retry', ['maxElapsed', 'minDelay', 'maxDelay']);
   const metrics = r.object(root.metrics ?? {}, 'metrics') ?? {};
-  r.noUnknownKeys(metrics, 'metrics', ['port']);
+  r.noUnknownKeys(metrics, 'metrics', ['port', 'host']);
 
   const delivery = r.oneOf<Delivery>(engine.delivery ?? 'exactly-once', 'engine.delivery', ['at-least-once', 'exactly-once']);
+  const memory = r.bytes(engine.memory ?? DEFAULT_MEMORY, 'engine.memory', 32 << 20, 2 ** 40) ?? DEFAULT_MEMORY;
+  const explicitRing = engine.ringBytes === undefined ? null : r.bytes(engine.ringBytes, 'engine.ringBytes', 1 << 20, 2 ** 31 - 1);
+  const memoryPlan = planMemory(memory, explicitRing);
+  if (memoryPlan.ringBytes > 2 ** 31 - 1) memoryPlan.ringBytes = 2 ** 31 - 1;
   const offsetsTable = r.string(engine.offsetsTable ?? 'kafka_pg_engine.offsets', 'engine.offsetsTable') ?? 'kafka_pg_engine.offsets';
   if (!/^[^.]+(\.[^.]+)?$/.test(offsetsTable)) problems.push(`engine.offsetsTable: "${offsetsTable}" is not a table name (table or schema.table)`);
 
@@ -38,6 +43,8 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   if (root.pipelines !== undefined && list.length === 0) problems.push('pipelines: at least one pipeline is required');
   const pipelines = list.map((p, i) => pipeline(r, p, `pipelines[${i}]`, baseDir)).filter((p): p is PipelineConfig => p !== null);
   checkUnique(pipelines, problems);
+  // A batch's tuples stay in memory until its COPY commits: no batch may hold more than a share of the budget.
+  for (const p of pipelines) p.batch.maxBytes = Math.min(p.batch.maxBytes, memoryPlan.maxBatchBytes);
 
   const config: EngineConfig = {
     kafka: {
@@ -51,7 +58,10 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
     },
     engine: {
       workers: r.integer(engine.workers ?? 2, 'engine.workers', 1, 256) ?? 2,
-      ringBytes: r.bytes(engine.ringBytes ?? '64MiB', 'engine.ringBytes', 1 << 20, 2 ** 31 - 1) ?? 64 << 20,
+      ringBytes: memoryPlan.ringBytes,
+      memoryBytes: memory,
+      fetchQueueKBytes: memoryPlan.fetchQueueKBytes,
+      fetchMaxBytes: memoryPlan.fetchMaxBytes,
       delivery: delivery ?? 'exactly-once',
       source: r.oneOf<SourceKind>(engine.source ?? 'auto', 'engine.source', ['auto', 'native', 'node-rdkafka']) ?? 'auto',
       pollBatch: engine.pollBatch === undefined ? null : r.integer(engine.pollBatch, 'engine.pollBatch', 1, 100_000),
@@ -64,7 +74,10 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
       minDelayMs: r.millis(retry.minDelay ?? '200ms', 'retry.minDelay') ?? 200,
       maxDelayMs: r.millis(retry.maxDelay ?? '10s', 'retry.maxDelay') ?? 10_000,
     },
-    metrics: { port: metrics.port === undefined || metrics.port === null ? null : r.integer(metrics.port, 'metrics.port', 0, 65535) },
+    metrics: {
+      port: metrics.port === undefined || metrics.port === null ? null : r.integer(metrics.port, 'metrics.port', 0, 65535),
+      host: r.string(metrics.host ?? '0.0.0.0', 'metrics.host') ?? '0.0.0.0',
+    },
   };
   return problems.length === 0 ? config : null;
 }

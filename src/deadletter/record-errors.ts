@@ -54,9 +54,10 @@ export class RecordErrors {
       const text = `pipeline ${pipeline.name}: record ${where}: ${f.error.message}`;
       if (pipeline.onRecordError === 'skip') {
         this.skipped++;
+        this.metrics.skipped.inc({ pipeline: pipeline.name });
         log.warn(`${text} (skipped)`);
       } else if (pipeline.onRecordError === 'dead-letter') {
-        waits.push(this.deadLetter(f.pos, { error: f.error }));
+        waits.push(this.deadLetter(f.pos, { error: f.error }, pipeline.name));
       } else fatal ??= new EngineError(f.error.code, `${text} (onRecordError: fail; nothing at or after it is committed)`);
     }
     return { fatal, waits };
@@ -77,18 +78,20 @@ export class RecordErrors {
     const reject = (row: BatchRow, why: Rejection): Promise<void> => {
       this.metrics.recordFailures.inc({ pipeline: pipeline.name, code: ErrorCodes.PG_REJECTED });
       const reason: DeadLetterReason = { error: why.error.toData(), sqlstate: why.sqlstate, constraint: why.constraint, column: why.column };
-      if (pipeline.onRecordError === 'dead-letter') return this.deadLetter(row.frame, reason);
+      if (pipeline.onRecordError === 'dead-letter') return this.deadLetter(row.frame, reason, pipeline.name);
       this.skipped++;
+      this.metrics.skipped.inc({ pipeline: pipeline.name });
       log.warn(`pipeline ${pipeline.name}: record ${this.builder.where(row.frame)}: row refused by PostgreSQL (${why.sqlstate}): ${why.error.message} (skipped)`);
       return Promise.resolve();
     };
     return rescue(rows, first, copy, reject, this.stats).then(() => rows.length - (this.stats.rejected - before));
   }
 
-  private deadLetter(pos: number, reason: DeadLetterReason): Promise<void> {
+  private deadLetter(pos: number, reason: DeadLetterReason, pipeline: string): Promise<void> {
     const record = this.builder.build(pos, reason);
     return this.producer!.send(record).then(() => {
       this.deadLettered++;
+      this.metrics.deadLettered.inc({ pipeline });
     });
   }
 

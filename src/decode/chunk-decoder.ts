@@ -84,7 +84,7 @@ export class ChunkDecoder {
         p.frames = null;
         p.rows = 0;
       });
-      return { result: { outputs, failures, tombstones, skipped, fatal: null }, transfer };
+      return { result: { outputs, failures, tombstones, skipped, decodeMs: 0, fatal: null }, transfer };
     } catch (err) {
       for (const p of this.pipelines) {
         p.writer = null;
@@ -92,7 +92,7 @@ export class ChunkDecoder {
         p.rows = 0;
       }
       const fatal: EngineErrorData = { code: ErrorCodes.WORKER_FAILED, message: `decode worker failed on a chunk: ${messageOf(err)}`, retriable: false };
-      return { result: { outputs: [], failures, tombstones, skipped, fatal }, transfer: [] };
+      return { result: { outputs: [], failures, tombstones, skipped, decodeMs: 0, fatal }, transfer: [] };
     }
   }
 

@@ -44,6 +44,16 @@ export class DecodePool {
     }
   }
 
+  /** Chunks waiting for a free worker. */
+  get waiting(): number {
+    return this.pool.queueSize;
+  }
+
+  /** Share of the pool's time spent running tasks since it started (Piscina's utilization). */
+  get busyRatio(): number {
+    return this.pool.utilization;
+  }
+
   async close(): Promise<void> {
     await this.pool.destroy();
   }
@@ -61,5 +71,5 @@ export function failEveryRecord(reader: FrameReader, task: DecodeTask, error: En
     else if (reader.valueLength < 0) tombstones++;
     else failures.push({ pos, pipeline: reader.pipeline, topicId: reader.topicId, partition: reader.partition, offset: reader.offset, error });
   }
-  return { outputs: [], failures, tombstones, skipped, fatal: null };
+  return { outputs: [], failures, tombstones, skipped, decodeMs: 0, fatal: null };
 }

@@ -20,6 +20,8 @@ class Moved {
 }
 
 export default function decodeChunk(task: DecodeTask): unknown {
+  const started = performance.now();
   const { result, transfer } = decoder.decode(task);
+  result.decodeMs = performance.now() - started;
   return move(new Moved(result, transfer));
 }

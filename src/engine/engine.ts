@@ -8,7 +8,6 @@ import { DecodePool } from '../decode/pool';
 import type { DecodeResult } from '../decode/task';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
-import { EngineMetrics } from '../metrics/metrics';
 import { RingWriter } from '../ring/ring-writer';
 import { PgSink } from '../sink/pg-sink';
 import { createSource } from '../source/create';
@@ -17,6 +16,7 @@ import { TopicRoutes } from '../source/routes';
 import { SchemaGate } from '../source/schema-registry';
 import type { ConsumerClient, SourceEvents } from '../source/source';
 import { BatchWriter } from './batch-writer';
+import { Operations } from './operations';
 import { Partitions } from './partitions';
 import { planPipelines, type PipelinePlan } from './plan';
 
@@ -61,7 +61,7 @@ export interface RunSummary {
  * space is freed) or once one of them failed (then nothing past it is committed and the engine stops).
  */
 export class Engine {
-  readonly metrics = new EngineMetrics();
+  readonly ops: Operations;
   private readonly tracker = new CommitTracker();
   private readonly routes: TopicRoutes;
   private readonly sink: PgSink;
@@ -96,7 +96,22 @@ export class Engine {
   ) {
     this.offsets = config.engine.delivery === 'exactly-once' ? new OffsetsTable(config.engine.offsetsTable, config.kafka.groupId, `${os.hostname()}:${process.pid}`) : null;
     this.routes = new TopicRoutes(config.pipelines);
-    this.partitions = new Partitions(this.tracker, this.routes, this.metrics, options.untilCaughtUp === true, {
+    this.sink = new PgSink({
+      url: config.postgres.url,
+      connections: config.postgres.connections,
+      retryMinMs: config.retry.minDelayMs,
+      retryMaxMs: config.retry.maxDelayMs,
+      retryMaxElapsedMs: config.retry.maxElapsedMs,
+      onRetry: (cause) => this.ops.metrics.retries.inc({ stage: 'postgres', cause }),
+    });
+    this.ops = new Operations(config, this.sink, {
+      tracker: this.tracker,
+      ring: () => this.ring,
+      pool: () => this.pool,
+      poller: () => this.poller,
+      source: () => this.source,
+    });
+    this.partitions = new Partitions(this.tracker, this.routes, this.ops, options.untilCaughtUp === true, {
       source: () => this.source,
       poller: () => this.poller,
       stopping: () => this.stopReason !== null,
@@ -104,13 +119,6 @@ export class Engine {
       caughtUp: () => this.stop('caught-up'),
       claim: this.offsets ? (parts) => this.sink.transaction('claiming partitions in the offsets table', (c) => this.offsets!.claim(c, parts)) : null,
       startAtEnd: /^(latest|largest|end)$/.test(String(config.kafka.config['auto.offset.reset'] ?? '')),
-    });
-    this.sink = new PgSink({
-      url: config.postgres.url,
-      connections: config.postgres.connections,
-      retryMinMs: config.retry.minDelayMs,
-      retryMaxMs: config.retry.maxDelayMs,
-      retryMaxElapsedMs: config.retry.maxElapsedMs,
     });
     this.schemas = new SchemaGate(config.pipelines.map((p) => p.registry));
     this.batcher = new Batcher(
@@ -131,8 +139,7 @@ export class Engine {
       this.plans = await planPipelines(this.config, this.sink);
       if (this.offsets) await this.sink.transaction(`creating ${this.offsets.table}`, (c) => this.offsets!.ensure(c));
       this.ring = new RingWriter(this.config.engine.ringBytes);
-      this.metrics.ringCapacityBytes.set(this.ring.capacity);
-      this.recordErrors = new RecordErrors(this.config, this.ring.sab, this.routes, this.metrics);
+      this.recordErrors = new RecordErrors(this.config, this.ring.sab, this.routes, this.ops.metrics);
       await this.recordErrors.prepare();
       this.writer = new BatchWriter(this.sink, this.plans.map((p) => p.copyTarget), this.recordErrors, this.offsets, this.ring.sab);
       this.pool = new DecodePool(this.config.engine.workers, {
@@ -143,7 +150,12 @@ export class Engine {
       const events: SourceEvents = {
         assigned: (parts, assign) => this.partitions.assigned(parts, assign),
         revoked: (parts, release, lost) => this.partitions.revoked(parts, release, lost),
-        error: (err) => (err.retriable ? log.warn(err.message) : this.fail(err)),
+        error: (err) => {
+          this.ops.readiness.kafkaError(err.message);
+          if (!err.retriable) return this.fail(err);
+          this.ops.metrics.retries.inc({ stage: 'kafka', cause: 'client_error' });
+          log.warn(err.message);
+        },
       };
       ({ source: this.source, poller: this.poller } = createSource({
         config: this.config,
@@ -157,11 +169,13 @@ export class Engine {
         schemas: this.schemas.enabled ? this.schemas : null,
       }));
       await this.source.connect(30_000);
-      if (this.config.metrics.port !== null) await this.metrics.serve(this.config.metrics.port);
+      await this.ops.serve();
       this.source.subscribe(this.routes.subscriptions());
       polling = this.poller.run().catch((err) => this.fail(err));
       if (this.options.untilCaughtUp) timers.push(setInterval(() => this.partitions.checkCaughtUp(false), 200));
-      if (this.options.progressEveryMs) timers.push(setInterval(() => this.progress(started), this.options.progressEveryMs));
+      const display = this.options.untilCaughtUp === true && process.stderr.isTTY === true;
+      if (display) timers.push(setInterval(() => this.progressLine(), 500));
+      else if (this.options.progressEveryMs) timers.push(setInterval(() => this.progress(started), this.options.progressEveryMs));
       log.info(`engine started (${this.source.kind} source): ${this.config.pipelines.map((p) => `${p.name} → ${p.table}`).join(', ')}`);
       await stopped;
     } catch (err) {
@@ -212,6 +226,7 @@ export class Engine {
   }
 
   private async shutdown(polling: Promise<void>): Promise<void> {
+    if (this.options.untilCaughtUp === true && process.stderr.isTTY === true) process.stderr.write('\n');
     this.poller?.stop();
     await polling;
     this.batcher.flushAll();
@@ -225,7 +240,7 @@ export class Engine {
     await this.pool?.close();
     await this.recordErrors?.close();
     await this.sink.close();
-    await this.metrics.close();
+    await this.ops.close();
   }
 
   private decode(chunk: ChunkWork): void {
@@ -233,8 +248,7 @@ export class Engine {
     this.firstRecordAt ??= process.hrtime.bigint();
     this.records += chunk.region.frames;
     this.chunks++;
-    this.metrics.recordsPolled.inc(chunk.region.frames);
-    this.metrics.ringUsedBytes.set(this.ring.usedBytes);
+    this.ops.chunkPolled(chunk);
     const r = chunk.region;
     this.pool.run({ start: r.start, end: r.end, frames: r.frames }).then(
       (result) => this.decoded(chunk, result),
@@ -243,6 +257,7 @@ export class Engine {
   }
 
   private decoded(chunk: ChunkWork, result: DecodeResult): void {
+    this.ops.metrics.decodeSeconds.observe(result.decodeMs / 1000);
     if (result.fatal) return this.settle(chunk, EngineError.fromData(result.fatal));
     this.recordFailures += result.failures.length;
     const { fatal, waits } = this.recordErrors.decodeFailures(result.failures);
@@ -268,11 +283,11 @@ export class Engine {
 
   private write(batch: Batch): void {
     const name = this.config.pipelines[batch.pipeline].name;
+    const started = process.hrtime.bigint();
     this.writer.write(batch).then(
       (rows) => {
         this.rows += rows;
-        this.metrics.rowsWritten.inc({ pipeline: name }, rows);
-        this.metrics.batchesWritten.inc({ pipeline: name });
+        this.ops.batchWritten(batch, name, rows, Number(process.hrtime.bigint() - started) / 1e9, this.writer.copies);
         for (const part of batch.parts) this.partDone(part.chunk);
       },
       (err) => {
@@ -293,7 +308,7 @@ export class Engine {
       this.partitions.settled();
     }
     this.ring.release(chunk.region);
-    this.metrics.ringUsedBytes.set(this.ring.usedBytes);
+    this.ops.chunkSettled(chunk);
     this.poller.notifySpace();
     if (this.unsettled === 0 && this.settleWaiter) this.settleWaiter();
     if (error === null) this.partitions.checkCaughtUp(false);
@@ -305,6 +320,16 @@ export class Engine {
       this.commitTimer = null;
       this.source.commit(this.tracker.takeCommits());
     }, this.config.engine.commitIntervalMs);
+  }
+
+  /** --until-caught-up on a terminal: one line, rewritten in place: rate, rows, what is left, ETA. */
+  private progressLine(): void {
+    const now = process.hrtime.bigint();
+    const seconds = this.firstRecordAt ? Number(now - this.firstRecordAt) / 1e9 : 0;
+    const rate = seconds > 0 ? this.rows / seconds : 0;
+    const left = this.partitions.remaining();
+    const eta = rate > 0 && left !== null ? `${Math.ceil(left / rate)} s` : '?';
+    process.stderr.write(`\r\x1b[K${Math.round(rate)} rows/s, ${this.rows} rows, ${left ?? '?'} records to go, ETA ${eta}`);
   }
 
   private progress(started: bigint): void {

@@ -2,7 +2,7 @@ import type { CommitTracker, PartitionTrack, TopicPartitionOffset } from '../com
 import type { ClaimedPartition, ClaimRequest } from '../commit/offsets-table';
 import { messageOf } from '../errors';
 import { log } from '../log';
-import type { EngineMetrics } from '../metrics/metrics';
+import type { Operations } from './operations';
 import type { ChunkPoller } from '../source/poller';
 import type { TopicRoutes } from '../source/routes';
 import type { ConsumerClient, TopicPartition } from '../source/source';
@@ -35,7 +35,7 @@ export class Partitions {
   constructor(
     private readonly tracker: CommitTracker,
     private readonly routes: TopicRoutes,
-    private readonly metrics: EngineMetrics,
+    private readonly ops: Operations,
     private readonly untilCaughtUp: boolean,
     private readonly host: PartitionsHost,
   ) {}
@@ -67,7 +67,8 @@ export class Partitions {
       tracks.push(track);
     }
     this.host.poller()?.invalidate();
-    this.metrics.assignedPartitions.set(this.tracker.size);
+    this.ops.readiness.assignmentReceived = true;
+    this.ops.metrics.rebalances.inc({ kind: 'assign' });
     log.info(`assigned ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ') || 'no partitions'}`);
     const claim = this.host.claim;
     // Partitions assigned while stopping are handed back on leaving; nothing of them is written.
@@ -158,8 +159,9 @@ export class Partitions {
       for (const t of tracks) {
         this.tracker.revoke(t.topic, t.partition);
         this.targets.delete(t);
+        this.ops.metrics.forgetPartition(t.topic, t.partition);
       }
-      this.metrics.assignedPartitions.set(this.tracker.size);
+      this.ops.metrics.rebalances.inc({ kind: lost ? 'lost' : 'revoke' });
       log.info(`revoked ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')}`);
       release();
     };
@@ -177,6 +179,17 @@ export class Partitions {
     this.revoking = null;
     clearTimeout(r.timer);
     r.finish();
+  }
+
+  /** --until-caught-up: records between the durable positions and the targets (null until every target is known). */
+  remaining(): number | null {
+    let left = 0;
+    for (const track of this.tracker.all()) {
+      const target = this.targets.get(track);
+      if (target === undefined) return null;
+      left += Math.max(0, target - Math.max(track.watermark, 0));
+    }
+    return left;
   }
 
   /**

@@ -170,6 +170,12 @@ export class RingWriter {
     this.openFrames += frames;
   }
 
+  /** The Kafka timestamp of the frame at `pos` (ms, -1 when absent). */
+  timestampAt(pos: number): number {
+    const i = (pos + F_TIMESTAMP) >> 2;
+    return this.i32[i + 1] * TWO_POW_32 + (this.i32[i] >>> 0);
+  }
+
   /**
    * Marks the open chunk's frames for which `skip(topicId, partition, offset)` is true as PIPELINE_SKIP
    * (before the chunk is published). A slow walk over the chunk: only for partitions that need it.

@@ -1,7 +1,7 @@
 import { Client, type ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
-import { log } from '../log';
+import { log, redact } from '../log';
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../copy/copy-binary';
 
 /**
@@ -34,6 +34,8 @@ export interface SinkOptions {
   retryMaxMs?: number;
   /** How long one batch may keep failing with retriable errors before the sink gives up (ENG_PG_WRITE). */
   retryMaxElapsedMs?: number;
+  /** Called for each retry, with the cause (SQLSTATE or connection error code). */
+  onRetry?: (cause: string) => void;
 }
 
 /**
@@ -46,6 +48,9 @@ export class PgSink {
   private readonly waiters: Array<{ resolve: (c: Client) => void; reject: (e: Error) => void }> = [];
   private closing = false;
   private opened = 0;
+  /** Transactions waiting out a retriable failure, and the last cause. */
+  private retryingNow = 0;
+  private lastRetryCause = '';
 
   constructor(private readonly options: SinkOptions) {}
 
@@ -90,6 +95,23 @@ export class PgSink {
    * rolls back and is thrown (a server error becomes ENG_PG_REJECTED). `what` names the work in errors.
    */
   async transaction<T>(what: string, work: (client: Client) => Promise<T>): Promise<T> {
+    let retrying = false;
+    try {
+      return await this.attempts(what, work, () => {
+        if (!retrying) this.retryingNow++;
+        retrying = true;
+      });
+    } finally {
+      if (retrying) this.retryingNow--;
+    }
+  }
+
+  /** Null, or what the sink is retrying (for readiness). */
+  get retrying(): string | null {
+    return this.retryingNow > 0 ? `${this.retryingNow} batch${this.retryingNow > 1 ? 'es' : ''} retrying PostgreSQL: ${this.lastRetryCause}` : null;
+  }
+
+  private async attempts<T>(what: string, work: (client: Client) => Promise<T>, retrying: () => void): Promise<T> {
     let client = await this.acquire();
     let delay = this.options.retryMinMs ?? 200;
     const giveUpAt = Date.now() + (this.options.retryMaxElapsedMs ?? 600_000);
@@ -115,6 +137,9 @@ export class PgSink {
           await this.resetOrReplace(client, giveUpAt).then((c) => this.release(c), () => this.lose());
           throw this.exhausted(what, err);
         }
+        retrying();
+        this.lastRetryCause = pgMessage(err);
+        this.options.onRetry?.((err as { code?: string }).code ?? 'connection');
         log.warn(`${what} failed (attempt ${attempt}, retrying in ${delay} ms): ${pgMessage(err)}`);
         await sleep(delay);
         delay = this.nextDelay(delay);
@@ -254,9 +279,6 @@ function pgMessage(err: unknown): string {
   return parts.join(' ');
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -34,9 +34,9 @@ export function createSource(w: SourceWiring): { source: ConsumerClient; poller:
     maxChunkBytes: Math.max(64 << 10, Math.floor(w.ring.capacity / 16)),
   };
   if (native) {
-    const source = new NativeSource(w.config.kafka, w.routes, w.events);
+    const source = new NativeSource(w.config.kafka, w.routes, w.events, w.config.engine);
     return { source, poller: new NativePoller(source, w.ring, w.routes, w.tracker, w.onChunk, options, w.onIdle, w.schemas) };
   }
-  const source = new KafkaSource(w.config.kafka, options.pollTimeoutMs, w.events);
+  const source = new KafkaSource(w.config.kafka, options.pollTimeoutMs, w.events, w.config.engine);
   return { source, poller: new MessagePoller(source, w.ring, w.routes, w.tracker, w.onChunk, options, w.onIdle, w.schemas) };
 }

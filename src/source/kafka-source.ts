@@ -3,7 +3,7 @@ import type { TopicPartitionOffset } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
-import { consumerSettings, describeOffsets, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
+import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
 
 export type Message = Kafka.Message;
 
@@ -31,8 +31,13 @@ export class KafkaSource implements ConsumerClient {
   private disconnected = false;
   private readonly steps = new RebalanceSteps();
 
-  constructor(private readonly kafka: EngineConfig['kafka'], pollTimeoutMs: number, private readonly events: SourceEvents) {
-    const user = splitConfig(consumerSettings(kafka));
+  constructor(
+    private readonly kafka: EngineConfig['kafka'],
+    pollTimeoutMs: number,
+    private readonly events: SourceEvents,
+    buffers: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchMaxBytes'> = DEFAULT_BUFFERS,
+  ) {
+    const user = splitConfig(consumerSettings(kafka, buffers));
     const conf = {
       ...user.global,
       rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => {

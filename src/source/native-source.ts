@@ -5,7 +5,7 @@ import { log } from '../log';
 import { DATA_START } from '../ring/layout';
 import { loadNative, nativeUnavailableReason, OUT_EVENTS, OUT_PART0, type NativeConsumerHandle, type NativeEvent } from './native-binding';
 import type { TopicRoutes } from './routes';
-import { consumerSettings, describeOffsets, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
+import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
 
 /** Room in fill()'s report for this many partitions per call; more in one batch wait for the next fill. */
 export const FILL_REPORT_PARTITIONS = 1024;
@@ -27,11 +27,12 @@ export class NativeSource implements ConsumerClient {
     private readonly kafka: EngineConfig['kafka'],
     private readonly routes: TopicRoutes,
     private readonly events: SourceEvents,
+    buffers: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchMaxBytes'> = DEFAULT_BUFFERS,
   ) {
     const addon = loadNative();
     if (!addon) throw new EngineError(ErrorCodes.NATIVE_UNAVAILABLE, `engine.source native: the addon cannot be loaded: ${nativeUnavailableReason()}`);
     const settings: Record<string, string> = {};
-    for (const [key, value] of Object.entries(consumerSettings(kafka))) settings[key] = String(value);
+    for (const [key, value] of Object.entries(consumerSettings(kafka, buffers))) settings[key] = String(value);
     try {
       this.handle = new addon.NativeConsumer(settings);
     } catch (err) {

@@ -16,6 +16,8 @@ export interface ChunkWork {
   settled: boolean;
   /** Exactly-once: the broker's acknowledgements of the chunk's dead-lettered records, which its offsets wait for. */
   deadLetters: Promise<void> | null;
+  /** Kafka timestamp (ms) of the chunk's first record, for the end-to-end latency metric; -1 unknown. */
+  firstTimestamp: number;
 }
 
 export interface PollerOptions {
@@ -67,6 +69,11 @@ export abstract class ChunkPoller {
     }
   }
 
+  /** Polling waits for ring space (PostgreSQL or the workers are behind). */
+  get waitingForSpace(): boolean {
+    return this.spaceWaiter !== null;
+  }
+
   protected waitForSpace(): Promise<void> {
     return new Promise((resolve) => {
       this.spaceWaiter = resolve;
@@ -89,11 +96,12 @@ export abstract class ChunkPoller {
     const pieces: Piece[] = [];
     for (const track of this.chunkTracks) {
       pieces.push(track.open(track.openLast));
+      track.polled = track.openLast + 1;
       track.openSeq = 0;
     }
     this.chunkTracks = [];
     this.openSeq++;
-    this.onChunk({ region, pieces, pending: 0, settled: false, deadLetters: null });
+    this.onChunk({ region, pieces, pending: 0, settled: false, deadLetters: null, firstTimestamp: this.ring.timestampAt(region.start) });
   }
 
   /**

@@ -48,8 +48,11 @@ export interface ConsumerClient {
   disconnect(): Promise<void>;
 }
 
+/** librdkafka's buffers at the default engine.memory (see config/memory.ts), for clients built outside the engine. */
+export const DEFAULT_BUFFERS = { fetchQueueKBytes: 16384, fetchMaxBytes: 16 << 20 };
+
 /** librdkafka settings the engine relies on; the user's `kafka.config` is applied after these. */
-export function consumerSettings(kafka: EngineConfig['kafka']): Record<string, string | number | boolean> {
+export function consumerSettings(kafka: EngineConfig['kafka'], engine: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchMaxBytes'>): Record<string, string | number | boolean> {
   return {
     'metadata.broker.list': kafka.brokers,
     'group.id': kafka.groupId,
@@ -59,7 +62,9 @@ export function consumerSettings(kafka: EngineConfig['kafka']): Record<string, s
     'enable.auto.offset.store': false,
     // Without this the fetcher stalls for 1 s whenever the local queue fills (see stack notes).
     'fetch.queue.backoff.ms': 10,
-    'queued.max.messages.kbytes': 32768,
+    // Sized by engine.memory (config/memory.ts): the fetch queue and the largest fetch response.
+    'queued.max.messages.kbytes': engine.fetchQueueKBytes,
+    'fetch.max.bytes': engine.fetchMaxBytes,
     'socket.nagle.disable': true,
     'auto.offset.reset': 'earliest',
     ...kafka.config,

@@ -20,6 +20,8 @@ export function unique(prefix: string): string {
 
 export async function withPg<T>(fn: (c: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: DATABASE_URL });
+  // A server restart while the query runs rejects the query; without a listener it would also throw.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);
@@ -84,7 +86,8 @@ export interface CliRun {
 /** Runs the real `engine` CLI as a child process; `during` gets the child (to signal it). */
 export function runCli(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; during?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Tests read the human-readable log (the JSON form has a test of its own).
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ENGINE_LOG_FORMAT: 'text', ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO } from '../helpers/env';
 
-// `bench throughput --quick`: every contender (the engine on both Kafka sources, on Avro and on Connect's
+// `bench throughput --quick`: every contender (the engine on both Kafka sources and in both delivery modes, on Avro and on Connect's
 // JSON, psql \copy, raw native and node-rdkafka consume, Kafka Connect + Debezium JDBC sink, KafkaJS)
 // drains the same small backlog correctly.
 // Speed is not asserted here; the full benchmark prints it.
@@ -17,8 +17,8 @@ test('bench throughput --quick: every contender lands every record exactly once'
   assert.deepEqual(
     report.results.map((r) => r.contender),
     [
-      'engine native (avro, 2 workers, 2 conn)', 'engine native (connect json, 2 workers, 2 conn)',
-      'engine node-rdkafka (avro, 2 workers, 2 conn)', 'engine node-rdkafka (connect json, 2 workers, 2 conn)',
+      'engine native exactly-once (avro, 2 workers, 2 conn)', 'engine native at-least-once (avro, 2 workers, 2 conn)', 'engine native exactly-once (connect json, 2 workers, 2 conn)',
+      'engine node-rdkafka exactly-once (avro, 2 workers, 2 conn)', 'engine node-rdkafka at-least-once (avro, 2 workers, 2 conn)', 'engine node-rdkafka exactly-once (connect json, 2 workers, 2 conn)',
       'ceiling (psql \\copy ×2)', 'raw consume (native → ring)', 'raw consume (node-rdkafka)', 'Kafka Connect + Debezium JDBC', 'KafkaJS + multi-row INSERT',
     ],
   );

@@ -6,7 +6,7 @@ import { doneRanges } from '../../../src/engine/batch-writer';
 import type { ChunkWork } from '../../../src/source/poller';
 
 function chunk(pieces: ChunkWork['pieces']): ChunkWork {
-  return { region: { seq: 0, start: 0, end: 0, frames: 0, released: false }, pieces, pending: 0, settled: false, deadLetters: null };
+  return { region: { seq: 0, start: 0, end: 0, frames: 0, released: false }, pieces, pending: 0, settled: false, deadLetters: null, firstTimestamp: -1 };
 }
 
 test("a batch's finished offsets: its chunks' pieces of its pipeline, merged where they touch", () => {

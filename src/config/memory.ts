@@ -1,0 +1,37 @@
+/**
+ * `engine.memory`: one number from which the engine sizes every buffer that grows with the data, unless
+ * the buffer is set explicitly. Where the memory goes, per part of the budget M:
+ *
+ *   ring (engine.ringBytes)                       3/16 M   raw records in flight; a full ring stops polling
+ *   COPY tuples of batches in flight              ≤ 3/16 M every batch part belongs to a chunk still in the
+ *                                                          ring, and a tuple is about as large as its record
+ *   librdkafka's fetch queue                      1/16 M   queued.max.messages.kbytes
+ *   fetch responses being parsed                  1/16 M   fetch.max.bytes (one response per broker)
+ *   dead letters, rescue copies, headroom         the rest
+ *
+ * and, outside the budget, a constant: Node and V8 for the main thread and each decode worker (measured by
+ * `npm run bench -- memory`, see the README). Nothing else grows with the backlog: polling stops when the
+ * ring is full, so librdkafka's queue stays at its limit.
+ */
+export interface MemoryPlan {
+  ringBytes: number;
+  /** queued.max.messages.kbytes */
+  fetchQueueKBytes: number;
+  /** fetch.max.bytes */
+  fetchMaxBytes: number;
+  /** Upper bound for a pipeline's batch.maxBytes. */
+  maxBatchBytes: number;
+}
+
+export const DEFAULT_MEMORY = 256 << 20;
+
+export function planMemory(memory: number, ringBytes: number | null): MemoryPlan {
+  const ring = ringBytes ?? Math.floor((memory * 3) / 16);
+  return {
+    ringBytes: ring,
+    fetchQueueKBytes: Math.max(1024, Math.floor(memory / 16 / 1024)),
+    fetchMaxBytes: Math.max(1 << 20, Math.floor(memory / 16)),
+    // A batch holds at most a quarter of the ring's worth of tuples, so four can be in flight.
+    maxBatchBytes: Math.max(1 << 20, Math.floor(ring / 4)),
+  };
+}

@@ -1,0 +1,103 @@
+import { Client } from 'pg';
+import type { CommitTracker } from '../commit/commit-tracker';
+import { messageOf } from '../errors';
+import type { ConsumerClient } from '../source/source';
+import type { EngineMetrics } from './metrics';
+import type { Check } from './server';
+
+const PROBE_EVERY_MS = 2_000;
+const WATERMARKS_EVERY_MS = 5_000;
+
+/**
+ * What /readyz reports, kept up to date off the hot path: PostgreSQL answers a probe (its own connection,
+ * every 2 s, so an idle engine notices an outage too), Kafka answers the watermark queries that also
+ * refresh each partition's high watermark and lag (every 5 s, also while polling is paused), the group
+ * has assigned this engine its partitions (none is an answer too), and the sink is not retrying.
+ */
+export class Readiness {
+  assignmentReceived = false;
+  private pgProblem: string | null = 'not checked yet';
+  private kafkaProblem: string | null = null;
+  private probe: Client | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly retrying: () => string | null,
+  ) {}
+
+  start(source: () => ConsumerClient | undefined, tracker: CommitTracker, metrics: EngineMetrics): void {
+    const every = (ms: number, fn: () => Promise<void>) => {
+      let busy = false;
+      const t = setInterval(() => {
+        if (busy || this.stopped) return;
+        busy = true;
+        void fn().finally(() => (busy = false));
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    void this.probePostgres();
+    every(PROBE_EVERY_MS, () => this.probePostgres());
+    every(WATERMARKS_EVERY_MS, () => this.refreshWatermarks(source(), tracker, metrics));
+  }
+
+  /** A client error that says the brokers are unreachable (cleared by the next watermark query that works). */
+  kafkaError(message: string): void {
+    if (/all broker|brokers? (are )?down|connection refused|transport|timed out/i.test(message)) this.kafkaProblem = message;
+  }
+
+  checks(): Record<string, Check> {
+    const retrying = this.retrying();
+    return {
+      kafka: { ok: this.kafkaProblem === null, detail: this.kafkaProblem ?? 'brokers answer' },
+      postgres: { ok: this.pgProblem === null, detail: this.pgProblem ?? 'answers' },
+      assignment: { ok: this.assignmentReceived, detail: this.assignmentReceived ? 'received' : 'waiting for the group to assign partitions' },
+      retries: { ok: retrying === null, detail: retrying ?? 'none' },
+    };
+  }
+
+  private async probePostgres(): Promise<void> {
+    try {
+      if (!this.probe) {
+        const c = new Client({ connectionString: this.url, application_name: 'kafka-pg-engine readiness', connectionTimeoutMillis: 2_000 });
+        c.on('error', () => undefined);
+        this.probe = c;
+        await c.connect();
+      }
+      await this.probe.query('SELECT 1');
+      this.pgProblem = null;
+    } catch (err) {
+      this.pgProblem = `PostgreSQL does not answer: ${messageOf(err)}`;
+      const c = this.probe;
+      this.probe = null;
+      await c?.end().catch(() => undefined);
+    }
+  }
+
+  private async refreshWatermarks(source: ConsumerClient | undefined, tracker: CommitTracker, metrics: EngineMetrics): Promise<void> {
+    if (!source) return;
+    for (const t of [...tracker.all()]) {
+      if (this.stopped) return;
+      try {
+        const { high } = await source.watermarks(t.topic, t.partition, 5_000);
+        this.kafkaProblem = null;
+        if (t.revoked) continue;
+        const labels = { topic: t.topic, partition: String(t.partition) };
+        metrics.highWatermark.set(labels, high);
+        if (t.watermark >= 0) metrics.lag.set(labels, Math.max(0, high - t.watermark));
+      } catch (err) {
+        this.kafkaProblem = messageOf(err);
+        return;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.probe?.end().catch(() => undefined);
+    this.probe = null;
+  }
+}
