@@ -7,10 +7,10 @@ import { ORDER_SCHEMA_PATH } from './lib/orders';
 import { DATABASE_URL, pgQuery, prepareOrders, runEngine } from './lib/scenario';
 
 /**
- * [Operate] memory: the engine at default settings (engine.memory 256MiB) draining a backlog of each
+ * [Operate] memory: the engine at default settings (engine.memory 192MiB) draining a backlog of each
  * size in --records, and once more with the target table locked for --lock-seconds in the middle. RSS of
  * the engine process is sampled every 250 ms from /proc. Prints a table and a JSON line.
- *   npm run bench -- memory [--records 1000000,5000000] [--partitions 8] [--lock-seconds 20] [--lock-records 1000000]
+ *   npm run bench -- memory [--records 1000000,5000000] [--partitions 8] [--lock-seconds 20] [--lock-records 1000000] [--memory 256MiB]
  */
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,7 +38,7 @@ interface Run {
 
 const MiB = 2 ** 20;
 
-async function drain(records: number, partitions: number, lockSeconds: number): Promise<Run> {
+async function drain(records: number, partitions: number, lockSeconds: number, memory: string | null): Promise<Run> {
   const name = `bench_mem_${Date.now().toString(36)}`;
   const { topic, table } = await prepareOrders(name, records, partitions);
   const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-mem-')), 'config.yaml');
@@ -47,7 +47,7 @@ async function drain(records: number, partitions: number, lockSeconds: number): 
     config,
     `kafka: { brokers: "${DEFAULT_BROKERS}", groupId: ${name} }
 postgres: { url: "${DATABASE_URL}" }
-pipelines:
+${memory ? `engine: { memory: ${memory} }\n` : ''}pipelines:
   - { name: orders, topics: [${topic}], format: avro, schema: "${ORDER_SCHEMA_PATH}", table: ${table}, columns: { user_id: user.id, country: user.country } }
 `,
   );
@@ -99,17 +99,18 @@ async function main(): Promise<void> {
   const partitions = Number(arg('partitions', '8'));
   const lockSeconds = Number(arg('lock-seconds', '20'));
   const lockRecords = Number(arg('lock-records', '1000000'));
+  const memory = process.argv.includes('--memory') ? arg('memory', '256MiB') : null;
   const runs: Run[] = [];
   for (const n of sizes) {
     process.stderr.write(`- ${n} records\n`);
-    runs.push(await drain(n, partitions, 0));
+    runs.push(await drain(n, partitions, 0, memory));
   }
   if (lockSeconds > 0) {
     process.stderr.write(`- ${lockRecords} records with a ${lockSeconds} s table lock\n`);
-    runs.push(await drain(lockRecords, partitions, lockSeconds));
+    runs.push(await drain(lockRecords, partitions, lockSeconds, memory));
   }
   const rows = runs.map((r) => [r.scenario, String(r.peakRssMiB), String(r.recordsPerSecond), r.beforeLockMiB === undefined ? '-' : String(r.beforeLockMiB), r.duringLockMiB === undefined ? '-' : String(r.duringLockMiB), r.duringLockMiB === undefined ? '-' : String(r.duringLockMiB - r.beforeLockMiB!)]);
-  const header = ['scenario (default settings, engine.memory 256MiB)', 'peak RSS MiB', 'records/s', 'max before lock', 'max during lock', 'lock growth MiB'];
+  const header = [`scenario (${memory ? `engine.memory ${memory}` : 'default settings, engine.memory 192MiB'})`, 'peak RSS MiB', 'records/s', 'max before lock', 'max during lock', 'lock growth MiB'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   console.log([line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n'));

@@ -241,6 +241,9 @@ export class Engine {
     await this.recordErrors?.close();
     await this.sink.close();
     await this.ops.close();
+    const m = process.memoryUsage();
+    const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
+    log.debug(`memory at exit: rss ${mib(m.rss)}, main heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)}); peak rss ${mib(process.resourceUsage().maxRSS * 1024)}`);
   }
 
   private decode(chunk: ChunkWork): void {

@@ -49,7 +49,7 @@ export interface ConsumerClient {
 }
 
 /** librdkafka's buffers at the default engine.memory (see config/memory.ts), for clients built outside the engine. */
-export const DEFAULT_BUFFERS = { fetchQueueKBytes: 16384, fetchMaxBytes: 16 << 20 };
+export const DEFAULT_BUFFERS = { fetchQueueKBytes: 12288, fetchMaxBytes: 12 << 20 };
 
 /** librdkafka settings the engine relies on; the user's `kafka.config` is applied after these. */
 export function consumerSettings(kafka: EngineConfig['kafka'], engine: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchMaxBytes'>): Record<string, string | number | boolean> {
