@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
 import { createTopic, produce } from './kafka-tools';
@@ -69,4 +70,14 @@ export function flag(name: string, fallback: number): number {
   const n = Number(process.argv[i + 1]);
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} needs a whole number`);
   return n;
+}
+
+/** A TCP port free on loopback right now (for an engine's metrics.port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

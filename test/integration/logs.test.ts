@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
+import { freePort } from '../../bench/lib/scenario';
 import { DATABASE_URL, runCli, sql, unique, whenRows, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 
@@ -12,14 +12,6 @@ const KAFKA_SECRET = 'kafkaS3cret-91ab';
 /** The test database's URL with a password (trust auth ignores it). */
 const urlWithPassword = (url: string) => url.replace('postgres://root@', `postgres://root:${PG_SECRET}@`);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function assertNoSecret(where: string, text: string): void {
   assert.ok(!text.includes(PG_SECRET), `${where} shows the PostgreSQL password:\n${text}`);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
+import { freePort } from '../../bench/lib/scenario';
 import { endOffsets, runCli, sql, unique, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 import { pgCluster, sleep, waitForPg } from '../helpers/services';
@@ -11,14 +11,6 @@ import { pgCluster, sleep, waitForPg } from '../helpers/services';
 const N = 100_000;
 const PARTITIONS = 4;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Prometheus text → samples by `name{labels}` (labels as printed). */
 async function scrape(port: number): Promise<Map<string, number>> {
