@@ -67,3 +67,13 @@ test('an unknown start takes the first finished piece as the start of the run', 
   tracker.complete([t.open(7)]);
   assert.equal(t.watermark, 8);
 });
+
+test('exactly-once: ranges an earlier owner finished above the start are skipped, then forgotten', () => {
+  const t = new CommitTracker().assign('t', 0);
+  t.start(100);
+  t.skip = [[150, 200], [300, 310]];
+  assert.deepEqual([149, 150, 199, 200, 299, 300, 309, 310].map((o) => t.skips(o)), [false, true, true, false, false, true, true, false]);
+  assert.deepEqual(t.skip, [], 'ranges passed by are dropped');
+  t.fenced = true;
+  assert.equal(t.skips(5000), true, 'nothing of a fenced partition is written');
+});

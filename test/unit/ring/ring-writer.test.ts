@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DATA_START, frameBytes } from '../../../src/ring/layout';
+import { DATA_START, frameBytes, PIPELINE_SKIP } from '../../../src/ring/layout';
 import { FrameReader } from '../../../src/ring/frame-reader';
 import { decodeHeaders, encodeHeaders } from '../../../src/ring/headers';
 import { RingWriter, type RingChunk } from '../../../src/ring/ring-writer';
@@ -125,4 +125,15 @@ test('headers ride after the value and decode back in order; a frame without hea
   reader.at(chunk.start + reader.frameBytes);
   assert.equal(reader.headersLength, 0);
   assert.equal(reader.offset, 6);
+});
+
+test('frames an earlier owner already made durable are marked PIPELINE_SKIP before the chunk is published', () => {
+  const ring = new RingWriter(1 << 20);
+  for (let offset = 100; offset < 110; offset++) ring.write(0, 3, offset % 2, offset, -1, null, Buffer.from(`v${offset}`), null);
+  const marked = ring.skipOpenFrames((topicId, partition, offset) => topicId === 3 && partition === 0 && offset >= 104 && offset < 108);
+  assert.equal(marked, 2, 'offsets 104 and 106 of partition 0');
+  const frames = readAll(new FrameReader(ring.sab), ring.close()!);
+  assert.deepEqual(frames.filter((f) => f.pipeline === PIPELINE_SKIP).map((f) => f.offset), [104, 106]);
+  assert.equal(frames.filter((f) => f.pipeline === 0).length, 8);
+  assert.equal(ring.timestampAt(DATA_START), -1);
 });
