@@ -59,10 +59,14 @@ export class PartitionTrack {
     this.nextFirst = start;
   }
 
+  /** Exactly-once: where consumption started (set by the claim); records below it are not this assignment's. -1 unknown. */
+  floor = -1;
+
   /** Sets where the partition starts, before anything of it was polled. */
   start(offset: number): void {
     this.watermark = offset;
     this.nextFirst = offset;
+    this.floor = offset;
   }
 
   /** Registers polled work up to lastOffset (inclusive); pieces must be opened in offset order. */
@@ -94,12 +98,12 @@ export class PartitionTrack {
 
   /** Whether the open chunk's records of this partition need a look before it is published (see ChunkPoller). */
   get needsSkipping(): boolean {
-    return this.fenced || (this.skip.length > 0 && this.skip[0][0] <= this.openLast);
+    return this.fenced || (this.skip.length > 0 && this.skip[0][0] <= this.openLast) || this.openLast < this.floor;
   }
 
   /** Exactly-once: the record at `offset` was finished by an earlier owner (or is fenced). Drops ranges passed by. */
   skips(offset: number): boolean {
-    if (this.fenced) return true;
+    if (this.fenced || offset < this.floor) return true;
     while (this.skip.length > 0 && this.skip[0][1] <= offset) this.skip.shift();
     return this.skip.length > 0 && this.skip[0][0] <= offset;
   }

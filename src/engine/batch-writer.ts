@@ -121,7 +121,7 @@ export function doneRanges(batch: Batch): DoneRange[] {
   for (const part of batch.parts) {
     for (const piece of part.chunk.pieces) {
       const t = piece.track;
-      if (t.pipeline === batch.pipeline && !t.fenced && piece.first >= 0) pieces.push(piece);
+      if (t.pipeline === batch.pipeline && !t.fenced && piece.first >= 0 && piece.lastOffset >= piece.first) pieces.push(piece);
     }
   }
   pieces.sort((a, b) => (a.track === b.track ? a.first - b.first : a.track.epoch - b.track.epoch));

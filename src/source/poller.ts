@@ -189,7 +189,8 @@ export class MessagePoller extends ChunkPoller {
       if (m.partition !== this.lastPartition || m.topic !== this.lastTopic || track === undefined || track.revoked) {
         track = this.lookup(m);
       }
-      if (track === undefined || track.draining) {
+      // A message fetched under an earlier assignment of the partition, below where this one starts.
+      if (track === undefined || track.draining || m.offset < track.floor) {
         this.index++;
         continue;
       }
