@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The deploy test (run by .ci/run): builds the engine image from docker/Dockerfile and runs docker/compose.yml
+# as a user would, with 3 engine replicas, then checks what the README's "Deploy" section promises:
+# every sample record lands exactly once, each replica owns partitions, Prometheus finds the 3 replicas,
+# a replica killed with SIGKILL loses nothing, `stop` drains every engine to exit code 0, the engine does
+# not run as root, every metric the Grafana dashboard queries exists.
+# Installs docker.io and docker-compose if missing; starts dockerd if none runs (and stops it at the end);
+# builds stand-ins for public images it cannot pull (docker/standins/build.sh).
+#   bash docker/test.sh [--install-only]     DOCKER_TEST_RECORDS (default 100000) records per seeding
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PROJECT=${DOCKER_TEST_PROJECT:-kpe-deploy-test}
+RECORDS=${DOCKER_TEST_RECORDS:-100000}
+STATE=${TMPDIR:-/tmp}/kafka-pg-engine/docker-test
+PARTITIONS=6
+mkdir -p "$STATE"
+started=$SECONDS
+
+say() { echo "docker-test: $* (+$((SECONDS - started))s)"; }
+die() {
+  echo "docker-test: FAILED: $*" >&2
+  compose ps >&2 2>/dev/null || true
+  compose logs --no-color --tail=40 engine seed >&2 2>/dev/null || true
+  exit 1
+}
+compose() { docker-compose -p "$PROJECT" -f docker/compose.yml "$@"; }
+sql() { compose exec -T postgres psql -U engine -d orders -tAc "$1"; }
+engines() { docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=engine" "$@"; }
+scrape() { docker exec "$1" node -e "fetch('http://127.0.0.1:9464/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"; }
+prom() { curl -fsS --get "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/$1" ${2:+--data-urlencode "query=$2"}; }
+
+# --- Docker itself -------------------------------------------------------------------------------------
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# --install-only: .ci/run installs first, then runs this test beside the host's own setup (one apt at a time).
+[ "${1:-}" = --install-only ] && exit 0
+started_dockerd=0
+if ! docker info >/dev/null 2>&1; then
+  say "starting dockerd (log: $STATE/dockerd.log)"
+  setsid dockerd >"$STATE/dockerd.log" 2>&1 </dev/null &
+  started_dockerd=1
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { tail -n 20 "$STATE/dockerd.log" >&2; die "dockerd did not start"; }
+fi
+cleanup() {
+  compose down -v --remove-orphans >/dev/null 2>&1 || true
+  if [ "$started_dockerd" = 1 ] && [ -f /var/run/docker.pid ]; then
+    kill "$(cat /var/run/docker.pid)" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+compose down -v --remove-orphans >/dev/null 2>&1 || true
+
+# --- Images ---------------------------------------------------------------------------------------------
+bash docker/standins/build.sh
+say "building the engine image (docker/Dockerfile; log: $STATE/engine-build.log)"
+DOCKER_BUILDKIT=0 docker build -f docker/Dockerfile -t kafka-pg-engine:latest . >"$STATE/engine-build.log" 2>&1 \
+  || { tail -n 40 "$STATE/engine-build.log" >&2; die "the engine image did not build"; }
+mb() { docker image inspect -f '{{.Size}}' "$1" | awk '{printf "%.0f MB", $1 / 1e6}'; }
+say "engine image: $(mb kafka-pg-engine:latest) (its base, node:20-bookworm-slim: $(mb node:20-bookworm-slim))"
+docker run --rm -v "$ROOT/docker/prometheus:/etc/prometheus:ro" --entrypoint /bin/promtool prom/prometheus:v2.53.5 \
+  check config /etc/prometheus/prometheus.yml >/dev/null || die "promtool rejects docker/prometheus/prometheus.yml"
+say "promtool: docker/prometheus/prometheus.yml is valid"
+
+# --- The stack, 3 replicas ------------------------------------------------------------------------------
+PROMETHEUS_PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+export PROMETHEUS_PORT SEED_RECORDS=$RECORDS SEED_FIRST_ID=1
+say "docker-compose up --scale engine=3 (Prometheus on 127.0.0.1:$PROMETHEUS_PORT)"
+compose up -d --no-build --scale engine=3 kafka postgres seed engine prometheus >"$STATE/up.log" 2>&1 \
+  || { cat "$STATE/up.log" >&2; die "docker-compose up failed"; }
+
+wait_rows() {
+  local want=$1 got=""
+  for _ in $(seq 1 180); do
+    got=$(sql "select count(*) || ' ' || count(distinct id) from orders" 2>/dev/null || true)
+    [ "$got" = "$want $want" ] && return 0
+    sleep 1
+  done
+  die "expected $want rows with $want distinct ids in public.orders, found (rows, distinct ids): ${got:-none}"
+}
+wait_rows "$RECORDS"
+say "all $RECORDS sample records landed exactly once"
+
+targets=""
+for _ in $(seq 1 60); do
+  targets=$(prom targets | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const t=JSON.parse(s).data.activeTargets.filter(t=>t.labels.job==='engine');console.log(t.length+' '+t.filter(t=>t.health==='up').length)})")
+  [ "$targets" = "3 3" ] && break
+  sleep 1
+done
+[ "$targets" = "3 3" ] || die "Prometheus lists (engine targets, up): $targets, expected 3 3"
+say "Prometheus discovers 3 engine targets through Docker's DNS, all up"
+
+assigned() { local total=0 n; for id in "$@"; do n=$(scrape "$id" | awk '$1 == "kpe_assigned_partitions" {print $2}'); [ "${n:-0}" -gt 0 ] || return 1; total=$((total + n)); done; echo "$total"; }
+ids=$(engines)
+[ "$(echo "$ids" | wc -l)" = 3 ] || die "expected 3 engine containers, found: $ids"
+total=$(assigned $ids) || die "a replica owns no partition"
+[ "$total" = "$PARTITIONS" ] || die "the replicas own $total partitions, expected $PARTITIONS"
+say "each of the 3 replicas owns partitions ($total in all)"
+
+for id in $ids; do
+  users=$(docker top "$id" -o pid,uid,args | awk 'NR > 1 {print $2}' | sort -u | tr '\n' ' ')
+  [ "$users" = "1000 " ] || die "processes of engine container $id run as uid(s) $users, expected only 1000 (node)"
+done
+say "the engine runs as uid 1000 (node), not root"
+
+first=$(echo "$ids" | head -n 1)
+scrape "$first" | node docker/check-dashboard.js docker/grafana/dashboards/kafka-pg-engine.json || die "the dashboard queries metrics the engine does not expose"
+
+# --- SIGKILL one replica while records arrive: the others take its partitions, nothing lost or doubled ---
+victim=$(echo "$ids" | tail -n 1)
+say "producing $RECORDS more; replica $victim gets SIGKILL while they arrive"
+compose run --rm -e SEED_FIRST_ID=$((RECORDS + 1)) -e SEED_RECORDS="$RECORDS" seed >"$STATE/seed2.log" 2>&1 &
+seeding=$!
+for _ in $(seq 1 60); do
+  [ "$(sql "select count(*) from orders where id > $RECORDS" 2>/dev/null || echo 0)" -gt 0 ] && break
+  sleep 0.5
+done
+docker kill -s KILL "$victim" >/dev/null
+wait "$seeding" || { cat "$STATE/seed2.log" >&2; die "the second seeding failed"; }
+wait_rows $((2 * RECORDS))
+survivors=$(engines)
+total=$(assigned $survivors) || die "a surviving replica owns no partition"
+[ "$total" = "$PARTITIONS" ] || die "after the kill the survivors own $total partitions, expected $PARTITIONS"
+say "after the kill: $((2 * RECORDS)) rows, each id once; the 2 survivors own all $PARTITIONS partitions"
+
+# --- stop: every engine drains and exits 0 --------------------------------------------------------------
+compose stop -t 60 engine >/dev/null 2>&1
+for id in $survivors; do
+  code=$(docker inspect -f '{{.State.ExitCode}}' "$id")
+  [ "$code" = 0 ] || die "engine container $id exited with $code after docker-compose stop, expected 0"
+  docker logs "$id" 2>&1 | grep -q '"msg":"done (signal)' || die "engine container $id did not log that it drained (done (signal))"
+done
+wait_rows $((2 * RECORDS))
+say "docker-compose stop: every engine drained and exited 0; still $((2 * RECORDS)) rows, each once"
+say "passed"
