@@ -126,10 +126,21 @@ done
 docker kill -s KILL "$victim" >/dev/null
 wait "$seeding" || { cat "$STATE/seed2.log" >&2; die "the second seeding failed"; }
 wait_rows $((2 * RECORDS))
+say "$((2 * RECORDS)) rows, each id once; waiting for the 2 survivors to take the killed replica's partitions"
 survivors=$(engines)
-total=$(assigned $survivors) || die "a surviving replica owns no partition"
-[ "$total" = "$PARTITIONS" ] || die "after the kill the survivors own $total partitions, expected $PARTITIONS"
-say "after the kill: $((2 * RECORDS)) rows, each id once; the 2 survivors own all $PARTITIONS partitions"
+total=""
+for _ in $(seq 1 90); do
+  total=$(assigned $survivors) || total=""
+  [ "$total" = "$PARTITIONS" ] && break
+  sleep 1
+done
+[ "$total" = "$PARTITIONS" ] || die "90 s after the kill the survivors own ${total:-no} partitions, expected $PARTITIONS"
+extra=$((RECORDS / 10))
+compose run --rm -e SEED_FIRST_ID=$((2 * RECORDS + 1)) -e SEED_RECORDS="$extra" seed >"$STATE/seed3.log" 2>&1 \
+  || { cat "$STATE/seed3.log" >&2; die "the third seeding failed"; }
+RECORDS_ALL=$((2 * RECORDS + extra))
+wait_rows "$RECORDS_ALL"
+say "the 2 survivors own all $PARTITIONS partitions; $extra more landed: $RECORDS_ALL rows, each id once"
 
 # --- stop: every engine drains and exits 0 --------------------------------------------------------------
 compose stop -t 60 engine >/dev/null 2>&1
@@ -138,6 +149,6 @@ for id in $survivors; do
   [ "$code" = 0 ] || die "engine container $id exited with $code after docker-compose stop, expected 0"
   docker logs "$id" 2>&1 | grep -q '"msg":"done (signal)' || die "engine container $id did not log that it drained (done (signal))"
 done
-wait_rows $((2 * RECORDS))
-say "docker-compose stop: every engine drained and exited 0; still $((2 * RECORDS)) rows, each once"
+wait_rows "$RECORDS_ALL"
+say "docker-compose stop: every engine drained and exited 0; still $RECORDS_ALL rows, each once"
 say "passed"
