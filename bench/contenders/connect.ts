@@ -25,11 +25,15 @@ export interface ConnectRun {
   tasks: number;
   databaseUrl: string;
   workDir: string;
+  /** Upsert by this value field (insert.mode=upsert, primary.key.mode=record_value) instead of inserting. */
+  upsertKey?: string;
+  /** When the table is complete (default: it holds `count` rows). */
+  done?: () => Promise<boolean>;
 }
 
 /**
  * Contender "Kafka Connect + Debezium JDBC sink": a standalone worker (JsonConverter with schemas) and
- * the sink in insert mode, tuned as its docs advise for throughput: batch.size and the consumer's
+ * the sink in insert mode (or upsert mode, `upsertKey`), tuned as its docs advise for throughput: batch.size and the consumer's
  * max.poll.records raised, one task per PostgreSQL connection the engine gets. Measured from outside:
  * the table is counted every 250 ms; the drain is first row to last row.
  */
@@ -66,8 +70,7 @@ export async function runConnect(r: ConnectRun): Promise<Timed & { drainSeconds:
       `connection.url=${jdbc}`,
       `connection.username=${decodeURIComponent(url.username) || 'root'}`,
       `connection.password=${decodeURIComponent(url.password)}`,
-      'insert.mode=insert',
-      'primary.key.mode=none',
+      ...(r.upsertKey ? ['insert.mode=upsert', 'primary.key.mode=record_value', `primary.key.fields=${r.upsertKey}`] : ['insert.mode=insert', 'primary.key.mode=none']),
       'schema.evolution=none',
       `table.name.format=${r.table}`,
       'batch.size=5000',
@@ -89,7 +92,7 @@ export async function runConnect(r: ConnectRun): Promise<Timed & { drainSeconds:
         const [{ n }] = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM ${r.table}`);
         const now = process.hrtime.bigint();
         if (Number(n) > 0 && firstRowAt === 0n) firstRowAt = now;
-        if (Number(n) >= r.count) {
+        if (r.done ? await r.done() : Number(n) >= r.count) {
           doneAt = now;
           return true;
         }

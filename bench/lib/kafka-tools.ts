@@ -31,13 +31,16 @@ export interface ProduceOptions {
   /** Called every `progressEvery` messages. */
   onProgress?: (sent: number) => void;
   progressEvery?: number;
+  /** Message i's key and partition (default: the text of i, and i % partitions). */
+  key?: (i: number) => Buffer;
+  partition?: (i: number) => number;
 }
 
 /**
- * Produces `count` messages, message i = make(i), keyed by i, to partition i % partitions; resolves when
- * every message is acknowledged by the broker.
+ * Produces `count` messages, message i = make(i) (null: a tombstone), keyed by i, to partition
+ * i % partitions unless options say otherwise; resolves when every message is acknowledged by the broker.
  */
-export async function produce(topic: string, count: number, make: (i: number) => Buffer, options: ProduceOptions): Promise<void> {
+export async function produce(topic: string, count: number, make: (i: number) => Buffer | null, options: ProduceOptions): Promise<void> {
   const producer = new Kafka.HighLevelProducer({
     'metadata.broker.list': options.brokers ?? DEFAULT_BROKERS,
     'linger.ms': 20,
@@ -66,7 +69,9 @@ export async function produce(topic: string, count: number, make: (i: number) =>
             return;
           }
           const n = i++;
-          producer.produce(topic, n % options.partitions, make(n), Buffer.from(String(n)), Date.now(), (err: Error | null) => {
+          const partition = options.partition ? options.partition(n) : n % options.partitions;
+          const key = options.key ? options.key(n) : Buffer.from(String(n));
+          producer.produce(topic, partition, make(n), key, Date.now(), (err: Error | null) => {
             if (err) failed ??= new Error(`producing to ${topic}: ${err.message}`);
             acked++;
             if (options.onProgress && acked % (options.progressEvery ?? 100000) === 0) options.onProgress(acked);

@@ -20,7 +20,7 @@ export interface Order {
 }
 
 const COUNTRIES = ['DE', 'FR', 'US', 'JP', 'BR', null];
-const BASE_TIME = Date.UTC(2026, 0, 1);
+export const BASE_TIME = Date.UTC(2026, 0, 1);
 
 /** Deterministic order number i: tests can recompute any field from the id alone. */
 export function order(i: number): Order {
@@ -76,6 +76,6 @@ export function orderPipeline(format: 'avro' | 'protobuf' | 'json'): PipelineCon
   return {
     name: format, topics: ['orders'], topicPattern: null, format, schemaPath, schemaText: schemaPath ? readFileSync(schemaPath, 'utf8') : null,
     messageType: format === 'protobuf' ? 'shop.Order' : null, registry: null, table: 'orders', columns: ORDER_COLUMNS,
-    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail', deadLetter: null,
+    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail', deadLetter: null, merge: null,
   };
 }

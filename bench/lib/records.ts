@@ -1,4 +1,4 @@
-import { encodeOrder, encodeOrderProto, order } from './orders';
+import { encodeOrder, encodeOrderProto, order, type Order } from './orders';
 
 export type BenchFormat = 'avro' | 'protobuf' | 'json';
 
@@ -14,7 +14,7 @@ export function encoderFor(format: BenchFormat): (i: number) => Buffer {
  * (the Debezium JDBC sink does not flatten nested structs) in an envelope carrying its schema; the map
  * travels as a JSON string with Debezium's Json semantic type, so it lands in the jsonb column.
  */
-const CONNECT_SCHEMA = {
+export const CONNECT_SCHEMA = {
   type: 'struct', name: 'Order', optional: false,
   fields: [
     { field: 'id', type: 'int64', optional: false },
@@ -28,10 +28,13 @@ const CONNECT_SCHEMA = {
   ],
 };
 
+/** An order as the flat payload of CONNECT_SCHEMA. */
+export function connectPayload(o: Order): Record<string, unknown> {
+  return { id: o.id, user_id: o.user.id, country: o.user.country, sku: o.sku, amount: o.amount, created_at: o.created_at, tags: o.tags, attrs: JSON.stringify(o.attrs) };
+}
+
 export function encodeConnectJson(i: number): Buffer {
-  const o = order(i);
-  const payload = { id: o.id, user_id: o.user.id, country: o.user.country, sku: o.sku, amount: o.amount, created_at: o.created_at, tags: o.tags, attrs: JSON.stringify(o.attrs) };
-  return Buffer.from(JSON.stringify({ schema: CONNECT_SCHEMA, payload }));
+  return Buffer.from(JSON.stringify({ schema: CONNECT_SCHEMA, payload: connectPayload(order(i)) }));
 }
 
 /** Engine column mapping for a topic of each kind. */

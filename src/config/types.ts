@@ -12,6 +12,24 @@ export interface BatchConfig {
   maxWaitMs: number;
 }
 
+/** How rows reach the table: appended (insert), or merged by key (upsert; cdc: Debezium change events). */
+export type WriteMode = 'insert' | 'upsert' | 'cdc';
+
+/** upsert and cdc: how a batch is merged into the table (sink/merge.ts). */
+export interface MergeConfig {
+  mode: 'upsert' | 'cdc';
+  /** Columns of the table's primary key or of a unique constraint (checked against the catalog at start). */
+  key: string[];
+  /** Columns an existing row takes from a newer record; null = every written column but the key. */
+  updateColumns: string[] | null;
+  /** A column compared before an update: the row changes only if the record's value is not older. */
+  onlyIfNewer: string | null;
+  /** A tombstone (a key with a null value) deletes the row of its key. */
+  deleteOnTombstone: boolean;
+  /** cdc: a truncate event (op "t") is a record error (the pipeline's onRecordError) or is skipped. */
+  truncate: 'error' | 'skip';
+}
+
 export interface PipelineConfig {
   name: string;
   /** Literal topic names, or null when `topicPattern` is used. */
@@ -33,6 +51,8 @@ export interface PipelineConfig {
   onRecordError: OnRecordError;
   /** The pipeline's dead-letter topic (created at start unless createTopic is false). */
   deadLetter: { topic: string; createTopic: boolean } | null;
+  /** null: insert mode, every record appends a row. */
+  merge: MergeConfig | null;
 }
 
 export interface EngineConfig {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DEFAULT_MEMORY, planMemory } from './memory';
 import { parseBytes, parseMillis } from './units';
-import type { BatchConfig, Delivery, EngineConfig, Format, OnRecordError, PipelineConfig, SourceKind } from './types';
+import type { BatchConfig, Delivery, EngineConfig, Format, MergeConfig, OnRecordError, PipelineConfig, SourceKind, WriteMode } from './types';
 
 /**
  * Turns a parsed, env-substituted document into an EngineConfig, collecting every problem with its
@@ -85,7 +85,8 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
 function pipeline(r: Reader, node: unknown, at: string, baseDir: string): PipelineConfig | null {
   const p = r.object(node, at);
   if (!p) return null;
-  r.noUnknownKeys(p, at, ['name', 'topics', 'topicPattern', 'format', 'schema', 'messageType', 'registry', 'table', 'columns', 'batch', 'onRecordError', 'deadLetter']);
+  r.noUnknownKeys(p, at, ['name', 'topics', 'topicPattern', 'format', 'schema', 'messageType', 'registry', 'table', 'columns', 'batch', 'onRecordError', 'deadLetter',
+    'mode', 'key', 'updateColumns', 'onlyIfNewer', 'deleteOnTombstone', 'truncate']);
   let topics: string[] | null = null;
   let topicPattern: string | null = null;
   if (p.topics !== undefined && p.topicPattern !== undefined) {
@@ -153,6 +154,7 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
   if (table !== null && !/^("?[A-Za-z_][\w$]*"?\.)?"?[A-Za-z_][\w$]*"?$/.test(table)) {
     r.problems.push(`${at}.table: "${table}" is not a table name (schema.table or table)`);
   }
+  const merge = mergeConfig(r, p, at, format);
   return {
     name: r.string(p.name, `${at}.name`) ?? '',
     topics,
@@ -167,7 +169,37 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
     batch: batchConfig,
     onRecordError,
     deadLetter,
+    merge,
   };
+}
+
+/** mode, key, updateColumns, onlyIfNewer, deleteOnTombstone, truncate: null for insert mode. */
+function mergeConfig(r: Reader, p: Record<string, unknown>, at: string, format: Format | null): MergeConfig | null {
+  const mode = r.oneOf<WriteMode>(p.mode ?? 'insert', `${at}.mode`, ['insert', 'upsert', 'cdc']) ?? 'insert';
+  const names = (node: unknown, where: string): string[] | null => {
+    if (node === undefined) return null;
+    const raw = typeof node === 'string' ? [node] : r.array(node, where) ?? [];
+    return raw.map((c, i) => r.string(c, `${where}[${i}]`) ?? '');
+  };
+  const key = names(p.key, `${at}.key`);
+  if (mode === 'insert') {
+    for (const k of ['key', 'updateColumns', 'onlyIfNewer', 'deleteOnTombstone', 'truncate']) {
+      if (p[k] !== undefined) r.problems.push(`${at}.${k}: only with mode: upsert or mode: cdc`);
+    }
+    return null;
+  }
+  if (key === null || key.length === 0) r.problems.push(`${at}.key: required with mode: ${mode} (the columns of the table's primary key or of a unique constraint)`);
+  if (mode === 'cdc' && format !== null && format !== 'json') {
+    r.problems.push(`${at}.mode: cdc reads Debezium change events as JSON (with or without the Connect envelope); format ${format} is not supported in cdc mode yet`);
+  }
+  const updateColumns = names(p.updateColumns, `${at}.updateColumns`);
+  if (updateColumns !== null && updateColumns.length === 0) r.problems.push(`${at}.updateColumns: list at least one column (or leave it out to update every column)`);
+  const onlyIfNewer = p.onlyIfNewer === undefined ? null : r.string(p.onlyIfNewer, `${at}.onlyIfNewer`);
+  const deleteOnTombstone = p.deleteOnTombstone ?? false;
+  if (typeof deleteOnTombstone !== 'boolean') r.problems.push(`${at}.deleteOnTombstone: must be true or false`);
+  if (p.truncate !== undefined && mode !== 'cdc') r.problems.push(`${at}.truncate: only with mode: cdc`);
+  const truncate = r.oneOf<'error' | 'skip'>(p.truncate ?? 'error', `${at}.truncate`, ['error', 'skip']) ?? 'error';
+  return { mode, key: key ?? [], updateColumns, onlyIfNewer, deleteOnTombstone: deleteOnTombstone === true, truncate };
 }
 
 function checkUnique(pipelines: PipelineConfig[], problems: string[]): void {

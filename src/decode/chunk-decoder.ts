@@ -3,9 +3,10 @@ import { ErrorCodes, messageOf, type EngineErrorData } from '../errors';
 import { FrameReader } from '../ring/frame-reader';
 import { PIPELINE_SKIP } from '../ring/layout';
 import { SchemaTable } from '../ring/schema-table';
-import { ValueError } from '../copy/column-encoders';
+import { encoderFor, ValueError, type ColumnEncoder } from '../copy/column-encoders';
 import { RowWriter } from '../copy/copy-binary';
 import { parseAvro } from './avro';
+import { changeEvent, keyField, keyValue } from './change-events';
 import type { WorkerColumn, WorkerPipeline } from './column-plan';
 import { compileRegistered, compileStatic, type CompiledSchema, type RegisteredSchema } from './decoders';
 import type { DecodeResult, DecodeTask, PipelineRows, RecordFailure } from './task';
@@ -22,7 +23,12 @@ interface PipelineState {
   rows: number;
   /** Frame position of each row written so far (see PipelineRows.frames). */
   frames: Int32Array | null;
+  /** upsert/cdc: per column, the encoder a delete row uses for a key column (null for the others). */
+  keyEncoders: Array<ColumnEncoder | null> | null;
 }
+
+/** A record that, by the pipeline's config, produces no row and is no error (a cdc truncate with truncate: skip). */
+const NO_ROW = 'no-row';
 
 /**
  * Decodes chunks of the shared ring: reads each frame in place, decodes its value, and writes one binary
@@ -49,6 +55,7 @@ export class ChunkDecoder {
       writer: null,
       rows: 0,
       frames: null,
+      keyEncoders: spec.merge ? spec.columns.map((c, i) => (spec.merge!.keyColumns.includes(i) ? encoderFor(c.type) : null)) : null,
     }));
   }
 
@@ -65,10 +72,13 @@ export class ChunkDecoder {
         reader.at(pos);
         const size = reader.frameBytes;
         if (reader.pipeline === PIPELINE_SKIP) skipped++;
-        else if (reader.valueLength < 0) tombstones++;
         else {
-          const failure = this.encodeRecord(this.pipelines[reader.pipeline], task.end - task.start, task.frames);
-          if (failure !== null) failures.push(this.failure(failure));
+          const p = this.pipelines[reader.pipeline];
+          const failure = reader.valueLength >= 0
+            ? this.encodeRecord(p, task.end - task.start, task.frames)
+            : p.spec.merge?.deleteOnTombstone ? this.encodeDelete(p, null, task.end - task.start, task.frames) : NO_ROW;
+          if (failure === NO_ROW) tombstones++;
+          else if (failure !== null) failures.push(this.failure(failure));
         }
         pos += size;
       }
@@ -96,8 +106,8 @@ export class ChunkDecoder {
     }
   }
 
-  /** Decodes and encodes the record under the reader; returns null or the failure's error. */
-  private encodeRecord(p: PipelineState, chunkBytes: number, chunkFrames: number): EngineErrorData | null {
+  /** Decodes and encodes the record under the reader; returns null, NO_ROW or the failure's error. */
+  private encodeRecord(p: PipelineState, chunkBytes: number, chunkFrames: number): EngineErrorData | typeof NO_ROW | null {
     const reader = this.reader;
     const end = reader.valueStart + reader.valueLength;
     let value: unknown;
@@ -108,10 +118,25 @@ export class ChunkDecoder {
     } catch (err) {
       return { code: ErrorCodes.RECORD_DECODE, message: `cannot decode ${p.spec.format} value: ${messageOf(err)}`, retriable: false };
     }
+    const merge = p.spec.merge;
+    if (merge?.cdc) {
+      const change = changeEvent(value);
+      const op = change?.op;
+      if (op === 'd') return this.encodeDelete(p, change!.before ?? null, chunkBytes, chunkFrames);
+      if (op === 't') {
+        return merge.skipTruncate ? NO_ROW : { code: ErrorCodes.CDC_TRUNCATE, message: 'a truncate event (op "t") is not applied to the table (truncate: skip ignores them)', retriable: false };
+      }
+      if (op !== 'c' && op !== 'r' && op !== 'u') {
+        const why = change === null ? 'the value is not a Debezium change event (no "op" field)' : `unknown change event op "${String(op)}" (expected c, r, u, d or t)`;
+        return { code: ErrorCodes.RECORD_DECODE, message: why, retriable: false };
+      }
+      value = change!.after;
+      if (value === null || typeof value !== 'object') return { code: ErrorCodes.RECORD_DECODE, message: `change event op "${op}" has no "after" row`, retriable: false };
+    }
     const w = p.writer ?? (p.writer = new RowWriter(chunkBytes + 4096));
     p.frames ??= new Int32Array(chunkFrames);
     const columns = p.columns;
-    w.beginRow(columns.length);
+    w.beginRow(merge ? columns.length + 2 : columns.length);
     for (let i = 0; i < columns.length; i++) {
       const col = columns[i];
       const v = col.source === 'field' ? pick(value, schema.paths[i], schema.presence[i]) : this.meta(col);
@@ -131,6 +156,50 @@ export class ChunkDecoder {
         return { code: ErrorCodes.RECORD_VALUE, message: `column "${col.name}" (${col.type.typname}) from ${describePath(col)}: ${why}`, retriable: false };
       }
     }
+    if (merge) {
+      w.bool(false);
+      w.int64(reader.offset);
+    }
+    p.frames[p.rows++] = reader.pos;
+    return null;
+  }
+
+  /**
+   * A delete row (upsert/cdc): the key columns from `image` (a cdc event's `before`) or else from the
+   * record key, every other column NULL, then the delete flag and the offset (see sink/merge.ts).
+   */
+  private encodeDelete(p: PipelineState, image: unknown, chunkBytes: number, chunkFrames: number): EngineErrorData | null {
+    const reader = this.reader;
+    const merge = p.spec.merge!;
+    const key = image !== null && typeof image === 'object'
+      ? image
+      : reader.keyLength < 0 ? null : keyValue(reader.buffer.toString('utf8', reader.keyStart, reader.keyStart + reader.keyLength));
+    const w = p.writer ?? (p.writer = new RowWriter(chunkBytes + 4096));
+    p.frames ??= new Int32Array(chunkFrames);
+    const columns = p.columns;
+    w.beginRow(columns.length + 2);
+    for (let i = 0; i < columns.length; i++) {
+      const encoder = p.keyEncoders![i];
+      if (encoder === null) {
+        w.null();
+        continue;
+      }
+      const col = columns[i];
+      const v = col.source === 'field' ? keyField(key, col.path, col.name, merge.keyColumns.length) : this.meta(col);
+      if (v === null || v === undefined) {
+        w.rollback();
+        const from = image !== null && typeof image === 'object' ? 'the "before" row' : reader.keyLength < 0 ? 'the record, which has no key' : 'the record key';
+        return { code: ErrorCodes.RECORD_NULL, message: `cannot delete: key column "${col.name}" has no value in ${from}`, retriable: false };
+      }
+      try {
+        encoder(w, v);
+      } catch (err) {
+        w.rollback();
+        return { code: ErrorCodes.RECORD_VALUE, message: `cannot delete: key column "${col.name}" (${col.type.typname}): ${err instanceof ValueError ? err.message : messageOf(err)}`, retriable: false };
+      }
+    }
+    w.bool(true);
+    w.int64(reader.offset);
     p.frames[p.rows++] = reader.pos;
     return null;
   }

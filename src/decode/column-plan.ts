@@ -33,6 +33,18 @@ export interface WorkerPipeline {
   /** Records are framed for a schema registry: magic byte 0, schema id (and Protobuf message indexes). */
   registry: boolean;
   columns: WorkerColumn[];
+  /** upsert and cdc (null: insert); each row then ends with the two fields sink/merge.ts reads. */
+  merge: WorkerMerge | null;
+}
+
+export interface WorkerMerge {
+  /** Records are Debezium change events: the row is `after` (op c, r, u) or a delete by `before` (op d). */
+  cdc: boolean;
+  /** Indexes into `columns` of the key columns, which a delete row fills from the record key or `before`. */
+  keyColumns: number[];
+  deleteOnTombstone: boolean;
+  /** cdc: a truncate event is skipped instead of failing as a record error. */
+  skipTruncate: boolean;
 }
 
 const JSON_TYPES = new Set(['json', 'jsonb']);
@@ -101,7 +113,24 @@ export function planColumns(p: PipelineConfig, at: string, table: TableColumn[],
   if (columns.length === 0 && problems.length === 0) {
     problems.push(`${at}: no field of the records maps to a column of ${p.table} (name them under columns:)`);
   }
-  return { name: p.name, format: p.format, schemaText: p.schemaText, messageType: p.messageType, registry: p.registry !== null, columns };
+  return { name: p.name, format: p.format, schemaText: p.schemaText, messageType: p.messageType, registry: p.registry !== null, columns, merge: planMerge(p, at, columns, problems) };
+}
+
+/** The key, updateColumns and onlyIfNewer of an upsert or cdc pipeline must be columns it writes. */
+function planMerge(p: PipelineConfig, at: string, columns: WorkerColumn[], problems: string[]): WorkerMerge | null {
+  const m = p.merge;
+  if (m === null) return null;
+  const written = (name: string, where: string): number => {
+    const i = columns.findIndex((c) => c.name === name);
+    if (i < 0) problems.push(`${where}: column "${name}" is not written by the pipeline (no field maps to it in ${p.table})`);
+    return i;
+  };
+  const keyColumns = m.key.map((k, i) => written(k, `${at}.key[${i}]`));
+  for (const [i, c] of (m.updateColumns ?? []).entries()) {
+    if (written(c, `${at}.updateColumns[${i}]`) >= 0 && m.key.includes(c)) problems.push(`${at}.updateColumns[${i}]: "${c}" is a key column; a key is never updated`);
+  }
+  if (m.onlyIfNewer !== null) written(m.onlyIfNewer, `${at}.onlyIfNewer`);
+  return { cdc: m.mode === 'cdc', keyColumns, deleteOnTombstone: m.deleteOnTombstone, skipTruncate: m.truncate === 'skip' };
 }
 
 export function kindMismatch(kind: FieldKind, col: Pick<TableColumn, 'typname' | 'elemTypname'>): string | null {

@@ -3,8 +3,10 @@ import type { PartitionTrack } from '../commit/commit-tracker';
 import { FencedError, type DoneRange, type OffsetsTable } from '../commit/offsets-table';
 import type { RecordErrors } from '../deadletter/record-errors';
 import { splitRows } from '../deadletter/rescue';
+import { EngineError, ErrorCodes } from '../errors';
 import { log } from '../log';
 import { F_PARTITION, F_TOPIC_ID } from '../ring/layout';
+import type { MergePlan } from '../sink/merge';
 import { copyRows, isRetriable, underSavepoint, type PgSink } from '../sink/pg-sink';
 import type { ClientBase } from 'pg';
 
@@ -16,6 +18,10 @@ import type { ClientBase } from 'pg';
  * transaction, split under savepoints until the bad rows are found (deadletter/rescue.ts): the good rows,
  * the dead letters' positions and the offsets still commit as one. A batch with partitions another process
  * claimed since (FencedError) is written again without their rows: they are the new owner's.
+ *
+ * upsert and cdc pipelines (sink/merge.ts) COPY into a staging table and merge from it. Their batches
+ * COPY in parallel but merge and commit one after the other, in the order they were made: a later
+ * batch never overwrites a key before an earlier one, and if one fails, the ones after it fail too.
  */
 export class BatchWriter {
   /** COPY statements sent, including the ones that split refused batches. */
@@ -27,10 +33,36 @@ export class BatchWriter {
     private readonly recordErrors: RecordErrors,
     private readonly offsets: OffsetsTable | null,
     private readonly ring: SharedArrayBuffer,
+    private readonly merges: ReadonlyArray<MergePlan | null> = [],
   ) {}
+
+  /** Per merge pipeline: settles when its last batch so far has committed (true) or failed (false). */
+  private readonly lastMerge = new Map<number, Promise<boolean>>();
 
   /** Resolves with the rows that landed. */
   async write(batch: Batch): Promise<number> {
+    const merge = this.merges[batch.pipeline] ?? null;
+    if (merge === null) return this.writeBatch(batch, null);
+    // The turn is taken before any await: batches queue in the order write() is called.
+    const previous = this.lastMerge.get(batch.pipeline) ?? Promise.resolve(true);
+    let settle!: (ok: boolean) => void;
+    this.lastMerge.set(batch.pipeline, new Promise<boolean>((resolve) => (settle = resolve)));
+    const turn = async () => {
+      if (!(await previous)) {
+        throw new EngineError(ErrorCodes.PG_WRITE, `an earlier batch of ${this.targets[batch.pipeline]} failed; merging this one first would apply its keys out of order`);
+      }
+    };
+    try {
+      const rows = await this.writeBatch(batch, { plan: merge, turn });
+      settle(true);
+      return rows;
+    } catch (err) {
+      settle(false);
+      throw err;
+    }
+  }
+
+  private async writeBatch(batch: Batch, merge: Merge | null): Promise<number> {
     // Exactly-once: a dead-lettered record counts as finished only once the broker has it. Waited for
     // before the transaction opens, so no lock is held meanwhile.
     if (this.offsets) for (const part of batch.parts) if (part.chunk.deadLetters) await part.chunk.deadLetters;
@@ -39,7 +71,7 @@ export class BatchWriter {
       const ranges = this.offsets ? doneRanges(current) : [];
       const what = `COPY into ${this.targets[batch.pipeline]} (${current.rows} rows)`;
       try {
-        return await this.sink.transaction(what, (client) => this.attempt(client, current, ranges));
+        return await this.sink.transaction(what, (client) => this.attempt(client, current, ranges, merge));
       } catch (err) {
         if (!(err instanceof FencedError) || !this.fence(current, err)) throw err;
         current = this.withoutFenced(current);
@@ -47,27 +79,40 @@ export class BatchWriter {
     }
   }
 
-  private async attempt(client: ClientBase, batch: Batch, ranges: DoneRange[]): Promise<number> {
-    const target = this.targets[batch.pipeline];
+  private async attempt(client: ClientBase, batch: Batch, ranges: DoneRange[], merge: Merge | null): Promise<number> {
+    const target = merge ? merge.plan.copyTarget : this.targets[batch.pipeline];
     let landed = batch.rows;
+    if (merge) await client.query(merge.plan.createStage);
     try {
       this.copies += batch.rows > 0 ? 1 : 0;
       await copyRows(client, { target, parts: batch.parts.map((p) => p.bytes), rows: batch.rows });
+      if (merge) {
+        await merge.turn();
+        await client.query(merge.plan.mergeSql);
+      }
     } catch (err) {
-      if (isRetriable(err)) throw err;
+      if (isRetriable(err) || (err instanceof EngineError && err.code === ErrorCodes.PG_WRITE)) throw err;
       // The failed COPY aborted the transaction: the rescue starts a new one (before its first COPY).
       let reopened: Promise<unknown> | null = null;
-      const reopen = () => (reopened ??= client.query('ROLLBACK').then(() => client.query('BEGIN')));
+      const reopen = () => (reopened ??= client.query('ROLLBACK').then(() => client.query('BEGIN')).then(() => merge && client.query(merge.plan.createStage)));
       const rescue = this.recordErrors.rescueBatch(batch, err, async (rows) => {
         await reopen();
         this.copies++;
         // One buffer: thousands of row-sized writes would cost more than the copy.
-        return underSavepoint(client, () => copyRows(client, { target, parts: [Buffer.concat(rows.map((r) => r.bytes))], rows: rows.length }));
+        return underSavepoint(client, async () => {
+          await copyRows(client, { target, parts: [Buffer.concat(rows.map((r) => r.bytes))], rows: rows.length });
+          if (merge) {
+            await merge.turn();
+            await client.query(merge.plan.mergeSql);
+            await client.query(merge.plan.clearStage);
+          }
+        });
       });
       if (rescue === null) throw err;
       landed = await rescue;
       await reopen();
     }
+    if (merge) await merge.turn();
     if (this.offsets !== null) await this.offsets.markDone(client, ranges);
     return landed;
   }
@@ -110,6 +155,12 @@ export class BatchWriter {
     const rows = parts.reduce((n, p) => n + p.rows, 0);
     return { pipeline: batch.pipeline, parts, rows, bytes: parts.reduce((n, p) => n + p.bytes.length, 0) };
   }
+}
+
+/** A merge pipeline's batch: its plan, and its turn to merge (waits for the pipeline's previous batch). */
+interface Merge {
+  plan: MergePlan;
+  turn: () => Promise<void>;
 }
 
 /**

@@ -73,6 +73,14 @@ export class Engine {
   private source!: ConsumerClient;
   private poller!: ChunkPoller;
   private unsettled = 0;
+  /**
+   * upsert/cdc pipelines: decoded chunks reach the batcher in the order they were polled, whichever worker
+   * finishes first, so a later record of a key never lands in an earlier batch than an older one.
+   */
+  private readonly inPollOrder: boolean;
+  private polledChunks = 0;
+  private nextToBatch = 0;
+  private readonly decodedEarly = new Map<number, () => void>();
   private settleWaiter: (() => void) | null = null;
   private stopRequested: ((reason: StopReason) => void) | null = null;
   private stopReason: StopReason | null = null;
@@ -96,6 +104,7 @@ export class Engine {
   ) {
     this.offsets = config.engine.delivery === 'exactly-once' ? new OffsetsTable(config.engine.offsetsTable, config.kafka.groupId, `${os.hostname()}:${process.pid}`) : null;
     this.routes = new TopicRoutes(config.pipelines);
+    this.inPollOrder = config.pipelines.some((p) => p.merge !== null);
     this.sink = new PgSink({
       url: config.postgres.url,
       connections: config.postgres.connections,
@@ -141,7 +150,7 @@ export class Engine {
       this.ring = new RingWriter(this.config.engine.ringBytes);
       this.recordErrors = new RecordErrors(this.config, this.ring.sab, this.routes, this.ops.metrics);
       await this.recordErrors.prepare();
-      this.writer = new BatchWriter(this.sink, this.plans.map((p) => p.copyTarget), this.recordErrors, this.offsets, this.ring.sab);
+      this.writer = new BatchWriter(this.sink, this.plans.map((p) => p.copyTarget), this.recordErrors, this.offsets, this.ring.sab, this.plans.map((p) => p.merge));
       this.pool = new DecodePool(this.config.engine.workers, {
         ring: this.ring.sab,
         schemaTable: this.schemas.enabled ? this.schemas.table.sab : null,
@@ -253,10 +262,21 @@ export class Engine {
     this.chunks++;
     this.ops.chunkPolled(chunk);
     const r = chunk.region;
+    const seq = this.polledChunks++;
     this.pool.run({ start: r.start, end: r.end, frames: r.frames }).then(
-      (result) => this.decoded(chunk, result),
-      (err) => this.settle(chunk, new EngineError(ErrorCodes.INTERNAL, `decode task failed: ${messageOf(err)}`, { cause: err })),
+      (result) => this.inTurn(seq, () => this.decoded(chunk, result)),
+      (err) => this.inTurn(seq, () => this.settle(chunk, new EngineError(ErrorCodes.INTERNAL, `decode task failed: ${messageOf(err)}`, { cause: err }))),
     );
+  }
+
+  /** Runs `next` for the chunk polled `seq`-th: at once, or (inPollOrder) after every chunk polled before it. */
+  private inTurn(seq: number, next: () => void): void {
+    if (!this.inPollOrder) return next();
+    this.decodedEarly.set(seq, next);
+    for (let run = this.decodedEarly.get(this.nextToBatch); run !== undefined; run = this.decodedEarly.get(this.nextToBatch)) {
+      this.decodedEarly.delete(this.nextToBatch++);
+      run();
+    }
   }
 
   private decoded(chunk: ChunkWork, result: DecodeResult): void {

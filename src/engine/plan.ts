@@ -2,12 +2,15 @@ import type { EngineConfig } from '../config/types';
 import { copyTarget, planColumns, type WorkerPipeline } from '../decode/column-plan';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import type { PgSink } from '../sink/pg-sink';
-import { describeTable } from '../sink/table-columns';
+import { MergePlan } from '../sink/merge';
+import { describeTable, uniqueKeys } from '../sink/table-columns';
 
 export interface PipelinePlan {
   worker: WorkerPipeline;
   /** `table (col, ...)` for the COPY statement. */
   copyTarget: string;
+  /** upsert and cdc: the staging table and the merge statement. */
+  merge: MergePlan | null;
 }
 
 /**
@@ -24,7 +27,17 @@ export async function planPipelines(config: EngineConfig, sink: PgSink): Promise
       try {
         const columns = await describeTable(client, p.table);
         const worker = planColumns(p, at, columns, problems);
-        plans.push({ worker, copyTarget: copyTarget(p.table, worker.columns) });
+        let merge: MergePlan | null = null;
+        if (p.merge !== null) {
+          const keys = await uniqueKeys(client, p.table);
+          const wanted = [...p.merge.key].sort().join(',');
+          if (!keys.some((k) => [...k].sort().join(',') === wanted)) {
+            const known = keys.length === 0 ? 'it has none' : `its keys: ${keys.map((k) => `(${k.join(', ')})`).join(', ')}`;
+            problems.push(`${at}.key: (${p.merge.key.join(', ')}) is not the primary key or a unique constraint of ${p.table} (${known}); mode ${p.merge.mode} merges by it`);
+          }
+          merge = new MergePlan(p.table, worker.columns.map((c) => c.name), p.merge, i);
+        }
+        plans.push({ worker, copyTarget: copyTarget(p.table, worker.columns), merge });
       } catch (err) {
         problems.push(`${at}.table: ${messageOf(err)}`);
       }

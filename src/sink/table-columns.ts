@@ -56,3 +56,17 @@ export async function describeTable(client: ClientBase, table: string): Promise<
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** The column sets of a table's primary key and unique constraints (plain unique indexes included). */
+export async function uniqueKeys(client: ClientBase, table: string): Promise<string[][]> {
+  const res = await client.query<{ columns: string[] }>(
+    `SELECT array_agg(a.attname::text ORDER BY k.ord) AS columns
+       FROM pg_index i
+       CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+      WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+      GROUP BY i.indexrelid`,
+    [table],
+  );
+  return res.rows.map((r) => r.columns);
+}

@@ -60,14 +60,23 @@ async function chaos(delivery: 'exactly-once' | 'at-least-once'): Promise<Chaos>
     }
   })();
   let kills = 0;
+  // An engine that exits on its own under this beating is a bug: its log is the test's failure message.
+  const diedAlone: string[] = [];
   while (kills < KILLS) {
     await sleep(2000 + Math.random() * 4000);
     const i = Math.floor(Math.random() * PROCESSES);
     const victim = procs[i];
+    if (victim.exitCode !== null || victim.signalCode !== null) {
+      diedAlone.push(`engine ${i} exited on its own (code ${victim.exitCode}, signal ${victim.signalCode}):\n${(logs[i] ?? '').slice(-8_000)}`);
+      logs[i] = '';
+      startEngine(i);
+      continue;
+    }
     const exited = new Promise((resolve) => victim.once('exit', resolve));
     victim.kill('SIGKILL');
     await exited;
     kills++;
+    logs[i] = '';
     startEngine(i);
   }
   await producing;
@@ -80,7 +89,18 @@ async function chaos(delivery: 'exactly-once' | 'at-least-once'): Promise<Chaos>
     positions = await positionsNow();
   }
   for (const p of procs) p.kill('SIGTERM');
-  await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((resolve) => p.once('exit', resolve)))));
+  // A stop that hangs is a failure of its own: name it and show that engine's log, not a test timeout.
+  const stopped = await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve(true) : Promise.race([new Promise((resolve) => p.once('exit', () => resolve(true))), sleep(60_000).then(() => false)]))));
+  const hung = stopped.flatMap((ok, i) => (ok ? [] : [i]));
+  for (const i of hung) procs[i].kill('SIGKILL');
+  if (diedAlone.length > 0) {
+    await sql(`DROP TABLE ${table}`);
+    assert.fail(`chaos ${delivery}: ${diedAlone.join('\n----\n')}`);
+  }
+  if (hung.length > 0) {
+    await sql(`DROP TABLE ${table}`);
+    assert.fail(`chaos ${delivery}: engine ${hung.join(', ')} did not exit within 60 s of SIGTERM; its log:\n${hung.map((i) => (logs[i] ?? '').slice(-15_000)).join('\n----\n')}`);
+  }
   const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
   if (positions.some((p, i) => p !== ends[i])) process.stderr.write(`chaos ${delivery}: positions ${positions.join(',')} short of ${ends.join(',')}; logs:\n${logs.join('\n----\n').slice(-20_000)}\n`);
   await sql(`DROP TABLE ${table}`);

@@ -4,6 +4,7 @@ import Kafka from 'node-rdkafka';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { order, orderType, ORDER_SCHEMA_PATH } from '../../bench/lib/orders';
 import { DLQ_HEADERS } from '../../src/deadletter/records';
+import { readTopic } from '../helpers/kafka';
 import { BROKERS, committedOffsets, DATABASE_URL, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
 
 const N = 200_000;
@@ -53,24 +54,6 @@ const EXPECTED: Record<Kind, { code: string; sqlstate?: string }> = {
   null: { code: 'ENG_PG_REJECTED', sqlstate: '23502' },
 };
 
-async function readTopic(topic: string, count: number): Promise<Kafka.Message[]> {
-  const consumer = new Kafka.KafkaConsumer({ 'metadata.broker.list': BROKERS, 'group.id': unique('dlq_reader'), 'enable.auto.commit': false }, { 'auto.offset.reset': 'earliest' });
-  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
-  consumer.subscribe([topic]);
-  const out: Kafka.Message[] = [];
-  const deadline = Date.now() + 60_000;
-  try {
-    // One more poll after the expected count: a duplicate would show.
-    for (let extra = 0; Date.now() < deadline && extra < 5; ) {
-      const batch = await new Promise<Kafka.Message[]>((resolve, reject) => consumer.consume(1000, (err, m) => (err ? reject(err) : resolve(m))));
-      out.push(...batch);
-      if (out.length >= count && batch.length === 0) extra++;
-    }
-  } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
-  }
-  return out;
-}
 
 test('dead-letter: 1 % poison of six kinds; the table holds exactly the good rows, the DLQ exactly the bad records, byte for byte with their headers', async () => {
   const topic = unique('poison');

@@ -119,3 +119,15 @@ test('deadLetter makes dead-letter the default for bad records; dead-letter with
   assert.match(problems(withDlq.replace('orders.dlq', '"bad topic!"')), /deadLetter\.topic: "bad topic!" is not a Kafka topic name/);
   assert.match(problems(`${GOOD}retry: { maxElapsed: soon }\n`), /retry\.maxElapsed/);
 });
+
+test('mode: insert by default; upsert and cdc need a key; merge options only with them; cdc reads JSON', () => {
+  assert.equal(parseConfig(GOOD, dir, {}).pipelines[0].merge, null);
+  const upsert = parseConfig(GOOD.replace('    batch: {', '    mode: upsert\n    key: [id]\n    deleteOnTombstone: true\n    onlyIfNewer: updated_at\n    batch: {'), dir, {});
+  assert.deepEqual(upsert.pipelines[0].merge, { mode: 'upsert', key: ['id'], updateColumns: null, onlyIfNewer: 'updated_at', deleteOnTombstone: true, truncate: 'error' });
+  assert.match(problems(GOOD.replace('    batch: {', '    mode: upsert\n    batch: {')), /pipelines\[0\]\.key: required with mode: upsert/);
+  assert.match(problems(GOOD.replace('    batch: {', '    mode: merge\n    batch: {')), /pipelines\[0\]\.mode/);
+  assert.match(problems(GOOD.replace('    batch: {', '    key: [id]\n    batch: {')), /pipelines\[0\]\.key: only with mode: upsert or mode: cdc/);
+  assert.match(problems(GOOD.replace('    batch: {', '    mode: upsert\n    key: [id]\n    truncate: skip\n    batch: {')), /pipelines\[0\]\.truncate: only with mode: cdc/);
+  assert.match(problems(GOOD.replace('    batch: {', '    mode: cdc\n    key: [id]\n    batch: {')), /cdc reads Debezium change events as JSON/);
+  assert.match(problems(GOOD.replace('    batch: {', '    mode: upsert\n    key: [id]\n    updateColumns: []\n    batch: {')), /updateColumns: list at least one column/);
+});
