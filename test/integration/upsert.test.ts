@@ -231,3 +231,36 @@ pipelines:
   await deleteTopic(topic);
   await deleteTopic(`${topic}.dlq`);
 });
+
+test('upsert: updateColumns changes only the listed columns; onlyIfNewer keeps a row whose version is newer than the record', async () => {
+  const topic = unique('upsert_guard');
+  const table = unique('upsert_guard');
+  await createTopic(topic, 1);
+  await createTable(table);
+  const file = writeConfig(`kafka: { brokers: "${BROKERS}", groupId: ${unique('g')} }
+postgres: { url: "${DATABASE_URL}", connections: 1 }
+pipelines:
+  - name: guarded
+    topics: [${topic}]
+    format: json
+    table: ${table}
+    mode: upsert
+    key: [id]
+    updateColumns: [name, version]
+    onlyIfNewer: version
+`);
+  // Per key, one run each (so each is its own batch): version 10, then an older 5 (not applied), then 20.
+  for (const v of [10, 5, 20]) {
+    await produce(topic, 3, (id) => Buffer.from(JSON.stringify({ id, name: `name-${v}`, amount: v, version: v })), { partitions: 1 });
+    const run = await runCli(['start', file, '--until-caught-up'], { timeoutMs: 60_000 });
+    assert.equal(run.code, 0, run.stderr);
+  }
+  const rows = await sql<{ id: string; name: string; amount: number; version: string }>(`SELECT id, name, amount, version FROM ${table} ORDER BY id`);
+  assert.deepEqual(
+    rows.map((r) => [Number(r.id), r.name, r.amount, Number(r.version)]),
+    [0, 1, 2].map((id) => [id, 'name-20', 10, 20]),
+    'name and version follow the newest record; amount keeps the first insert (not in updateColumns)',
+  );
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+});
