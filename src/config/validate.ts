@@ -189,8 +189,8 @@ function mergeConfig(r: Reader, p: Record<string, unknown>, at: string, format: 
     return null;
   }
   if (key === null || key.length === 0) r.problems.push(`${at}.key: required with mode: ${mode} (the columns of the table's primary key or of a unique constraint)`);
-  if (mode === 'cdc' && format !== null && format !== 'json') {
-    r.problems.push(`${at}.mode: cdc reads Debezium change events as JSON (with or without the Connect envelope); format ${format} is not supported in cdc mode yet`);
+  if (mode === 'cdc' && format === 'protobuf') {
+    r.problems.push(`${at}.mode: cdc reads Debezium change events as JSON (with or without the Connect envelope) or Avro; format protobuf is not supported in cdc mode yet`);
   }
   const updateColumns = names(p.updateColumns, `${at}.updateColumns`);
   if (updateColumns !== null && updateColumns.length === 0) r.problems.push(`${at}.updateColumns: list at least one column (or leave it out to update every column)`);

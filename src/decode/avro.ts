@@ -138,6 +138,18 @@ export function avroFieldInfo(root: avro.Type, path: readonly string[]): FieldIn
   return { kind: kindOf(t), hint: hintOf(t), path: [...path] };
 }
 
+/**
+ * The row type of a Debezium change event schema (the record under its `after` field), what a cdc
+ * pipeline's columns are read from; null if the schema is no such envelope.
+ */
+export function avroChangeRow(envelope: avro.Type): avro.Type | null {
+  const t = unwrapNullable(envelope);
+  if (!(t instanceof avro.types.RecordType) || !t.field('op')) return null;
+  const after = t.field('after')?.type;
+  const row = after ? unwrapNullable(after) : null;
+  return row instanceof avro.types.RecordType ? row : null;
+}
+
 /** Names of the top-level fields of a record schema. */
 export function avroTopLevelFields(root: avro.Type): string[] {
   const t = unwrapNullable(root);

@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 import { encoderFor, type ColumnEncoder } from '../copy/column-encoders';
-import { AvroReader, avroFieldInfo, parseAvro } from './avro';
+import { AvroReader, avroChangeRow, avroFieldInfo, parseAvro } from './avro';
 import type { WorkerPipeline } from './column-plan';
 import type { FieldInfo } from './field-info';
 import { JsonReader } from './json';
@@ -77,7 +77,10 @@ export function compileRegistered(ring: Buffer, p: WorkerPipeline, id: number, r
     if (type !== 'AVRO') throw new Error(`${where} is a ${type} schema, but the pipeline's format is avro`);
     const writer = parseAvro(registered.schema, where);
     if (readerAvro) return planned(p, new AvroReader(ring, writer, readerAvro));
-    return resolved(p, new AvroReader(ring, writer), (path) => avroFieldInfo(writer, path));
+    // cdc: columns are read from the event's row (`after`; a delete's `before` has the same type).
+    const row = p.merge?.cdc ? avroChangeRow(writer) : writer;
+    if (row === null) throw new Error(`${where} is not a Debezium change event schema (a record with "op" and an "after" record)`);
+    return resolved(p, new AvroReader(ring, writer), (path) => avroFieldInfo(row, path));
   }
   if (type !== 'PROTOBUF') throw new Error(`${where} is a ${type} schema, but the pipeline's format is protobuf`);
   if ((registered.references?.length ?? 0) > 0) throw new Error(`${where} references other schemas, which the engine does not follow yet`);

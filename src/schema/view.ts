@@ -1,5 +1,5 @@
 import type { PipelineConfig } from '../config/types';
-import { avroFieldInfo, avroTopLevelFields, parseAvro } from '../decode/avro';
+import { avroChangeRow, avroFieldInfo, avroTopLevelFields, parseAvro } from '../decode/avro';
 import type { FieldInfo } from '../decode/field-info';
 import { findMessage, parseProto, protoFieldInfo, protoTopLevelFields } from '../decode/protobuf';
 
@@ -9,12 +9,20 @@ export interface SchemaView {
   fieldInfo(path: readonly string[]): FieldInfo | null;
 }
 
-/** The pipeline's own schema file as a SchemaView, or null for schemaless JSON or registry-only pipelines. */
-export function schemaView(p: Pick<PipelineConfig, 'format' | 'schemaText' | 'schemaPath' | 'messageType' | 'name'>): SchemaView | null {
+/**
+ * The pipeline's own schema file as a SchemaView, or null for schemaless JSON or registry-only pipelines.
+ * For a cdc pipeline the view is the change event's row (`after`): column paths are relative to it.
+ */
+export function schemaView(p: Pick<PipelineConfig, 'format' | 'schemaText' | 'schemaPath' | 'messageType' | 'name' | 'merge'>): SchemaView | null {
   if (p.schemaText === null) return null;
   const where = p.schemaPath ?? p.name;
   if (p.format === 'avro') {
-    const type = parseAvro(p.schemaText, where);
+    let type = parseAvro(p.schemaText, where);
+    if (p.merge?.mode === 'cdc') {
+      const row = avroChangeRow(type);
+      if (row === null) throw new Error(`${where}: mode cdc needs a Debezium change event schema (a record with "op" and an "after" record)`);
+      type = row;
+    }
     return { topLevelFields: () => avroTopLevelFields(type), fieldInfo: (path) => avroFieldInfo(type, path) };
   }
   if (p.format === 'protobuf') {

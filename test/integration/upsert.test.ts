@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseAvro } from '../../src/decode/avro';
 import { DLQ_HEADERS } from '../../src/deadletter/records';
 import { BROKERS, DATABASE_URL, runCli, sql, unique, whenRows, writeConfig } from '../helpers/env';
 import { header, readTopic } from '../helpers/kafka';
@@ -93,9 +97,8 @@ engine:
 pipelines:
   - name: changes
     topics: [${o.topic}]
-    format: json
     table: ${o.table}
-${o.mode}
+${o.mode.includes('format:') ? o.mode : `    format: json\n${o.mode}`}
     batch: { maxRows: 2000, maxWaitMs: 20 }
 `);
 }
@@ -262,5 +265,29 @@ pipelines:
     'name and version follow the newest record; amount keeps the first insert (not in updateColumns)',
   );
   await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+});
+
+test('cdc: Debezium change events in Avro (a schema file with the envelope): the table equals the model, also after a SIGKILL', async () => {
+  const events = changes();
+  const value = { type: 'record', name: 'Value', fields: [{ name: 'id', type: 'long' }, { name: 'name', type: 'string' }, { name: 'amount', type: ['null', 'double'], default: null }, { name: 'version', type: 'long' }] };
+  const envelope = {
+    type: 'record', name: 'Envelope', namespace: 'test.changes',
+    fields: [{ name: 'before', type: ['null', value], default: null }, { name: 'after', type: ['null', 'Value'], default: null }, { name: 'op', type: 'string' }, { name: 'ts_ms', type: ['null', 'long'], default: null }],
+  };
+  const schemaFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'cdc-avro-')), 'envelope.avsc');
+  writeFileSync(schemaFile, JSON.stringify(envelope));
+  const type = parseAvro(JSON.stringify(envelope), 'envelope');
+  const last = new Map<number, Change>();
+  const topic = unique('cdc_avro');
+  await createTopic(topic, PARTITIONS);
+  const encoded = events.map((e) => {
+    const b = last.get(e.id) ?? null;
+    if (e.del) last.delete(e.id);
+    else last.set(e.id, e);
+    return type.toBuffer({ before: b ? row(b) : null, after: e.del ? null : row(e), op: e.del ? 'd' : b ? 'u' : 'c', ts_ms: e.v });
+  });
+  await produce(topic, EVENTS, (i) => encoded[i], { partitions: PARTITIONS, key: (i) => Buffer.from(String(events[i].id)), partition: (i) => events[i].id % PARTITIONS });
+  await runBoth('cdc_avro', topic, `    format: avro\n    schema: ${schemaFile}\n    mode: cdc\n    key: [id]`, model(events));
   await deleteTopic(topic);
 });

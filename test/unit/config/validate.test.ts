@@ -128,6 +128,6 @@ test('mode: insert by default; upsert and cdc need a key; merge options only wit
   assert.match(problems(GOOD.replace('    batch: {', '    mode: merge\n    batch: {')), /pipelines\[0\]\.mode/);
   assert.match(problems(GOOD.replace('    batch: {', '    key: [id]\n    batch: {')), /pipelines\[0\]\.key: only with mode: upsert or mode: cdc/);
   assert.match(problems(GOOD.replace('    batch: {', '    mode: upsert\n    key: [id]\n    truncate: skip\n    batch: {')), /pipelines\[0\]\.truncate: only with mode: cdc/);
-  assert.match(problems(GOOD.replace('    batch: {', '    mode: cdc\n    key: [id]\n    batch: {')), /cdc reads Debezium change events as JSON/);
+  assert.match(problems(GOOD.replace('format: avro', 'format: protobuf').replace('    batch: {', '    messageType: x.Y\n    mode: cdc\n    key: [id]\n    batch: {')), /format protobuf is not supported in cdc mode yet/);
   assert.match(problems(GOOD.replace('    batch: {', '    mode: upsert\n    key: [id]\n    updateColumns: []\n    batch: {')), /updateColumns: list at least one column/);
 });
