@@ -2,12 +2,13 @@ import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { DEFAULT_MEMORY } from '../src/config/memory';
 import { DEFAULT_BROKERS, deleteTopic } from './lib/kafka-tools';
 import { ORDER_SCHEMA_PATH } from './lib/orders';
 import { DATABASE_URL, pgQuery, prepareOrders, runEngine } from './lib/scenario';
 
 /**
- * [Operate] memory: the engine at default settings (engine.memory 192MiB) draining a backlog of each
+ * [Operate] memory: the engine at default settings (engine.memory, default 128MiB) draining a backlog of each
  * size in --records, and once more with the target table locked for --lock-seconds in the middle. RSS of
  * the engine process is sampled every 250 ms from /proc. Prints a table and a JSON line.
  *   npm run bench -- memory [--records 1000000,5000000] [--partitions 8] [--lock-seconds 20] [--lock-records 1000000] [--memory 256MiB]
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     runs.push(await drain(lockRecords, partitions, lockSeconds, memory));
   }
   const rows = runs.map((r) => [r.scenario, String(r.peakRssMiB), String(r.recordsPerSecond), r.beforeLockMiB === undefined ? '-' : String(r.beforeLockMiB), r.duringLockMiB === undefined ? '-' : String(r.duringLockMiB), r.duringLockMiB === undefined ? '-' : String(r.duringLockMiB - r.beforeLockMiB!)]);
-  const header = [`scenario (${memory ? `engine.memory ${memory}` : 'default settings, engine.memory 192MiB'})`, 'peak RSS MiB', 'records/s', 'max before lock', 'max during lock', 'lock growth MiB'];
+  const header = [`scenario (${memory ? `engine.memory ${memory}` : `default settings, engine.memory ${DEFAULT_MEMORY >> 20}MiB`})`, 'peak RSS MiB', 'records/s', 'max before lock', 'max during lock', 'lock growth MiB'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   console.log([line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n'));

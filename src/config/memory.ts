@@ -23,7 +23,7 @@ export interface MemoryPlan {
   maxBatchBytes: number;
 }
 
-export const DEFAULT_MEMORY = 192 << 20;
+export const DEFAULT_MEMORY = 128 << 20;
 
 export function planMemory(memory: number, ringBytes: number | null): MemoryPlan {
   const ring = ringBytes ?? Math.floor((memory * 3) / 16);

@@ -22,13 +22,13 @@ test('engine.memory sizes the ring, the fetch queue and the fetch responses', ()
   assert.equal(planMemory(256 * MiB, 8 * MiB).ringBytes, 8 * MiB, 'an explicit ring wins');
 });
 
-test('defaults: engine.memory 192MiB; an explicit ringBytes is kept; a batch never outgrows a quarter of the ring', () => {
+test('defaults: engine.memory 128MiB; an explicit ringBytes is kept; a batch never outgrows a quarter of the ring', () => {
   const d = config('workers: 2');
-  assert.equal(DEFAULT_MEMORY, 192 * MiB);
-  assert.equal(d.engine.memoryBytes, 192 * MiB);
-  assert.equal(d.engine.ringBytes, 36 * MiB);
-  assert.equal(d.engine.fetchQueueKBytes, 12 * 1024);
-  assert.equal(d.pipelines[0].batch.maxBytes, 8 * MiB);
+  assert.equal(DEFAULT_MEMORY, 128 * MiB);
+  assert.equal(d.engine.memoryBytes, 128 * MiB);
+  assert.equal(d.engine.ringBytes, 24 * MiB);
+  assert.equal(d.engine.fetchQueueKBytes, 8 * 1024);
+  assert.equal(d.pipelines[0].batch.maxBytes, 6 * MiB);
   assert.equal(config('memory: 1GiB').engine.ringBytes, 192 * MiB);
   assert.equal(config('memory: 64MiB, ringBytes: 100MiB').engine.ringBytes, 100 * MiB);
   assert.equal(config('ringBytes: 8MiB', ', batch: { maxBytes: 64MiB }').pipelines[0].batch.maxBytes, 2 * MiB);
