@@ -38,6 +38,12 @@ export class BatchWriter {
 
   /** Per merge pipeline: settles when its last batch so far has committed (true) or failed (false). */
   private readonly lastMerge = new Map<number, Promise<boolean>>();
+  /**
+   * Per merge pipeline: settles once its last batch so far holds a connection (or gave up). A batch asks
+   * for a connection only after the one before it has one: were it the other way round, later batches
+   * could hold every connection while waiting for their turn behind an earlier batch that has none.
+   */
+  private readonly lastStarted = new Map<number, Promise<void>>();
 
   /** Resolves with the rows that landed. */
   async write(batch: Batch): Promise<number> {
@@ -47,18 +53,23 @@ export class BatchWriter {
     const previous = this.lastMerge.get(batch.pipeline) ?? Promise.resolve(true);
     let settle!: (ok: boolean) => void;
     this.lastMerge.set(batch.pipeline, new Promise<boolean>((resolve) => (settle = resolve)));
+    const previousStarted = this.lastStarted.get(batch.pipeline) ?? Promise.resolve();
+    let started!: () => void;
+    this.lastStarted.set(batch.pipeline, new Promise<void>((resolve) => (started = resolve)));
     const turn = async () => {
       if (!(await previous)) {
         throw new EngineError(ErrorCodes.PG_WRITE, `an earlier batch of ${this.targets[batch.pipeline]} failed; merging this one first would apply its keys out of order`);
       }
     };
     try {
-      const rows = await this.writeBatch(batch, { plan: merge, turn });
+      const rows = await this.writeBatch(batch, { plan: merge, turn, previousStarted, started });
       settle(true);
       return rows;
     } catch (err) {
       settle(false);
       throw err;
+    } finally {
+      started();
     }
   }
 
@@ -66,6 +77,7 @@ export class BatchWriter {
     // Exactly-once: a dead-lettered record counts as finished only once the broker has it. Waited for
     // before the transaction opens, so no lock is held meanwhile.
     if (this.offsets) for (const part of batch.parts) if (part.chunk.deadLetters) await part.chunk.deadLetters;
+    if (merge) await merge.previousStarted;
     let current = this.offsets ? this.withoutFenced(batch) : batch;
     for (;;) {
       const ranges = this.offsets ? doneRanges(current) : [];
@@ -80,6 +92,7 @@ export class BatchWriter {
   }
 
   private async attempt(client: ClientBase, batch: Batch, ranges: DoneRange[], merge: Merge | null): Promise<number> {
+    merge?.started();
     const target = merge ? merge.plan.copyTarget : this.targets[batch.pipeline];
     let landed = batch.rows;
     if (merge) await client.query(merge.plan.createStage);
@@ -161,6 +174,10 @@ export class BatchWriter {
 interface Merge {
   plan: MergePlan;
   turn: () => Promise<void>;
+  /** The previous batch of the pipeline holds a connection: this one may ask for one. */
+  previousStarted: Promise<void>;
+  /** Called once this batch holds a connection (again on a retry: a no-op then). */
+  started: () => void;
 }
 
 /**

@@ -134,25 +134,18 @@ test('exactly-once: PostgreSQL restarted mid-stream, then the broker restarted: 
       .replace('connections: 2', 'connections: 1')
       .replace('ringBytes: 32MiB', 'ringBytes: 4MiB'),
   );
-  const pgRestart = whenRows(table, 20_000, async () => {
+  // One after the other from the same trigger: a second trigger on a row count can miss a run that
+  // races to the end once PostgreSQL is back. The broker stops while most records are still unread.
+  const restarts = whenRows(table, 20_000, async () => {
     pgCluster('restart');
     await waitForPg();
-  });
-  const brokerRestart = whenRows(table, 150_000, async () => {
     kafkaBroker('stop');
     await sleep(5_000);
     kafkaBroker('start');
+    return true;
   });
-  const run = await runCli(['start', config, '--until-caught-up'], {
-    timeoutMs: 300_000,
-    during: (child) => {
-      pgRestart.during(child);
-      brokerRestart.during(child);
-    },
-  });
-  await pgRestart.done();
-  await brokerRestart.done();
-  assert.ok(pgRestart.done() && brokerRestart.done(), 'both restarts happened during the run');
+  const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 300_000, during: restarts.during });
+  assert.equal(await restarts.done(), true, 'both restarts happened during the run');
   assert.equal(run.code, 0, run.stderr);
   const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
   assert.deepEqual({ rows: Number(r.rows), ids: Number(r.ids) }, { rows: n, ids: n });
