@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The local Apache Kafka broker (KRaft, one combined broker+controller on loopback) used by tests,
 # benchmarks and the demo.
-#   scripts/kafka.sh start | stop | status | address
+#   scripts/kafka.sh start [--secure] | stop | status | address | secure-env
+# --secure (or KAFKA_SECURE=1) adds a SASL_SSL listener on KAFKA_SECURE_PORT (default PORT+2): SCRAM-SHA-512,
+# a CA and a broker certificate generated at start with openssl into the state dir (none is committed),
+# and the user `kpe` whose password is generated there too; `secure-env` prints where they are. A
+# broker running without that listener is restarted with it. Plaintext stays on PORT either way.
 # Jars come from Maven Central (scripts/kafka/pom.xml) into the git-ignored .cache/kafka/libs.
 # Run state (PID file, data, logs) lives per port under $KAFKA_STATE_DIR, outside the checkout, so a
 # second clone on the same machine recognises a broker that an earlier clone started.
@@ -20,6 +24,11 @@ CONF=$STATE/server.properties
 START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 FETCH_TIMEOUT=${KAFKA_FETCH_TIMEOUT:-600}
 HEAP=${KAFKA_HEAP:-512m}
+SECURE_PORT=${KAFKA_SECURE_PORT:-$((PORT + 2))}
+TLS=$STATE/tls
+SECURE_MARK=$STATE/secure.listener
+SECURE=${KAFKA_SECURE:-0}
+SCRAM_USER=kpe
 
 say() { echo "kafka: $*"; }
 die() { echo "kafka: ERROR: $*" >&2; exit 1; }
@@ -47,16 +56,37 @@ fetch_jars() {
   touch "$LIBS/.complete"
 }
 
+# The secured listener's TLS material (scripts/tls.sh: a CA and the broker's certificate for 127.0.0.1 and
+# localhost), the broker's PKCS12 keystore and the SCRAM user's password. Made once per state dir.
+make_tls() {
+  [ -f "$TLS/broker.p12" ] && [ -f "$TLS/scram.pass" ] && return 0
+  bash "$ROOT/scripts/tls.sh" "$TLS" "IP:127.0.0.1,DNS:localhost" || die "making the test certificates failed"
+  (
+    cd "$TLS"
+    openssl rand -hex 16 >store.pass
+    openssl pkcs12 -export -in server.crt -inkey server.key -certfile ca.crt -name broker -passout "file:store.pass" -out broker.p12
+    openssl rand -hex 16 >scram.pass
+    chmod 600 store.pass scram.pass broker.p12
+  ) >"$LOGS/tls.log" 2>&1 || die "making the broker keystore failed; see $LOGS/tls.log"
+}
+
 write_config() {
   mkdir -p "$STATE" "$LOGS"
+  local listeners="PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT"
+  local advertised="PLAINTEXT://$HOST:$PORT" protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [ "$SECURE" = 1 ]; then
+    listeners+=",SASL_SSL://$HOST:$SECURE_PORT"
+    advertised+=",SASL_SSL://$HOST:$SECURE_PORT"
+    protocols+=",SASL_SSL:SASL_SSL"
+  fi
   cat >"$CONF" <<PROPS
 process.roles=broker,controller
 node.id=1
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 controller.quorum.voters=1@$HOST:$CONTROLLER_PORT
 log.dirs=$DATA
 num.partitions=1
@@ -71,6 +101,32 @@ log.segment.bytes=268435456
 num.network.threads=2
 num.io.threads=4
 PROPS
+  rm -f "$SECURE_MARK"
+  if [ "$SECURE" = 1 ]; then
+    cat >>"$CONF" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$TLS/broker.p12
+listener.name.sasl_ssl.ssl.keystore.password=$(cat "$TLS/store.pass")
+listener.name.sasl_ssl.ssl.key.password=$(cat "$TLS/store.pass")
+PROPS
+    touch "$SECURE_MARK"
+  fi
+}
+
+# SCRAM credentials live in the cluster metadata: set (again) at every start over the plaintext listener.
+add_scram_user() {
+  java_cmd kafka.admin.ConfigCommand --bootstrap-server "$HOST:$PORT" --alter --entity-type users --entity-name "$SCRAM_USER" \
+    --add-config "SCRAM-SHA-512=[iterations=4096,password=$(cat "$TLS/scram.pass")]" >>"$LOGS/scram.log" 2>&1 \
+    || die "creating the SCRAM user $SCRAM_USER failed; see $LOGS/scram.log"
+}
+
+secure_env() {
+  echo "KAFKA_SECURE_BROKERS=$HOST:$SECURE_PORT"
+  echo "KAFKA_SECURE_CA=$TLS/ca.crt"
+  echo "KAFKA_SECURE_USER=$SCRAM_USER"
+  echo "KAFKA_SECURE_PASSWORD_FILE=$TLS/scram.pass"
 }
 
 JAVA_ARGS=(-Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
@@ -112,16 +168,26 @@ wait_ready() {
 start() {
   local pid
   if pid=$(running_pid); then
-    say "already running (pid $pid)"
-    echo "KAFKA_BROKERS=$HOST:$PORT"
-    return 0
+    if [ "$SECURE" = 1 ] && [ ! -f "$SECURE_MARK" ]; then
+      say "running without the secured listener: restarting with it"
+      stop
+    else
+      say "already running (pid $pid)"
+      echo "KAFKA_BROKERS=$HOST:$PORT"
+      [ -f "$SECURE_MARK" ] && secure_env
+      return 0
+    fi
   fi
   [ -f "$PIDFILE" ] && { say "removing stale PID file $PIDFILE"; rm -f "$PIDFILE"; }
   command -v java >/dev/null || die "java is not installed (the broker needs Java 17+)"
-  for p in "$PORT" "$CONTROLLER_PORT"; do
+  local ports=("$PORT" "$CONTROLLER_PORT")
+  [ "$SECURE" = 1 ] && ports+=("$SECURE_PORT")
+  for p in "${ports[@]}"; do
     port_in_use "$p" && die "port $HOST:$p is taken by another process (not a broker started by this script); set KAFKA_PORT to use another"
   done
   fetch_jars
+  mkdir -p "$LOGS"
+  [ "$SECURE" = 1 ] && make_tls
   write_config
   format_storage
   say "starting broker on $HOST:$PORT (logs: $LOGS/server.log)"
@@ -130,8 +196,14 @@ start() {
   pid=$!
   echo "$pid" >"$PIDFILE"
   wait_ready "$pid"
+  if [ "$SECURE" = 1 ]; then
+    add_scram_user
+    say "secured listener SASL_SSL://$HOST:$SECURE_PORT (SCRAM-SHA-512 user $SCRAM_USER)"
+  fi
   say "ready (pid $pid)"
   echo "KAFKA_BROKERS=$HOST:$PORT"
+  [ "$SECURE" = 1 ] && secure_env
+  return 0
 }
 
 stop() {
@@ -152,9 +224,10 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) [ "${2:-}" = --secure ] && SECURE=1; start ;;
+  secure-env) [ -f "$SECURE_MARK" ] || die "the broker was not started with --secure"; secure_env ;;
   stop) stop ;;
   status) if pid=$(running_pid); then say "running (pid $pid) on $HOST:$PORT"; else say "not running"; exit 3; fi ;;
   address) echo "$HOST:$PORT" ;;
-  *) echo "usage: $0 start|stop|status|address" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--secure]|stop|status|address|secure-env" >&2; exit 2 ;;
 esac

@@ -15,6 +15,8 @@ command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v pg_isready >/dev/null || missing+=(postgresql-client)
 command -v g++ >/dev/null || missing+=(g++ make python3)
+# openssl makes the test certificates (scripts/tls.sh) for the secured broker listener and PostgreSQL TLS.
+command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || { echo "setup: ERROR: missing ${missing[*]} and no apt-get to install them" >&2; exit 1; }
   say "installing ${missing[*]}"

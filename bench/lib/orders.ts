@@ -75,7 +75,7 @@ export function orderPipeline(format: 'avro' | 'protobuf' | 'json'): PipelineCon
   const schemaPath = format === 'avro' ? ORDER_SCHEMA_PATH : format === 'protobuf' ? ORDER_PROTO_PATH : null;
   return {
     name: format, topics: ['orders'], topicPattern: null, format, schemaPath, schemaText: schemaPath ? readFileSync(schemaPath, 'utf8') : null,
-    messageType: format === 'protobuf' ? 'shop.Order' : null, registry: null, table: 'orders', columns: ORDER_COLUMNS,
+    messageType: format === 'protobuf' ? 'shop.Order' : null, registry: null, table: 'orders', tableSql: '"orders"', columns: ORDER_COLUMNS,
     batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail', deadLetter: null, merge: null,
   };
 }

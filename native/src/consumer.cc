@@ -1,6 +1,8 @@
 // NativeConsumer: construction, callbacks and the small control calls. The hot path is in fill.cc.
 #include "consumer.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -111,6 +113,15 @@ void NativeConsumer::Push(Event&& e) {
 
 bool NativeConsumer::HasEvents() { return event_count_.load() > 0; }
 
+std::string NativeConsumer::FinalError() {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  for (const Event& e : events_) {
+    if (e.kind != Event::kError) continue;
+    if (e.fatal || e.code == RD_KAFKA_RESP_ERR__AUTHENTICATION || e.code == RD_KAFKA_RESP_ERR__SSL) return e.message;
+  }
+  return "";
+}
+
 // Runs inside consumer_poll on the fill thread. The assignment is not applied here: JS gets the event,
 // prepares (routes, tracks, where to start) and then calls assign; a revoke is released by JS once the
 // partitions' work in flight is durable. librdkafka waits for those calls. While closing there is no JS
@@ -178,16 +189,30 @@ Napi::Value NativeConsumer::AttachRing(const Napi::CallbackInfo& info) {
 }
 
 // connect(timeoutMs, cb(err)): waits for one metadata answer, so an unreachable broker is an error now.
+// It asks in short steps and serves the error callback between them: a refused password or an untrusted
+// certificate is reported at once instead of after the whole timeout (librdkafka would retry forever).
 Napi::Value NativeConsumer::Connect(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
   int timeout = info[0].As<Napi::Number>().Int32Value();
   rd_kafka_t* rk = rk_;
-  auto* w = new BlockingWorker(info[1].As<Napi::Function>(), Value(), [rk, timeout]() -> std::string {
-    const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, nullptr, &md, timeout);
-    if (err) return rd_kafka_err2str(err);
-    rd_kafka_metadata_destroy(md);
-    return "";
+  NativeConsumer* self = this;
+  auto* w = new BlockingWorker(info[1].As<Napi::Function>(), Value(), [self, rk, timeout]() -> std::string {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout);
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      const rd_kafka_metadata_t* md = nullptr;
+      rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, nullptr, &md, static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(left, 500))));
+      if (!err) {
+        rd_kafka_metadata_destroy(md);
+        return "";
+      }
+      // Nothing is subscribed yet: this poll only serves callbacks (error_cb).
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 0);
+      if (m) rd_kafka_message_destroy(m);
+      std::string final_error = self->FinalError();
+      if (!final_error.empty()) return final_error;
+      if (left <= 500) return rd_kafka_err2str(err);
+    }
   }, nullptr);
   w->Queue();
   return info.Env().Undefined();

@@ -80,6 +80,8 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   static void CommitCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque);
   void Push(Event&& e);
   bool HasEvents();
+  // The reason of an error that no retry can fix (credentials, TLS, fatal), among the events so far; "" if none.
+  std::string FinalError();
 
   Napi::Value AttachRing(const Napi::CallbackInfo& info);
   Napi::Value Connect(const Napi::CallbackInfo& info);

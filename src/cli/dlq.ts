@@ -2,6 +2,7 @@ import Kafka from 'node-rdkafka';
 import type { EngineConfig } from '../config/types';
 import { DLQ_HEADERS } from '../deadletter/records';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { connectionSettings } from '../source/source';
 
 export interface DlqReport {
   topic: string;
@@ -19,7 +20,7 @@ export interface DlqReport {
 export async function inspectDeadLetters(config: EngineConfig, pipelineName: string, samples = 5): Promise<DlqReport> {
   const topic = pipelineOf(config, pipelineName).deadLetter!.topic;
   const consumer = new Kafka.KafkaConsumer(
-    { 'metadata.broker.list': config.kafka.brokers, 'group.id': 'kafka-pg-engine-dlq-inspect', 'enable.auto.commit': false, ...passThrough(config) },
+    { ...connectionSettings(config.kafka), 'group.id': 'kafka-pg-engine-dlq-inspect', 'enable.auto.commit': false },
     {},
   );
   const report: DlqReport = { topic, count: 0, codes: {}, samples: [] };
@@ -83,12 +84,6 @@ function pipelineOf(config: EngineConfig, name: string) {
   if (!pipeline) throw new EngineError(ErrorCodes.CONFIG_INVALID, `no pipeline named "${name}" (the config has ${config.pipelines.map((p) => p.name).join(', ')})`);
   if (!pipeline.deadLetter) throw new EngineError(ErrorCodes.CONFIG_INVALID, `pipeline ${name} has no deadLetter topic`);
   return pipeline;
-}
-
-function passThrough(config: EngineConfig): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(config.kafka.config)) if (/^(security\.|sasl\.|ssl\.)/.test(k)) out[k] = v;
-  return out;
 }
 
 function headersOf(m: Kafka.Message): Map<string, string> {

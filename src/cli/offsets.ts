@@ -1,10 +1,12 @@
 import os from 'node:os';
 import Kafka from 'node-rdkafka';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { OffsetsTable, type StoredPartition } from '../commit/offsets-table';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
+import { connectPg } from '../sink/pg-connection';
+import { connectionSettings } from '../source/source';
 
 /** Where `engine offsets reset --to` moves a pipeline: an end of the log, an offset, or the first record at or after a time. */
 export type ResetTarget = { kind: 'earliest' | 'latest' } | { kind: 'offset'; offset: number } | { kind: 'time'; ms: number };
@@ -33,9 +35,7 @@ export interface PartitionPosition {
  * is running).
  */
 async function withGroupClient<T>(config: EngineConfig, groupId: string, fn: (c: Kafka.KafkaConsumer) => Promise<T>): Promise<T> {
-  const security: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(config.kafka.config)) if (/^(security\.|sasl\.|ssl\.)/.test(k)) security[k] = v;
-  const c = new Kafka.KafkaConsumer({ 'metadata.broker.list': config.kafka.brokers, 'group.id': groupId, 'enable.auto.commit': false, ...security }, {});
+  const c = new Kafka.KafkaConsumer({ ...connectionSettings(config.kafka), 'group.id': groupId, 'enable.auto.commit': false }, {});
   try {
     await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
     return await fn(c);
@@ -65,14 +65,14 @@ function watermarks(c: Kafka.KafkaConsumer, topic: string, partition: number): P
 }
 
 async function withPg<T>(config: EngineConfig, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: config.postgres.url, application_name: 'kafka-pg-engine offsets' });
+  let client: Client | null = null;
   try {
-    await client.connect();
+    client = await connectPg(config.postgres, { application_name: 'kafka-pg-engine offsets' });
     return await fn(client);
   } catch (err) {
     throw new EngineError(ErrorCodes.OFFSETS, `PostgreSQL: ${messageOf(err)}`, { cause: err });
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { ClientBase } from 'pg';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
-import { quoteIdent } from '../sink/table-columns';
+import { parseQualifiedName, qualifiedSql, quoteIdent } from '../config/identifiers';
 
 /**
  * Exactly-once delivery: the Kafka positions live in PostgreSQL, next to the rows, and change in the same
@@ -85,11 +85,11 @@ export class FencedError extends EngineError {
   }
 }
 
-/** `schema.table` → the quoted, schema-qualified name. */
+/** `schema.table` → the quoted, schema-qualified name (config/identifiers.ts). */
 export function qualifiedName(name: string): string {
-  const parts = name.split('.');
-  if (parts.length > 2 || parts.some((p) => p.length === 0)) throw new EngineError(ErrorCodes.CONFIG_INVALID, `engine.offsetsTable: "${name}" is not a table name (schema.table)`);
-  return parts.map(quoteIdent).join('.');
+  const q = parseQualifiedName(name);
+  if (typeof q === 'string') throw new EngineError(ErrorCodes.CONFIG_INVALID, `engine.offsetsTable: "${name}" is not a table name: ${q}`);
+  return qualifiedSql(q);
 }
 
 /** Parses int8multirange text (`{(,1200),[1500,2000)}`; ranges are canonical [a,b)) into pairs, -Infinity for an open start. */
@@ -118,7 +118,8 @@ export class OffsetsTable {
     private readonly owner: string,
   ) {
     this.table = qualifiedName(name);
-    this.schema = name.includes('.') ? quoteIdent(name.split('.')[0]) : null;
+    const q = parseQualifiedName(name);
+    this.schema = typeof q !== 'string' && q.schema !== null ? quoteIdent(q.schema) : null;
   }
 
   /** Creates the table (and its schema) if missing; refuses a server without multiranges, naming the way out. */

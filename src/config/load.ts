@@ -28,7 +28,7 @@ export function parseConfig(text: string, baseDir: string, env: NodeJS.ProcessEn
     for (const e of doc.errors) problems.push(`YAML syntax: ${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`);
     throw invalid(source, problems);
   }
-  const substituted = substituteEnv(doc.toJS(), env, problems);
+  const substituted = substituteEnv(doc.toJS(), env, problems, baseDir);
   registerSecrets(substituted);
   const config = validateConfig(substituted, baseDir, problems);
   if (!config) throw invalid(source, problems);
@@ -44,7 +44,7 @@ function invalid(source: string, problems: string[]): EngineError {
  * URLs, and librdkafka settings that hold a password, secret or token.
  */
 function registerSecrets(root: unknown): void {
-  const r = root as { postgres?: { url?: unknown }; kafka?: { config?: Record<string, unknown> }; pipelines?: Array<{ registry?: { url?: unknown } }> } | null;
+  const r = root as { postgres?: { url?: unknown }; kafka?: { config?: Record<string, unknown> }; pipelines?: Array<{ registry?: { url?: unknown; password?: unknown } }> } | null;
   const urlPassword = (url: unknown) => {
     if (typeof url !== 'string') return;
     const m = /\/\/[^:/@\s]+:([^@/\s]+)@/.exec(url);
@@ -54,7 +54,10 @@ function registerSecrets(root: unknown): void {
     }
   };
   urlPassword(r?.postgres?.url);
-  for (const p of r?.pipelines ?? []) urlPassword(p?.registry?.url);
+  for (const p of r?.pipelines ?? []) {
+    urlPassword(p?.registry?.url);
+    if (typeof p?.registry?.password === 'string') registerSecret(p.registry.password);
+  }
   for (const [key, value] of Object.entries(r?.kafka?.config ?? {})) {
     if (/password|secret|token|oauthbearer\.config/i.test(key) && typeof value === 'string') registerSecret(value);
   }

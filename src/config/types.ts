@@ -1,3 +1,17 @@
+import type { PgTls } from './postgres-tls';
+/**
+ * A schema registry and how to reach it: HTTP basic auth (also from the URL's user:password) and, for
+ * https, a CA file to verify it by (else the system's roots) and optionally a client certificate.
+ */
+export interface RegistryConfig {
+  url: string;
+  username: string | null;
+  password: string | null;
+  ca: string | null;
+  cert: string | null;
+  key: string | null;
+}
+
 /** The validated, typed engine configuration (see README "Configuration" for the YAML form). */
 export type Format = 'avro' | 'protobuf' | 'json';
 export type Delivery = 'at-least-once' | 'exactly-once';
@@ -43,8 +57,11 @@ export interface PipelineConfig {
   schemaText: string | null;
   messageType: string | null;
   /** A Confluent-compatible schema registry: records carry its wire format and writer-schema ids. */
-  registry: { url: string } | null;
+  registry: RegistryConfig | null;
+  /** The table as the config wrote it, for messages. */
   table: string;
+  /** The table as SQL text: quoted, from config/identifiers.ts. The only form that goes into a statement. */
+  tableSql: string;
   /** column name → dotted field path; columns not listed map to the field of the same name. */
   columns: Record<string, string>;
   batch: BatchConfig;
@@ -62,7 +79,8 @@ export interface EngineConfig {
     /** Passed through to librdkafka, after the engine's own defaults. */
     config: Record<string, string | number | boolean>;
   };
-  postgres: { url: string; connections: number };
+  /** `url` without libpq's TLS parameters, which are in `tls` (config/postgres-tls.ts). */
+  postgres: { url: string; connections: number; tls: PgTls | null };
   engine: {
     workers: number;
     /** engine.memory, and what config/memory.ts derives from it (unless set explicitly). */

@@ -1,7 +1,11 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { parseQualifiedName, qualifiedSql } from './identifiers';
 import { DEFAULT_MEMORY, planMemory } from './memory';
+import { readPgTls } from './postgres-tls';
 import { parseBytes, parseMillis } from './units';
-import type { BatchConfig, Delivery, EngineConfig, Format, MergeConfig, OnRecordError, PipelineConfig, SourceKind, WriteMode } from './types';
+import { redact } from '../log';
+import type { BatchConfig, Delivery, EngineConfig, Format, MergeConfig, OnRecordError, PipelineConfig, RegistryConfig, SourceKind, WriteMode } from './types';
 
 /**
  * Turns a parsed, env-substituted document into an EngineConfig, collecting every problem with its
@@ -23,7 +27,10 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   }
 
   const pg = r.object(root.postgres, 'postgres') ?? {};
-  r.noUnknownKeys(pg, 'postgres', ['url', 'connections']);
+  r.noUnknownKeys(pg, 'postgres', ['url', 'connections', 'ssl']);
+  const pgUrl = r.string(pg.url, 'postgres.url') ?? '';
+  const pgSsl = pg.ssl === undefined ? null : r.object(pg.ssl, 'postgres.ssl');
+  const pgTarget = readPgTls(pgUrl, pgSsl, baseDir, problems);
   const engine = r.object(root.engine ?? {}, 'engine') ?? {};
   r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'source', 'pollBatch', 'commitIntervalMs', 'offsetsTable', 'memory']);
   const retry = r.object(root.retry ?? {}, 'retry') ?? {};
@@ -37,7 +44,8 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   const memoryPlan = planMemory(memory, explicitRing);
   if (memoryPlan.ringBytes > 2 ** 31 - 1) memoryPlan.ringBytes = 2 ** 31 - 1;
   const offsetsTable = r.string(engine.offsetsTable ?? 'kafka_pg_engine.offsets', 'engine.offsetsTable') ?? 'kafka_pg_engine.offsets';
-  if (!/^[^.]+(\.[^.]+)?$/.test(offsetsTable)) problems.push(`engine.offsetsTable: "${offsetsTable}" is not a table name (table or schema.table)`);
+  const offsetsName = parseQualifiedName(offsetsTable);
+  if (typeof offsetsName === 'string') problems.push(`engine.offsetsTable: "${offsetsTable}" is not a table name: ${offsetsName}`);
 
   const list = r.array(root.pipelines, 'pipelines') ?? [];
   if (root.pipelines !== undefined && list.length === 0) problems.push('pipelines: at least one pipeline is required');
@@ -53,7 +61,8 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
       config: passThrough,
     },
     postgres: {
-      url: r.string(pg.url, 'postgres.url') ?? '',
+      url: pgTarget.url,
+      tls: pgTarget.tls,
       connections: r.integer(pg.connections ?? 2, 'postgres.connections', 1, 64) ?? 2,
     },
     engine: {
@@ -108,13 +117,13 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
     if (raw.length === 0) r.problems.push(`${at}.topics: at least one topic is required`);
   }
   const format = r.oneOf<Format>(p.format, `${at}.format`, ['avro', 'protobuf', 'json']);
-  let registry: { url: string } | null = null;
+  let registry: RegistryConfig | null = null;
   if (p.registry !== undefined) {
     const reg = r.object(p.registry, `${at}.registry`) ?? {};
-    r.noUnknownKeys(reg, `${at}.registry`, ['url']);
+    r.noUnknownKeys(reg, `${at}.registry`, ['url', 'username', 'password', 'ca', 'cert', 'key']);
     const url = r.string(reg.url, `${at}.registry.url`);
-    if (url !== null && !/^https?:\/\/[^/]+/.test(url)) r.problems.push(`${at}.registry.url: must be an http:// or https:// URL (got "${url}")`);
-    registry = url === null ? null : { url: url.replace(/\/+$/, '') };
+    if (url !== null && !/^https?:\/\/[^/]+/.test(url)) r.problems.push(`${at}.registry.url: must be an http:// or https:// URL (got "${redact(url)}")`);
+    registry = url === null ? null : registryConfig(r, reg, url, `${at}.registry`, baseDir);
   }
   const schema = p.schema === undefined ? null : r.string(p.schema, `${at}.schema`);
   if ((format === 'avro' || format === 'protobuf') && p.schema === undefined && p.registry === undefined) {
@@ -151,9 +160,8 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
     r.problems.push(`${at}.onRecordError: dead-letter needs deadLetter: { topic: ... }`);
   }
   const table = r.string(p.table, `${at}.table`);
-  if (table !== null && !/^("?[A-Za-z_][\w$]*"?\.)?"?[A-Za-z_][\w$]*"?$/.test(table)) {
-    r.problems.push(`${at}.table: "${table}" is not a table name (schema.table or table)`);
-  }
+  const tableName = table === null ? null : parseQualifiedName(table);
+  if (typeof tableName === 'string') r.problems.push(`${at}.table: "${table}" is not a table name (table or schema.table): ${tableName}`);
   const merge = mergeConfig(r, p, at, format);
   return {
     name: r.string(p.name, `${at}.name`) ?? '',
@@ -165,6 +173,7 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
     messageType: p.messageType === undefined ? null : r.string(p.messageType, `${at}.messageType`),
     registry,
     table: table ?? '',
+    tableSql: tableName === null || typeof tableName === 'string' ? '' : qualifiedSql(tableName),
     columns,
     batch: batchConfig,
     onRecordError,
@@ -218,6 +227,32 @@ function checkUnique(pipelines: PipelineConfig[], problems: string[]): void {
 }
 
 type Obj = Record<string, unknown>;
+
+/** Credentials from the URL (`https://user:pass@host`) or the settings, never both; files relative to the config. */
+function registryConfig(r: Reader, reg: Record<string, unknown>, url: string, at: string, baseDir: string): RegistryConfig {
+  const opt = (key: string) => (reg[key] === undefined ? null : r.string(reg[key], `${at}.${key}`));
+  let username = opt('username');
+  let password = opt('password');
+  let clean = url.replace(/\/+$/, '');
+  const m = /^(https?:\/\/)([^:/@\s]+)(?::([^@/\s]*))?@(.*)$/.exec(clean);
+  if (m) {
+    if (username !== null || password !== null) r.problems.push(`${at}: credentials are in the URL and in username/password; give them once`);
+    username = decodeURIComponent(m[2]);
+    password = m[3] === undefined ? null : decodeURIComponent(m[3]);
+    clean = m[1] + m[4];
+  }
+  if (password !== null && username === null) r.problems.push(`${at}.password: needs username (HTTP basic auth)`);
+  const file = (key: string) => {
+    const v = opt(key);
+    if (v === null) return null;
+    const resolved = path.resolve(baseDir, v);
+    if (!existsSync(resolved)) r.problems.push(`${at}.${key}: ${resolved} does not exist`);
+    return resolved;
+  };
+  const config: RegistryConfig = { url: clean, username, password, ca: file('ca'), cert: file('cert'), key: file('key') };
+  if ((config.cert === null) !== (config.key === null)) r.problems.push(`${at}: cert and key go together (a client certificate needs its key)`);
+  return config;
+}
 
 class Reader {
   constructor(readonly problems: string[]) {}

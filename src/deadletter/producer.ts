@@ -1,6 +1,7 @@
 import Kafka from 'node-rdkafka';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { connectionSettings } from '../source/source';
 import { log } from '../log';
 import { loadNative, nativeUnavailableReason, type NativeProducerHandle } from '../source/native-binding';
 
@@ -29,7 +30,6 @@ export class DeadLetterProducer {
     const addon = loadNative();
     if (!addon) throw new EngineError(ErrorCodes.NATIVE_UNAVAILABLE, `deadLetter needs the native addon's producer: ${nativeUnavailableReason()}`);
     const settings: Record<string, string> = {
-      'metadata.broker.list': kafka.brokers,
       'client.id': 'kafka-pg-engine-dlq',
       'enable.idempotence': 'true',
       acks: 'all',
@@ -37,8 +37,7 @@ export class DeadLetterProducer {
       // librdkafka retries an unreachable broker by itself; past the retry budget the record fails.
       'message.timeout.ms': String(Math.max(1000, Math.round(retry.maxElapsedMs))),
     };
-    // The user's security and connection settings apply to the producer too; consumer-only ones do not.
-    for (const [key, value] of Object.entries(kafka.config)) if (/^(security\.|sasl\.|ssl\.|socket\.|broker\.|client\.rack)/.test(key)) settings[key] = String(value);
+    for (const [key, value] of Object.entries(connectionSettings(kafka))) settings[key] = String(value);
     try {
       this.handle = new addon.NativeProducer(settings);
     } catch (err) {
@@ -95,8 +94,8 @@ export class DeadLetterProducer {
  * (one for a topic pattern). An existing topic is left as it is.
  */
 export async function ensureDeadLetterTopic(kafka: EngineConfig['kafka'], topic: string, partitionsOf: string | null): Promise<void> {
-  const admin = Kafka.AdminClient.create({ 'metadata.broker.list': kafka.brokers, 'client.id': 'kafka-pg-engine-admin' });
-  const consumer = new Kafka.KafkaConsumer({ 'metadata.broker.list': kafka.brokers, 'group.id': 'kafka-pg-engine-metadata' }, {});
+  const admin = Kafka.AdminClient.create({ ...connectionSettings(kafka), 'client.id': 'kafka-pg-engine-admin' });
+  const consumer = new Kafka.KafkaConsumer({ ...connectionSettings(kafka), 'group.id': 'kafka-pg-engine-metadata' }, {});
   try {
     let partitions = 1;
     if (partitionsOf !== null) {

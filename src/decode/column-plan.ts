@@ -1,3 +1,4 @@
+import { quoteIdent } from '../config/identifiers';
 import type { PipelineConfig } from '../config/types';
 import { encoderFor, type ColumnType, type ValueHint } from '../copy/column-encoders';
 import type { TableColumn } from '../sink/table-columns';
@@ -143,5 +144,5 @@ export function kindMismatch(kind: FieldKind, col: Pick<TableColumn, 'typname' |
 
 /** The COPY target: the table and the quoted column list, in the order workers write the fields. */
 export function copyTarget(table: string, columns: readonly WorkerColumn[]): string {
-  return `${table} (${columns.map((c) => `"${c.name.replace(/"/g, '""')}"`).join(', ')})`;
+  return `${table} (${columns.map((c) => quoteIdent(c.name)).join(', ')})`;
 }

@@ -107,6 +107,7 @@ export class Engine {
     this.inPollOrder = config.pipelines.some((p) => p.merge !== null);
     this.sink = new PgSink({
       url: config.postgres.url,
+      tls: config.postgres.tls,
       connections: config.postgres.connections,
       retryMinMs: config.retry.minDelayMs,
       retryMaxMs: config.retry.maxDelayMs,

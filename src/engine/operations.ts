@@ -35,7 +35,7 @@ export class Operations {
     private readonly sink: PgSink,
     private readonly parts: OperatedParts,
   ) {
-    this.readiness = new Readiness(config.postgres.url, () => sink.retrying);
+    this.readiness = new Readiness(config.postgres, () => sink.retrying);
   }
 
   /** Serves /metrics, /healthz and /readyz when metrics.port is set; resolves with the port (or null). */

@@ -25,19 +25,19 @@ export async function planPipelines(config: EngineConfig, sink: PgSink): Promise
     for (const [i, p] of config.pipelines.entries()) {
       const at = `pipelines[${i}]`;
       try {
-        const columns = await describeTable(client, p.table);
+        const columns = await describeTable(client, p.tableSql, p.table);
         const worker = planColumns(p, at, columns, problems);
         let merge: MergePlan | null = null;
         if (p.merge !== null) {
-          const keys = await uniqueKeys(client, p.table);
+          const keys = await uniqueKeys(client, p.tableSql);
           const wanted = [...p.merge.key].sort().join(',');
           if (!keys.some((k) => [...k].sort().join(',') === wanted)) {
             const known = keys.length === 0 ? 'it has none' : `its keys: ${keys.map((k) => `(${k.join(', ')})`).join(', ')}`;
             problems.push(`${at}.key: (${p.merge.key.join(', ')}) is not the primary key or a unique constraint of ${p.table} (${known}); mode ${p.merge.mode} merges by it`);
           }
-          merge = new MergePlan(p.table, worker.columns.map((c) => c.name), p.merge, i);
+          merge = new MergePlan(p.tableSql, worker.columns.map((c) => c.name), p.merge, i);
         }
-        plans.push({ worker, copyTarget: copyTarget(p.table, worker.columns), merge });
+        plans.push({ worker, copyTarget: copyTarget(p.tableSql, worker.columns), merge });
       } catch (err) {
         problems.push(`${at}.table: ${messageOf(err)}`);
       }

@@ -1,6 +1,7 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import type { CommitTracker } from '../commit/commit-tracker';
 import { messageOf } from '../errors';
+import { connectPg, type PgTarget } from '../sink/pg-connection';
 import type { ConsumerClient } from '../source/source';
 import type { EngineMetrics } from './metrics';
 import type { Check } from './server';
@@ -23,7 +24,7 @@ export class Readiness {
   private stopped = false;
 
   constructor(
-    private readonly url: string,
+    private readonly target: PgTarget,
     private readonly retrying: () => string | null,
   ) {}
 
@@ -61,10 +62,7 @@ export class Readiness {
   private async probePostgres(): Promise<void> {
     try {
       if (!this.probe) {
-        const c = new Client({ connectionString: this.url, application_name: 'kafka-pg-engine readiness', connectionTimeoutMillis: 2_000 });
-        c.on('error', () => undefined);
-        this.probe = c;
-        await c.connect();
+        this.probe = await connectPg(this.target, { application_name: 'kafka-pg-engine readiness', connectionTimeoutMillis: 2_000 }, () => undefined);
       }
       await this.probe.query('SELECT 1');
       this.pgProblem = null;

@@ -1,5 +1,5 @@
 import type { MergeConfig } from '../config/types';
-import { quoteIdent } from './table-columns';
+import { quoteIdent } from '../config/identifiers';
 
 /**
  * upsert and cdc: a batch is COPYed (binary) into a temporary staging table and merged into the target

@@ -1,7 +1,9 @@
-import { Client, type ClientBase } from 'pg';
+import type { Client, ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log, redact } from '../log';
+import type { PgTls } from '../config/postgres-tls';
+import { connectPg } from './pg-connection';
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../copy/copy-binary';
 
 /**
@@ -28,6 +30,7 @@ export interface CopyBatch {
 
 export interface SinkOptions {
   url: string;
+  tls?: PgTls | null;
   connections: number;
   /** Backoff for retriable failures (connection lost, server shutting down): first and largest delay. */
   retryMinMs?: number;
@@ -177,23 +180,19 @@ export class PgSink {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({
-      connectionString: this.options.url,
-      application_name: 'kafka-pg-engine',
-      // A process frozen inside a transaction (SIGSTOP, a swapped-out VM) would hold its row locks in the
-      // offsets table forever and stop the partition's next owner; the server ends such a session instead.
-      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
-    });
-    client.on('error', (err) => log.warn(`postgres connection error: ${err.message}`));
     try {
-      await client.connect();
+      return await connectPg({ url: this.options.url, tls: this.options.tls ?? null }, {
+        application_name: 'kafka-pg-engine',
+        // A process frozen inside a transaction (SIGSTOP, a swapped-out VM) would hold its row locks in the
+        // offsets table forever and stop the partition's next owner; the server ends such a session instead.
+        idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+      }, (err) => log.warn(`postgres connection error: ${err.message}`));
     } catch (err) {
       throw new EngineError(ErrorCodes.PG_CONNECT, `cannot connect to PostgreSQL at ${redact(this.options.url)}: ${pgMessage(err)}`, {
         cause: err,
         retriable: true,
       });
     }
-    return client;
   }
 
   /** Replaces a broken connection, waiting out the outage with backoff until `giveUpAt` (then ENG_PG_WRITE). */

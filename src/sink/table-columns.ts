@@ -15,11 +15,11 @@ export interface TableColumn extends ColumnType {
  * written as the domain's base type (binary COPY sends the base type); the domain's own NOT NULL and
  * CHECK constraints are the server's to enforce, and a row they refuse is handled like any refused row.
  */
-export async function describeTable(client: ClientBase, table: string): Promise<TableColumn[]> {
+export async function describeTable(client: ClientBase, table: string, shownAs = table): Promise<TableColumn[]> {
   const found = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid AS oid', [table]);
   const oid = found.rows[0]?.oid;
   if (!oid) {
-    throw new EngineError(ErrorCodes.TABLE_MISSING, `table ${table} does not exist (create it before starting the engine)`);
+    throw new EngineError(ErrorCodes.TABLE_MISSING, `table ${shownAs} does not exist (create it before starting the engine)`);
   }
   const res = await client.query<{
     name: string;
@@ -50,11 +50,6 @@ export async function describeTable(client: ClientBase, table: string): Promise<
     hasDefault: r.has_default,
     generated: r.generated,
   }));
-}
-
-/** A column name as an SQL identifier. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** The column sets of a table's primary key and unique constraints (plain unique indexes included). */

@@ -3,7 +3,7 @@ import type { TopicPartitionOffset } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
-import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
+import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, finalKafkaProblem, kafkaConnectError, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
 
 export type Message = Kafka.Message;
 
@@ -29,6 +29,8 @@ export class KafkaSource implements ConsumerClient {
   readonly kind = 'node-rdkafka';
   private readonly consumer: Kafka.KafkaConsumer;
   private disconnected = false;
+  /** While connect() waits: true, or the final error (credentials, TLS) seen meanwhile. */
+  private connecting: boolean | string = false;
   private readonly steps = new RebalanceSteps();
 
   constructor(
@@ -40,6 +42,8 @@ export class KafkaSource implements ConsumerClient {
     const user = splitConfig(consumerSettings(kafka, buffers));
     const conf = {
       ...user.global,
+      // librdkafka's error logs reach JS while connect() waits; its error events do not (see connect).
+      event_cb: true,
       rebalance_cb: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => {
         this.rebalance(err, assignment);
       },
@@ -53,19 +57,41 @@ export class KafkaSource implements ConsumerClient {
     this.consumer.setDefaultConsumeTimeout(pollTimeoutMs);
     this.consumer.on('event.error', (err) => {
       const fatal = (err as { isFatal?: boolean }).isFatal === true;
-      const e = new EngineError(ErrorCodes.KAFKA_CONSUME, `Kafka client error (${kafka.brokers}): ${err.message}`, { cause: err, retriable: !fatal });
+      const final = finalKafkaProblem(err.code, err.message);
+      // While connecting, a refused login or a TLS failure fails the connect (librdkafka would retry).
+      if (final !== null && this.connecting !== false) return void (this.connecting = this.connecting === true ? err.message : this.connecting);
+      const e = new EngineError(ErrorCodes.KAFKA_CONSUME, `Kafka client error (${kafka.brokers}): ${err.message}${final ? `; ${final}` : ''}`, { cause: err, retriable: !fatal && final === null });
       this.events.error(e);
+    });
+    this.consumer.on('event.log', (entry: { severity: number; message: string }) => {
+      // librdkafka's log line says more than its error event ("authentication failure"): it wins.
+      if (entry.severity > 3 || this.connecting === false) return;
+      if (finalKafkaProblem(null, entry.message) !== null) this.connecting = entry.message.replace(/^\[thrd:[^\]]*\]: /, '');
     });
   }
 
-  connect(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.consumer.connect({ timeout: timeoutMs }, (err) => {
-        if (err) {
-          reject(new EngineError(ErrorCodes.KAFKA_CONNECT, `cannot reach Kafka at ${this.kafka.brokers}: ${err.message}`, { cause: err, retriable: true }));
-        } else resolve();
-      });
-    });
+  /**
+   * Waits for one metadata answer, in attempts of at most 2 s: node-rdkafka cannot cut an attempt short,
+   * and a refused login or an untrusted certificate (seen in librdkafka's log meanwhile) ends the wait
+   * after the attempt it happened in instead of after the whole timeout.
+   */
+  async connect(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    this.connecting = true;
+    try {
+      for (;;) {
+        const step = Math.max(1, Math.min(2000, deadline - Date.now()));
+        try {
+          await new Promise<void>((resolve, reject) => this.consumer.connect({ timeout: step }, (err) => (err ? reject(err) : resolve())));
+          return;
+        } catch (err) {
+          if (typeof this.connecting === 'string') throw kafkaConnectError(this.kafka.brokers, this.connecting, err);
+          if (Date.now() >= deadline) throw kafkaConnectError(this.kafka.brokers, messageOf(err), err);
+        }
+      }
+    } finally {
+      this.connecting = false;
+    }
   }
 
   subscribe(topics: string[]): void {

@@ -5,7 +5,7 @@ import { log } from '../log';
 import { DATA_START } from '../ring/layout';
 import { loadNative, nativeUnavailableReason, OUT_EVENTS, OUT_PART0, type NativeConsumerHandle, type NativeEvent } from './native-binding';
 import type { TopicRoutes } from './routes';
-import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
+import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, finalKafkaProblem, kafkaConnectError, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
 
 /** Room in fill()'s report for this many partitions per call; more in one batch wait for the next fill. */
 export const FILL_REPORT_PARTITIONS = 1024;
@@ -43,7 +43,7 @@ export class NativeSource implements ConsumerClient {
   connect(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.handle.connect(timeoutMs, (err) => {
-        if (err) reject(new EngineError(ErrorCodes.KAFKA_CONNECT, `cannot reach Kafka at ${this.kafka.brokers}: ${err.message}`, { cause: err, retriable: true }));
+        if (err) reject(kafkaConnectError(this.kafka.brokers, err.message, err));
         else resolve();
       });
     });
@@ -78,7 +78,8 @@ export class NativeSource implements ConsumerClient {
   private dispatch(e: NativeEvent): void {
     if (e.type === 'error') {
       const where = e.partitions.length > 0 ? ` (${describeOffsets(e.partitions)})` : '';
-      this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `Kafka client error (${this.kafka.brokers}): ${e.message}${where}`, { retriable: !e.fatal }));
+      const final = finalKafkaProblem(e.code, e.message);
+      this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `Kafka client error (${this.kafka.brokers}): ${e.message}${where}${final ? `; ${final}` : ''}`, { retriable: !e.fatal && final === null }));
       return;
     }
     const parts: TopicPartition[] = e.partitions.map((p) => ({ topic: p.topic, partition: p.partition }));

@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { RegistryConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
 import { SchemaTable } from '../ring/schema-table';
@@ -10,19 +14,19 @@ import { SchemaTable } from '../ring/schema-table';
  */
 export class SchemaGate {
   readonly table = new SchemaTable();
-  private readonly urls: Array<string | null>;
+  private readonly clients: Array<RegistryClient | null>;
   private lastPipeline = -1;
   private lastId = -1;
   private pendingPipeline = -1;
   private pendingId = -1;
   private stopped = false;
 
-  constructor(registries: ReadonlyArray<{ url: string } | null>) {
-    this.urls = registries.map((r) => r?.url ?? null);
+  constructor(registries: ReadonlyArray<RegistryConfig | null>) {
+    this.clients = registries.map((r) => (r === null ? null : new RegistryClient(r)));
   }
 
   get enabled(): boolean {
-    return this.urls.some((u) => u !== null);
+    return this.clients.some((u) => u !== null);
   }
 
   /**
@@ -30,7 +34,7 @@ export class SchemaGate {
    * Records not in the wire format pass: the worker reports them as undecodable.
    */
   needs(pipeline: number, value: Buffer | null | undefined): boolean {
-    if (this.urls[pipeline] === null || !value || value.length < 5 || value[0] !== 0) return false;
+    if (this.clients[pipeline] === null || !value || value.length < 5 || value[0] !== 0) return false;
     const id = value.readInt32BE(1);
     if (id === this.lastId && pipeline === this.lastPipeline) return false;
     if (this.table.has(pipeline, id)) {
@@ -45,7 +49,7 @@ export class SchemaGate {
 
   /** Whether the pipeline's records are framed for a registry (their schema must be published first). */
   framed(pipeline: number): boolean {
-    return this.urls[pipeline] !== null;
+    return this.clients[pipeline] !== null;
   }
 
   /** Fetches and publishes the schema `id` of `pipeline` (the native poller found a record that needs it). */
@@ -58,11 +62,12 @@ export class SchemaGate {
   async fetchPending(): Promise<void> {
     const pipeline = this.pendingPipeline;
     const id = this.pendingId;
-    const url = `${this.urls[pipeline]}/schemas/ids/${id}`;
+    const client = this.clients[pipeline]!;
+    const url = client.schemaUrl(id);
     let delay = 200;
     for (;;) {
       try {
-        this.table.publish(pipeline, id, await fetchSchema(url, id));
+        this.table.publish(pipeline, id, await client.fetchSchema(id));
         log.info(`schema id ${id} fetched from ${url}`);
         return;
       } catch (err) {
@@ -77,25 +82,69 @@ export class SchemaGate {
 
   stop(): void {
     this.stopped = true;
+    for (const c of this.clients) c?.close();
   }
 }
 
-/** The registry's JSON for the id, or {error} when it answers that the id does not exist. */
-async function fetchSchema(url: string, id: number): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json' }, signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} is unreachable: ${messageOf(err)}`, { cause: err, retriable: true });
+/**
+ * GET {url}/schemas/ids/{id} with node:http(s), which (unlike fetch) takes a CA and a client certificate;
+ * credentials go in an Authorization header, never in the URL that messages print.
+ */
+class RegistryClient {
+  private readonly agent: http.Agent;
+  private readonly auth: string | null;
+
+  constructor(private readonly config: RegistryConfig) {
+    const tls = config.url.startsWith('https:');
+    const read = (file: string | null) => (file === null ? undefined : readFileSync(file));
+    this.agent = tls ? new https.Agent({ keepAlive: true, ca: read(config.ca), cert: read(config.cert), key: read(config.key) }) : new http.Agent({ keepAlive: true });
+    this.auth = config.username === null ? null : `Basic ${Buffer.from(`${config.username}:${config.password ?? ''}`).toString('base64')}`;
   }
-  const body = await res.text();
-  if (res.status === 404) return JSON.stringify({ error: `schema id ${id} is not in the registry (${url} answered 404: ${body.slice(0, 200)})` });
-  if (!res.ok) throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} answered ${res.status}: ${body.slice(0, 200)}`, { retriable: res.status >= 500 || res.status === 429 });
-  try {
-    const parsed = JSON.parse(body) as { schema?: unknown; schemaType?: unknown; references?: unknown };
-    if (typeof parsed.schema !== 'string') throw new Error('no "schema" string in the answer');
-    return JSON.stringify({ schema: parsed.schema, schemaType: parsed.schemaType ?? 'AVRO', references: parsed.references ?? [] });
-  } catch (err) {
-    throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} sent an answer that is not a schema: ${messageOf(err)}`, { cause: err });
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  schemaUrl(id: number): string {
+    return `${this.config.url}/schemas/ids/${id}`;
+  }
+
+  /** The registry's JSON for the id, or {error} when it answers that the id does not exist. */
+  async fetchSchema(id: number): Promise<string> {
+    const url = this.schemaUrl(id);
+    let res: { status: number; body: string };
+    try {
+      res = await this.get(url);
+    } catch (err) {
+      throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} is unreachable: ${messageOf(err)}`, { cause: err, retriable: !/certificate|self.signed|CERT_|unable to verify/i.test(messageOf(err)) });
+    }
+    const { status, body } = res;
+    if (status === 404) return JSON.stringify({ error: `schema id ${id} is not in the registry (${url} answered 404: ${body.slice(0, 200)})` });
+    if (status === 401 || status === 403) throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} refused the credentials (${status}${this.auth === null ? ', and the config gives none: set registry.username and password' : ''})`);
+    if (status < 200 || status >= 300) throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} answered ${status}: ${body.slice(0, 200)}`, { retriable: status >= 500 || status === 429 });
+    try {
+      const parsed = JSON.parse(body) as { schema?: unknown; schemaType?: unknown; references?: unknown };
+      if (typeof parsed.schema !== 'string') throw new Error('no "schema" string in the answer');
+      return JSON.stringify({ schema: parsed.schema, schemaType: parsed.schemaType ?? 'AVRO', references: parsed.references ?? [] });
+    } catch (err) {
+      throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} sent an answer that is not a schema: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
+  private get(url: string): Promise<{ status: number; body: string }> {
+    const headers: Record<string, string> = { accept: 'application/vnd.schemaregistry.v1+json, application/json' };
+    if (this.auth !== null) headers.authorization = this.auth;
+    const request = url.startsWith('https:') ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const req = request(url, { headers, agent: this.agent, timeout: 10_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+      req.on('error', reject);
+      req.end();
+    });
   }
 }

@@ -1,6 +1,6 @@
 import type { TopicPartitionOffset } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
-import type { EngineError } from '../errors';
+import { EngineError, ErrorCodes } from '../errors';
 
 export interface TopicPartition {
   topic: string;
@@ -46,6 +46,43 @@ export interface ConsumerClient {
    */
   serve(timeoutMs: number): Promise<void>;
   disconnect(): Promise<void>;
+}
+
+/**
+ * The settings every Kafka client the engine makes needs besides the consumer (the dead-letter producer,
+ * the admin client, the CLI's clients): the brokers, and the user's security and connection settings
+ * from `kafka.config` (TLS, SASL including OAUTHBEARER, sockets). Consumer-only settings stay out.
+ */
+export function connectionSettings(kafka: EngineConfig['kafka']): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = { 'metadata.broker.list': kafka.brokers };
+  for (const [key, value] of Object.entries(kafka.config)) if (CONNECTION_SETTING.test(key)) out[key] = value;
+  return out;
+}
+
+const CONNECTION_SETTING = /^(security\.protocol|sasl\.|ssl\.|ssl_|enable\.ssl\.|enable\.sasl\.|https\.|socket\.|broker\.|client\.rack$|client\.dns\.lookup$|connections\.max\.idle\.ms$|reconnect\.backoff|api\.version|allow\.auto\.create\.topics$)/;
+
+/** librdkafka's codes for a refused login (ERR__AUTHENTICATION) and a TLS failure (ERR__SSL). */
+const ERR_AUTHENTICATION = -169;
+const ERR_SSL = -181;
+
+/**
+ * What to check when the broker refuses the client's credentials or TLS cannot be set up; null for other
+ * errors. librdkafka retries these forever, but no retry fixes them: the engine stops with this instead.
+ */
+export function finalKafkaProblem(code: number | null, message: string): string | null {
+  if (code === ERR_AUTHENTICATION || /SASL authentication error|Authentication failed|authentication failure/i.test(message)) {
+    return 'the broker refused the credentials: check kafka.config sasl.mechanisms, sasl.username and sasl.password';
+  }
+  if (code === ERR_SSL || /SSL handshake failed|certificate verify failed/i.test(message)) {
+    return 'TLS to the broker failed: check kafka.config ssl.ca.location (the broker\'s certificate must be signed by it) and security.protocol';
+  }
+  return null;
+}
+
+/** The error of a connect that failed: final (not retriable) for credentials and TLS, with what to check. */
+export function kafkaConnectError(brokers: string, message: string, cause: unknown): EngineError {
+  const final = finalKafkaProblem(null, message);
+  return new EngineError(ErrorCodes.KAFKA_CONNECT, `cannot connect to Kafka at ${brokers}: ${message}${final ? `; ${final}` : ''}`, { cause, retriable: final === null });
 }
 
 /** librdkafka's buffers at the default engine.memory (see config/memory.ts), for clients built outside the engine. */

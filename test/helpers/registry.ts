@@ -10,15 +10,25 @@ export class TestRegistry {
   private server: http.Server | null = null;
   url = '';
   requests: string[] = [];
+  /** Requests refused for want of the expected Authorization header. */
+  unauthorized = 0;
 
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
+  /** `server` makes the server (e.g. https with a certificate); `auth`: the Authorization header required. */
+  async start(o: { server?: (handler: http.RequestListener) => http.Server; auth?: string } = {}): Promise<void> {
+    const handler: http.RequestListener = (req, res) => {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => this.handle(req, body, res));
-    });
+      req.on('end', () => {
+        if (o.auth !== undefined && req.headers.authorization !== o.auth) {
+          this.unauthorized++;
+          return void res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end('{"error_code":401,"message":"Unauthorized"}');
+        }
+        this.handle(req, body, res);
+      });
+    };
+    this.server = o.server ? o.server(handler) : http.createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    this.url = `${o.server ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as { port: number }).port}`;
   }
 
   /** Registers a schema and returns its id (ids start at 1, as Confluent's do). */
