@@ -23,7 +23,7 @@ export function substituteEnv(
 ): unknown {
   if (typeof node === 'string') {
     if (unclosed.test(node)) {
-      problems.push(`${at || '(root)'}: malformed reference in "${node}" (use \${NAME}, \${NAME:-default} or \${file:/path})`);
+      problems.push(`${at || '(root)'}: malformed variable reference in "${node}" (use \${NAME}, \${NAME:-default} or \${file:/path})`);
       return node;
     }
     return node.replace(pattern, (_whole, file: string | undefined, name: string | undefined, fallback: string | undefined) => {

@@ -14,9 +14,10 @@ test('consumption resumes at the end of the first range; the ranges above it are
   assert.deepEqual(resumeOf([]), { resume: -1, skip: [] });
 });
 
-test('the offsets table name is quoted part by part; anything else is refused', () => {
+test('the offsets table name is read like PostgreSQL reads it and quoted part by part; anything else is refused', () => {
   assert.equal(qualifiedName('kafka_pg_engine.offsets'), '"kafka_pg_engine"."offsets"');
-  assert.equal(qualifiedName('Offsets'), '"Offsets"');
+  assert.equal(qualifiedName('Offsets'), '"offsets"');
+  assert.equal(qualifiedName('"Ops"."Offsets"'), '"Ops"."Offsets"');
   assert.throws(() => qualifiedName('a.b.c'), /not a table name/);
   assert.throws(() => qualifiedName('a.'), /not a table name/);
 });

@@ -103,7 +103,7 @@ test('protobuf needs messageType with a .proto file; registry needs an http URL;
   assert.equal(parseConfig(proto.replace('table: public.orders', 'messageType: p.O\n    table: public.orders'), dir, {}).pipelines[0].messageType, 'p.O');
   assert.match(problems(GOOD.replace('    schema: order.avsc\n', '')), /pipelines\[0\]\.schema: required for format avro \(or give registry:/);
   const registry = GOOD.replace('    schema: order.avsc\n', '    registry: { url: "http://127.0.0.1:8081/" }\n');
-  assert.deepEqual(parseConfig(registry, dir, {}).pipelines[0].registry, { url: 'http://127.0.0.1:8081' });
+  assert.deepEqual(parseConfig(registry, dir, {}).pipelines[0].registry, { url: 'http://127.0.0.1:8081', username: null, password: null, ca: null, cert: null, key: null });
   assert.match(problems(registry.replace('http://127.0.0.1:8081/', 'localhost:8081')), /registry\.url: must be an http:\/\/ or https:\/\/ URL/);
 });
 
