@@ -7,8 +7,9 @@ import { after, before, test } from 'node:test';
 import Kafka from 'node-rdkafka';
 import { Client } from 'pg';
 import { createTopic, produce } from '../../bench/lib/kafka-tools';
-import { encodeOrder, ORDER_COLUMNS, ORDER_SCHEMA_PATH, ordersTableSql } from '../../bench/lib/orders';
-import { REPO, runCli, unique, writeConfig } from '../helpers/env';
+import { encodeOrder, ORDER_SCHEMA_PATH, ordersTableSql } from '../../bench/lib/orders';
+import { BROKERS, DATABASE_URL, REPO, runCli, unique, writeConfig } from '../helpers/env';
+import { ordersConfig } from '../helpers/orders';
 import { frame, TestRegistry } from '../helpers/registry';
 
 /**
@@ -54,24 +55,10 @@ function secureKafka(o: { password?: string; ca?: string } = {}): string {
 }
 
 function config(o: { topic: string; table: string; group: string; kafkaConfig: string; pgUrl: string; extra?: string }): string {
-  const columns = Object.entries(ORDER_COLUMNS).map(([c, f]) => `      ${c}: ${f}`).join('\n');
-  return writeConfig(`kafka:
-  brokers: ${kafka.KAFKA_SECURE_BROKERS}
-  groupId: ${o.group}
-  config: ${o.kafkaConfig}
-postgres: { url: "${o.pgUrl}", connections: 2 }
-engine: { workers: 2, offsetsTable: kpe_tls.offsets }
-retry: { maxElapsed: 20s }
-pipelines:
-  - name: orders
-    topics: [${o.topic}]
-    format: avro
-    schema: ${ORDER_SCHEMA_PATH}
-    table: ${o.table}
-    columns:
-${columns}
-${o.extra ?? ''}
-`);
+  const yaml = ordersConfig({ topic: o.topic, table: o.table, group: o.group, extra: o.extra, engine: '  offsetsTable: kpe_tls.offsets\nretry: { maxElapsed: 20s }' })
+    .replace(`brokers: ${BROKERS}\n`, `brokers: ${kafka.KAFKA_SECURE_BROKERS}\n  config: ${o.kafkaConfig}\n`)
+    .replace(`url: ${DATABASE_URL}\n`, `url: "${o.pgUrl}"\n`);
+  return writeConfig(yaml);
 }
 
 /** Reads a whole topic over the secured listener: proves the dead letters went there through it. */
