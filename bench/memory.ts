@@ -96,7 +96,8 @@ ${memory ? `engine: { memory: ${memory} }\n` : ''}pipelines:
 }
 
 async function main(): Promise<void> {
-  const sizes = arg('records', '1000000,5000000').split(',').map(Number);
+  // --records 0 runs only the lock scenario.
+  const sizes = arg('records', '1000000,5000000').split(',').map(Number).filter((n) => n > 0);
   const partitions = Number(arg('partitions', '8'));
   const lockSeconds = Number(arg('lock-seconds', '20'));
   const lockRecords = Number(arg('lock-records', '1000000'));

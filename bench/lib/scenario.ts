@@ -15,6 +15,8 @@ export interface EngineSummary {
   seconds: number;
   drainSeconds: number;
   recordsPerSecond: number;
+  /** CPU seconds of the engine process over the drain (all its threads). */
+  drainCpuSeconds: number;
   peakRssBytes: number;
 }
 

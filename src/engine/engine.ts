@@ -51,6 +51,8 @@ export interface RunSummary {
   /** From the first polled record to the last durable row: the figure to compare drains with. */
   drainSeconds: number;
   recordsPerSecond: number;
+  /** CPU time of the whole process (main thread, workers, librdkafka) over the drain: the engine's own cost, whatever the machine's noise. */
+  drainCpuSeconds: number;
   peakRssBytes: number;
 }
 
@@ -90,6 +92,8 @@ export class Engine {
   private records = 0;
   private chunks = 0;
   private firstRecordAt: bigint | null = null;
+  private firstRecordCpu: NodeJS.CpuUsage | null = null;
+  private lastDurableCpu: NodeJS.CpuUsage | null = null;
   private lastDurableAt: bigint | null = null;
   private rows = 0;
   private recordFailures = 0;
@@ -209,6 +213,7 @@ export class Engine {
       seconds,
       drainSeconds,
       recordsPerSecond: drainSeconds > 0 ? this.records / drainSeconds : 0,
+      drainCpuSeconds: this.firstRecordCpu && this.lastDurableCpu ? cpuSeconds(this.lastDurableCpu) - cpuSeconds(this.firstRecordCpu) : 0,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
   }
@@ -258,7 +263,10 @@ export class Engine {
 
   private decode(chunk: ChunkWork): void {
     this.unsettled++;
-    this.firstRecordAt ??= process.hrtime.bigint();
+    if (this.firstRecordAt === null) {
+      this.firstRecordAt = process.hrtime.bigint();
+      this.firstRecordCpu = process.cpuUsage();
+    }
     this.records += chunk.region.frames;
     this.chunks++;
     this.ops.chunkPolled(chunk);
@@ -328,6 +336,7 @@ export class Engine {
     if (error !== null) this.fail(error);
     else {
       this.lastDurableAt = process.hrtime.bigint();
+      this.lastDurableCpu = process.cpuUsage();
       if (this.tracker.complete(chunk.pieces)) this.scheduleCommit();
       this.partitions.settled();
     }
@@ -360,4 +369,8 @@ export class Engine {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     log.info(`progress: ${this.records} records polled, ${this.rows} rows durable, ${(this.rows / seconds).toFixed(0)} rows/s, ring ${((100 * this.ring.usedBytes) / this.ring.capacity).toFixed(0)}% used`);
   }
+}
+
+function cpuSeconds(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
 }
