@@ -2,6 +2,9 @@
 #include "consumer.h"
 
 #include <algorithm>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -374,7 +377,22 @@ namespace kpe {
 void InitProducer(Napi::Env env, Napi::Object exports);
 }
 
+// tuneMalloc(mmapThresholdBytes): true where the C library is glibc. glibc raises its mmap threshold each
+// time a large block is freed (up to 32 MiB), after which the engine's chunk-sized buffers (decode
+// outputs made in the workers, librdkafka's fetch responses) come from the threads' arenas, which keep
+// the memory after free: RSS then grows with every burst and stays. A fixed threshold keeps such blocks
+// mmap'ed, returned to the system on free. Set once, at start.
+static Napi::Value TuneMalloc(const Napi::CallbackInfo& info) {
+#ifdef __GLIBC__
+  int threshold = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Boolean::New(info.Env(), mallopt(M_MMAP_THRESHOLD, threshold) == 1);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("tuneMalloc", Napi::Function::New(env, TuneMalloc));
   kpe::InitProducer(env, exports);
   return kpe::NativeConsumer::Init(env, exports);
 }

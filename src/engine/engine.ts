@@ -19,6 +19,7 @@ import { BatchWriter } from './batch-writer';
 import { Operations } from './operations';
 import { Partitions } from './partitions';
 import { planPipelines, type PipelinePlan } from './plan';
+import { keepLargeBlocksMapped } from '../source/native-binding';
 
 const NO_BYTES = new Uint8Array(0);
 const NO_FRAMES = new Int32Array(0);
@@ -149,6 +150,7 @@ export class Engine {
     let polling: Promise<void> = Promise.resolve();
     const timers: NodeJS.Timeout[] = [];
     try {
+      if (!keepLargeBlocksMapped()) log.debug('malloc left as it is (no native addon, not glibc, or MALLOC_MMAP_THRESHOLD_ set)');
       await this.sink.open();
       this.plans = await planPipelines(this.config, this.sink);
       if (this.offsets) await this.sink.transaction(`creating ${this.offsets.table}`, (c) => this.offsets!.ensure(c));

@@ -67,6 +67,8 @@ export interface NativeAddon {
   NativeProducer: new (config: Record<string, string>) => NativeProducerHandle;
   librdkafkaVersion: string;
   layout: Record<string, number>;
+  /** glibc's mallopt(M_MMAP_THRESHOLD): false elsewhere (see native/src/consumer.cc). */
+  tuneMalloc(mmapThresholdBytes: number): boolean;
 }
 
 /** Slots of fill()'s `out` array (native/src/consumer.h, FillSlot). */
@@ -112,6 +114,17 @@ export function loadNative(): NativeAddon | null {
     loadError = err instanceof Error ? err.message : String(err);
   }
   return loaded;
+}
+
+/**
+ * Keeps blocks of 128 KiB and more out of glibc's per-thread arenas, so that memory freed after a burst
+ * (e.g. the catch-up after PostgreSQL was locked) goes back to the system: measured by bench memory, the
+ * peak after a 20 s lock went from 304 to 267 MiB. Needs the addon (it calls mallopt); an explicit
+ * MALLOC_MMAP_THRESHOLD_ in the environment is left as it is. Returns whether it applied.
+ */
+export function keepLargeBlocksMapped(): boolean {
+  if (process.env.MALLOC_MMAP_THRESHOLD_ !== undefined) return false;
+  return loadNative()?.tuneMalloc(128 << 10) ?? false;
 }
 
 export function nativeUnavailableReason(): string | null {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Kafka from 'node-rdkafka';
 import * as layout from '../../../src/ring/layout';
-import { loadNative, nativeUnavailableReason } from '../../../src/source/native-binding';
+import { keepLargeBlocksMapped, loadNative, nativeUnavailableReason } from '../../../src/source/native-binding';
 import { selectSource } from '../../../src/source/select';
 
 test('the native addon is built and writes the ring frame of src/ring/layout.ts, field for field', () => {
@@ -20,4 +20,19 @@ test('engine.source: auto picks native when built; ENGINE_SOURCE overrides; a ba
   assert.equal(selectSource('native', { ENGINE_SOURCE: 'node-rdkafka' }), 'node-rdkafka');
   assert.equal(selectSource('node-rdkafka', {}), 'node-rdkafka');
   assert.throws(() => selectSource('auto', { ENGINE_SOURCE: 'java' }), /ENGINE_SOURCE=java/);
+});
+
+test('large blocks stay mmap-ed (glibc mallopt through the addon), unless the environment sets the threshold', () => {
+  const addon = loadNative();
+  assert.ok(addon, `native addon: ${nativeUnavailableReason()}`);
+  assert.equal(addon.tuneMalloc(128 << 10), true, 'this machine runs glibc: mallopt(M_MMAP_THRESHOLD) must apply');
+  const saved = process.env.MALLOC_MMAP_THRESHOLD_;
+  process.env.MALLOC_MMAP_THRESHOLD_ = '65536';
+  try {
+    assert.equal(keepLargeBlocksMapped(), false, 'an explicit MALLOC_MMAP_THRESHOLD_ wins');
+  } finally {
+    if (saved === undefined) delete process.env.MALLOC_MMAP_THRESHOLD_;
+    else process.env.MALLOC_MMAP_THRESHOLD_ = saved;
+  }
+  assert.equal(keepLargeBlocksMapped(), true);
 });
