@@ -254,12 +254,13 @@ Napi::Value NativeConsumer::Accept(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// registry(pipeline): this pipeline's records carry a schema-registry id that must be published first.
+// registry(pipeline, keys): this pipeline's records carry a schema-registry id that must be published
+// first; with keys, so do the keys of its tombstones (upsert and cdc delete by them).
 Napi::Value NativeConsumer::SetRegistry(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(routes_mu_);
   uint32_t p = info[0].As<Napi::Number>().Uint32Value();
   if (p >= registry_.size()) registry_.resize(p + 1, 0);
-  registry_[p] = 1;
+  registry_[p] = info.Length() > 1 && info[1].ToBoolean().Value() ? 2 : 1;
   return info.Env().Undefined();
 }
 

@@ -120,7 +120,7 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   // Routes and schema knowledge: written by JS on the main thread, read by Fill on a worker thread.
   std::mutex routes_mu_;
   std::unordered_map<std::string, Route> routes_;
-  std::vector<uint8_t> registry_;            // by pipeline: records framed for a schema registry
+  std::vector<uint8_t> registry_;            // by pipeline: 1 records framed for a schema registry, 2 their tombstones' keys too
   std::unordered_set<uint64_t> schemas_;     // (pipeline << 32 | schema id) published to the workers
 
   std::mutex events_mu_;

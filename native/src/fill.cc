@@ -127,8 +127,17 @@ void NativeConsumer::Fill(uint32_t pos, uint32_t limit, uint32_t max_messages, i
       }
       const uint8_t* value = static_cast<const uint8_t*>(m->payload);
       int32_t value_length = value == nullptr ? -1 : static_cast<int32_t>(m->len);
-      if (route->pipeline < registry_.size() && registry_[route->pipeline] && value_length >= 5 && value[0] == 0) {
-        uint32_t id = (uint32_t(value[1]) << 24) | (uint32_t(value[2]) << 16) | (uint32_t(value[3]) << 8) | value[4];
+      int32_t key_length = m->key == nullptr ? -1 : static_cast<int32_t>(m->key_len);
+      // The schema the worker needs: the value's, or for a tombstone of a pipeline that deletes by key, the key's.
+      uint8_t framing = route->pipeline < registry_.size() ? registry_[route->pipeline] : 0;
+      const uint8_t* framed = value;
+      int32_t framed_length = value_length;
+      if (value == nullptr && framing == 2) {
+        framed = static_cast<const uint8_t*>(m->key);
+        framed_length = key_length;
+      }
+      if (framing && framed_length >= 5 && framed[0] == 0) {
+        uint32_t id = (uint32_t(framed[1]) << 24) | (uint32_t(framed[2]) << 16) | (uint32_t(framed[3]) << 8) | framed[4];
         uint64_t k = (uint64_t(route->pipeline) << 32) | id;
         if (k != last_schema && schemas_.count(k) == 0) {
           status = kSchema;
@@ -138,7 +147,6 @@ void NativeConsumer::Fill(uint32_t pos, uint32_t limit, uint32_t max_messages, i
         }
         last_schema = k;
       }
-      int32_t key_length = m->key == nullptr ? -1 : static_cast<int32_t>(m->key_len);
       rd_kafka_headers_t* hdrs = nullptr;
       if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = nullptr;
       int64_t headers_length = HeadersBytes(hdrs);

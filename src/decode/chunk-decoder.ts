@@ -5,7 +5,7 @@ import { PIPELINE_SKIP } from '../ring/layout';
 import { SchemaTable } from '../ring/schema-table';
 import { encoderFor, ValueError, type ColumnEncoder } from '../copy/column-encoders';
 import { RowWriter } from '../copy/copy-binary';
-import { parseAvro } from './avro';
+import { AvroReader, parseAvro } from './avro';
 import { changeEvent, keyField, keyValue } from './change-events';
 import type { WorkerColumn, WorkerPipeline } from './column-plan';
 import { compileRegistered, compileStatic, type CompiledSchema, type RegisteredSchema } from './decoders';
@@ -25,6 +25,8 @@ interface PipelineState {
   frames: Int32Array | null;
   /** upsert/cdc: per column, the encoder a delete row uses for a key column (null for the others). */
   keyEncoders: Array<ColumnEncoder | null> | null;
+  /** upsert/cdc with a registry: readers of Avro record keys by writer-schema id. */
+  keyReaders: Map<number, AvroReader>;
 }
 
 /** A record that, by the pipeline's config, produces no row and is no error (a cdc truncate with truncate: skip). */
@@ -51,6 +53,7 @@ export class ChunkDecoder {
       columns: spec.columns,
       fixed: compileStatic(this.reader.buffer, spec),
       registered: new Map(),
+      keyReaders: new Map(),
       readerAvro: spec.registry && spec.format === 'avro' && spec.schemaText !== null ? parseAvro(spec.schemaText, spec.name) : null,
       writer: null,
       rows: 0,
@@ -171,9 +174,12 @@ export class ChunkDecoder {
   private encodeDelete(p: PipelineState, image: unknown, chunkBytes: number, chunkFrames: number): EngineErrorData | null {
     const reader = this.reader;
     const merge = p.spec.merge!;
-    const key = image !== null && typeof image === 'object'
-      ? image
-      : reader.keyLength < 0 ? null : keyValue(reader.buffer.toString('utf8', reader.keyStart, reader.keyStart + reader.keyLength));
+    let key: unknown;
+    try {
+      key = image !== null && typeof image === 'object' ? image : this.recordKey(p);
+    } catch (err) {
+      return { code: ErrorCodes.RECORD_DECODE, message: `cannot delete: the record key does not decode: ${messageOf(err)}`, retriable: false };
+    }
     const w = p.writer ?? (p.writer = new RowWriter(chunkBytes + 4096));
     p.frames ??= new Int32Array(chunkFrames);
     const columns = p.columns;
@@ -202,6 +208,30 @@ export class ChunkDecoder {
     w.int64(reader.offset);
     p.frames[p.rows++] = reader.pos;
     return null;
+  }
+
+  /**
+   * The record key of a delete: JSON (with or without the Connect envelope) or text; in a registry
+   * pipeline, a key in the wire format (what Confluent's and Debezium's Avro converters write) is decoded
+   * with its writer schema, which the poller published before the record entered the ring.
+   */
+  private recordKey(p: PipelineState): unknown {
+    const r = this.reader;
+    if (r.keyLength < 0) return null;
+    const buf = r.buffer;
+    if (!p.spec.registry || r.keyLength < 5 || buf[r.keyStart] !== 0) return keyValue(buf.toString('utf8', r.keyStart, r.keyStart + r.keyLength));
+    const id = buf.readInt32BE(r.keyStart + 1);
+    let keyReader = p.keyReaders.get(id);
+    if (!keyReader) {
+      const text = this.schemas?.find(r.pipeline, id) ?? null;
+      if (text === null) throw new Error(`key schema id ${id} was not fetched from the registry`);
+      const registered = JSON.parse(text) as RegisteredSchema;
+      if (registered.error !== undefined || registered.schema === undefined) throw new Error(registered.error ?? `key schema id ${id}: the registry returned no schema`);
+      if ((registered.schemaType ?? 'AVRO') !== 'AVRO') throw new Error(`key schema id ${id} is a ${registered.schemaType} schema; registry-framed keys are read as Avro`);
+      keyReader = new AvroReader(buf, parseAvro(registered.schema, `key schema id ${id}`));
+      p.keyReaders.set(id, keyReader);
+    }
+    return keyReader.decode(r.keyStart + 5, r.keyStart + r.keyLength);
   }
 
   /**

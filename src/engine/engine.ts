@@ -135,7 +135,7 @@ export class Engine {
       claim: this.offsets ? (parts) => this.sink.transaction('claiming partitions in the offsets table', (c) => this.offsets!.claim(c, parts)) : null,
       startAtEnd: /^(latest|largest|end)$/.test(String(config.kafka.config['auto.offset.reset'] ?? '')),
     });
-    this.schemas = new SchemaGate(config.pipelines.map((p) => p.registry));
+    this.schemas = new SchemaGate(config.pipelines.map((p) => p.registry), config.pipelines.map((p) => p.merge !== null));
     this.batcher = new Batcher(
       config.pipelines.map((p) => p.batch),
       (batch) => this.write(batch),

@@ -29,7 +29,8 @@ export interface NativeConsumerHandle {
   subscribe(topics: string[]): void;
   route(topic: string, topicId: number, pipeline: number): void;
   accept(topic: string, partition: number, yes: boolean): void;
-  registry(pipeline: number): void;
+  /** Records of `pipeline` are registry-framed; with `keys`, the keys of its tombstones too. */
+  registry(pipeline: number, keys: boolean): void;
   knownSchema(pipeline: number, schemaId: number): void;
   fill(pos: number, limit: number, maxMessages: number, timeoutMs: number, out: Float64Array, cb: (err: Error | null) => void): void;
   takeEvents(): NativeEvent[];

@@ -37,7 +37,7 @@ export class NativePoller extends ChunkPoller {
   ) {
     super(ring, tracker, onChunk, options, onIdle);
     source.handle.attachRing(new Uint8Array(ring.sab));
-    if (schemas) routes.pipelineIndexes().forEach((p) => schemas.framed(p) && source.handle.registry(p));
+    if (schemas) routes.pipelineIndexes().forEach((p) => schemas.framed(p) && source.handle.registry(p, schemas.keysFramed(p)));
   }
 
   async run(): Promise<void> {

@@ -195,7 +195,7 @@ export class MessagePoller extends ChunkPoller {
         continue;
       }
       const value = m.value;
-      if (this.schemas !== null && this.schemas.needs(this.lastPipeline, value)) {
+      if (this.schemas !== null && this.schemas.needs(this.lastPipeline, value ?? (this.schemas.keysFramed(this.lastPipeline) ? keyBytes(m.key) : null))) {
         this.closeChunk();
         return 'schema';
       }
@@ -230,4 +230,8 @@ export class MessagePoller extends ChunkPoller {
     }
     return route ? track : undefined;
   }
+}
+
+function keyBytes(key: Buffer | string | null | undefined): Buffer | null {
+  return typeof key === 'string' ? Buffer.from(key) : key ?? null;
 }

@@ -21,7 +21,8 @@ export class SchemaGate {
   private pendingId = -1;
   private stopped = false;
 
-  constructor(registries: ReadonlyArray<RegistryConfig | null>) {
+  /** `deletesByKey[p]`: pipeline p (upsert, cdc) deletes by the keys of tombstones, whose schemas are needed too. */
+  constructor(registries: ReadonlyArray<RegistryConfig | null>, private readonly deletesByKey: readonly boolean[] = []) {
     this.clients = registries.map((r) => (r === null ? null : new RegistryClient(r)));
   }
 
@@ -45,6 +46,11 @@ export class SchemaGate {
     this.pendingPipeline = pipeline;
     this.pendingId = id;
     return true;
+  }
+
+  /** Whether the keys of the pipeline's tombstones are framed too (their schema must be published first). */
+  keysFramed(pipeline: number): boolean {
+    return this.clients[pipeline] !== null && this.deletesByKey[pipeline] === true;
   }
 
   /** Whether the pipeline's records are framed for a registry (their schema must be published first). */

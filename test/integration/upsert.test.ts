@@ -8,6 +8,7 @@ import { parseAvro } from '../../src/decode/avro';
 import { DLQ_HEADERS } from '../../src/deadletter/records';
 import { BROKERS, DATABASE_URL, runCli, sql, unique, whenRows, writeConfig } from '../helpers/env';
 import { header, readTopic } from '../helpers/kafka';
+import { frame, TestRegistry } from '../helpers/registry';
 
 const EVENTS = 200_000;
 const KEYS = 20_000;
@@ -290,4 +291,37 @@ test('cdc: Debezium change events in Avro (a schema file with the envelope): the
   await produce(topic, EVENTS, (i) => encoded[i], { partitions: PARTITIONS, key: (i) => Buffer.from(String(events[i].id)), partition: (i) => events[i].id % PARTITIONS });
   await runBoth('cdc_avro', topic, `    format: avro\n    schema: ${schemaFile}\n    mode: cdc\n    key: [id]`, model(events));
   await deleteTopic(topic);
+});
+
+test('upsert with a registry: Avro values and Avro keys (what Confluent\'s and Debezium\'s converters write); tombstones delete by the decoded key', async () => {
+  const registry = new TestRegistry();
+  await registry.start();
+  try {
+    const valueType = parseAvro(JSON.stringify({ type: 'record', name: 'Row', fields: [
+      { name: 'id', type: 'long' }, { name: 'name', type: 'string' }, { name: 'amount', type: 'double' }, { name: 'version', type: 'long' },
+    ] }), 'value');
+    const keyType = parseAvro(JSON.stringify({ type: 'record', name: 'Key', fields: [{ name: 'id', type: 'long' }] }), 'key');
+    const valueId = registry.register(JSON.stringify(valueType.schema()));
+    const keyId = registry.register(JSON.stringify(keyType.schema()));
+    const events = changes().slice(0, 20_000);
+    const topic = unique('upsert_avro_keys');
+    await createTopic(topic, PARTITIONS);
+    await produce(topic, events.length, (i) => (events[i].del ? null : frame(valueId, valueType.toBuffer(row(events[i])))), {
+      partitions: PARTITIONS,
+      key: (i) => frame(keyId, keyType.toBuffer({ id: events[i].id })),
+      partition: (i) => events[i].id % PARTITIONS,
+    });
+    const expected = model(events);
+    assert.ok(events.some((e) => e.del) && expected.size < new Set(events.map((e) => e.id)).size, 'the topic deletes keys');
+    const o = { topic, table: unique('upsert_avro_keys'), group: unique('upsert_avro_keys'), mode: `    format: avro\n    registry: { url: "${registry.url}" }\n    mode: upsert\n    key: [id]\n    deleteOnTombstone: true` };
+    await createTable(o.table);
+    const run = await runCli(['start', config(o), '--until-caught-up'], { timeoutMs: 180_000 });
+    assert.equal(run.code, 0, run.stderr);
+    assertSameState(await tableState(o.table), expected, 'Avro keys');
+    assert.ok(registry.requests.includes(`GET /schemas/ids/${keyId}`), 'the key schema was fetched');
+    await sql(`DROP TABLE ${o.table}`);
+    await deleteTopic(topic);
+  } finally {
+    await registry.stop();
+  }
 });
