@@ -15,7 +15,7 @@ import { runConnect } from './contenders/connect';
  * identical fresh table for each contender in turn, and prints one table and one JSON line.
  * See `--help`.
  */
-const ALL = ['engine', 'ceiling', 'raw-native', 'raw', 'connect', 'kafkajs'] as const;
+const ALL = ['engine', 'ceiling', 'raw-native', 'raw', 'connect', 'kafkajs', 'upsert', 'connect-upsert'] as const;
 const SOURCES = ['native', 'node-rdkafka'] as const;
 type Source = (typeof SOURCES)[number];
 type Contender = (typeof ALL)[number];
@@ -32,7 +32,9 @@ const HELP = `usage: npm run bench -- throughput [options]
   --connections N      PostgreSQL connections of KafkaJS and the ceiling, Kafka Connect tasks (default 2)
   --delivery LIST      the engine's delivery modes: exactly-once,at-least-once (default both, side by side;
                        the cost of exactly-once is printed as a percentage)
-  --contenders LIST    comma list of ${ALL.join(',')} (default all)
+  --contenders LIST    comma list of ${ALL.join(',')} (default all); upsert and
+                       connect-upsert: the engine (last --engine setup) and Kafka Connect in upsert mode by
+                       id, into a table with that primary key, on the Connect pair's JSON records
   --quick              correctness run for CI: small N, no speed claims`;
 
 interface EngineSetup {
@@ -98,9 +100,10 @@ interface Result {
 }
 
 /** A fresh table, after a CHECKPOINT so that no contender pays for the WAL the one before it wrote. */
-async function freshTable(name: string): Promise<string> {
+async function freshTable(name: string, primaryKey = false): Promise<string> {
   await pgQuery(`DROP TABLE IF EXISTS ${name}`);
   await pgQuery(ordersTableSql(name));
+  if (primaryKey) await pgQuery(`ALTER TABLE ${name} ADD PRIMARY KEY (id)`);
   await pgQuery('CHECKPOINT');
   return name;
 }
@@ -110,7 +113,11 @@ async function check(table: string, n: number): Promise<{ rows: number; distinct
   return { rows: Number(r.rows), distinctIds: Number(r.ids), correct: Number(r.rows) === n && Number(r.ids) === n };
 }
 
-function engineConfig(delivery: Delivery, e: EngineSetup, kind: BenchFormat | 'connect-json', topic: string, table: string, group: string): string {
+function setupOf(e: EngineSetup): string {
+  return `${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.connections} conn`;
+}
+
+function engineConfig(delivery: Delivery, e: EngineSetup, kind: BenchFormat | 'connect-json', topic: string, table: string, group: string, upsert = false): string {
   const schema = kind === 'avro' ? `schema: "${ORDER_SCHEMA_PATH}", ` : kind === 'protobuf' ? `schema: "${ORDER_PROTO_PATH}", messageType: shop.Order, ` : '';
   const columns = Object.entries(ENGINE_COLUMNS[kind]).map(([c, f]) => `${c}: ${f}`).join(', ');
   const file = path.join(os.tmpdir(), `bench-${group}.yaml`);
@@ -121,7 +128,7 @@ postgres: { url: "${DATABASE_URL}", connections: ${e.connections} }
 engine: { workers: ${e.workers}, ringBytes: 64MiB, delivery: ${delivery} }
 pipelines:
   - { name: bench, topics: [${topic}], format: ${kind === 'connect-json' ? 'json' : kind}, ${schema}table: ${table},
-      columns: { ${columns} }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 } }
+      columns: { ${columns} }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 }${upsert ? ', mode: upsert, key: [id]' : ''} }
 `,
   );
   return file;
@@ -140,8 +147,8 @@ async function main(): Promise<void> {
   execFileSync('bash', [path.join(REPO, 'scripts/pg.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
   const topic = `${runId}_${o.format}`;
-  const needsMain = o.contenders.some((c) => c !== 'ceiling' && c !== 'connect');
-  const needsConnect = o.contenders.includes('connect');
+  const needsMain = o.contenders.some((c) => !['ceiling', 'connect', 'upsert', 'connect-upsert'].includes(c));
+  const needsConnect = o.contenders.some((c) => c === 'connect' || c === 'upsert' || c === 'connect-upsert');
   const produceTopic = async (name: string, encode: (i: number) => Buffer) => {
     await createTopic(name, o.partitions);
     const t0 = Date.now();
@@ -165,9 +172,9 @@ async function main(): Promise<void> {
     log(`  ${contender}: ${Math.round(o.records / m.drainSeconds)} records/s, rows ${c.rows ?? '-'}${c.correct ? '' : ' INCORRECT'}`);
   };
   let engineRuns = 0;
-  const engine = async (e: EngineSetup, source: Source, delivery: Delivery, label: string, kind: BenchFormat | 'connect-json', t: string) => {
-    const table = await freshTable(`${runId}_engine_${source.replace('-', '_')}_${delivery === 'exactly-once' ? 'eo' : 'alo'}_${kind.replace('-', '_')}_${e.workers}x${e.connections}_${++engineRuns}`);
-    const config = engineConfig(delivery, e, kind, t, table, `${table}_g`);
+  const engine = async (e: EngineSetup, source: Source, delivery: Delivery, label: string, kind: BenchFormat | 'connect-json', t: string, upsert = false) => {
+    const table = await freshTable(`${runId}_engine_${source.replace('-', '_')}_${delivery === 'exactly-once' ? 'eo' : 'alo'}_${kind.replace('-', '_')}_${e.workers}x${e.connections}_${++engineRuns}`, upsert);
+    const config = engineConfig(delivery, e, kind, t, table, `${table}_g`, upsert);
     const run = await runTimed('node', [path.join(REPO, 'dist/src/cli/main.js'), 'start', config, '--until-caught-up'], { env: { ENGINE_LOG_LEVEL: 'warn', ENGINE_SOURCE: source } });
     if (run.code !== 0) throw new Error(`engine failed: ${run.stderr}`);
     const summary = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('{"event":"summary"'))!) as { drainSeconds: number };
@@ -179,7 +186,7 @@ async function main(): Promise<void> {
     if (contender === 'engine') {
       for (const source of o.sources) {
         for (const e of o.engines) {
-          const setup = `${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.connections} conn`;
+          const setup = setupOf(e);
           // Alternate which mode goes first, so neither always gets the warmer broker and database.
           const order = o.engines.indexOf(e) % 2 === 0 ? o.deliveries : [...o.deliveries].reverse();
           for (const d of order) await engine(e, source, d, `engine ${source} ${d} (${o.format}, ${setup})`, o.format, topic);
@@ -212,6 +219,13 @@ async function main(): Promise<void> {
       const table = await freshTable(`${runId}_connect`);
       const run = await runConnect({ brokers: DEFAULT_BROKERS, topic: connectTopic, table, count: o.records, tasks: o.connections, databaseUrl: DATABASE_URL, workDir: path.join(os.tmpdir(), `${runId}-connect`) });
       await add('Kafka Connect + Debezium JDBC', connectTopic, table, run);
+    } else if (contender === 'upsert') {
+      const e = o.engines[o.engines.length - 1];
+      await engine(e, o.sources[0], o.deliveries[0], `engine ${o.sources[0]} ${o.deliveries[0]} upsert (connect json, ${setupOf(e)})`, 'connect-json', connectTopic, true);
+    } else if (contender === 'connect-upsert') {
+      const table = await freshTable(`${runId}_connect_upsert`, true);
+      const run = await runConnect({ brokers: DEFAULT_BROKERS, topic: connectTopic, table, count: o.records, tasks: o.connections, databaseUrl: DATABASE_URL, workDir: path.join(os.tmpdir(), `${runId}-connect-upsert`), upsertKey: 'id' });
+      await add('Kafka Connect + Debezium JDBC, upsert', connectTopic, table, run);
     }
   }
 
@@ -244,6 +258,16 @@ function exactlyOnceCost(results: Result[]): Array<{ setup: string; costPercent:
   return out;
 }
 
+/** The engine's upsert rate against Kafka Connect's upsert and against its own insert mode on the connect JSON records. */
+function upsertRatios(results: Result[]): { vsConnect: number | null; vsInsert: number | null } | null {
+  const up = results.find((r) => r.contender.includes(' upsert (connect json'));
+  if (!up) return null;
+  const connect = results.find((r) => r.contender === 'Kafka Connect + Debezium JDBC, upsert');
+  const insert = results.find((r) => r.contender === up.contender.replace(' upsert (connect json', ' (connect json'));
+  const ratio = (other: Result | undefined) => (other ? Number((up.recordsPerSecond / other.recordsPerSecond).toFixed(2)) : null);
+  return { vsConnect: ratio(connect), vsInsert: ratio(insert) };
+}
+
 function report(o: Options, runId: string, results: Result[], eoCost: Array<{ setup: string; costPercent: number; runs: number }>): void {
   const header = ['contender', 'records/s', '× ceiling', 'drain s', 'wall s', 'CPU s', 'peak RSS MiB', 'rows', 'distinct ids'];
   const rows = results.map((r) => [
@@ -257,9 +281,13 @@ function report(o: Options, runId: string, results: Result[], eoCost: Array<{ se
   console.log(`\n${setup}\n${table}\n`);
   const note = 'records/s = records ÷ drain (first record polled → last row durable; Connect: first row → last row seen in the table, polled every 250 ms). wall = process start → exit. CPU and RSS are the contender process (GNU time), not the PostgreSQL server or the broker.';
   console.log(note);
-  const costs = eoCost.map((c) => `exactly-once cost, ${c.setup}, mean of ${c.runs} run${c.runs > 1 ? 's' : ''} per mode: ${c.costPercent}% (records/s below at-least-once; negative: faster)`).join('\n');
+  const upsert = upsertRatios(results);
+  const costs = [
+    ...eoCost.map((c) => `exactly-once cost, ${c.setup}, mean of ${c.runs} run${c.runs > 1 ? 's' : ''} per mode: ${c.costPercent}% (records/s below at-least-once; negative: faster)`),
+    ...(upsert ? [`upsert: the engine ${upsert.vsConnect ?? '-'}× Kafka Connect's upsert, ${upsert.vsInsert ?? '-'}× its own insert mode on the same records`] : []),
+  ].join('\n');
   if (costs) console.log(`\n${costs}`);
-  const json = { bench: 'throughput', runId, at: new Date().toISOString(), options: o, results, exactlyOnceCost: eoCost };
+  const json = { bench: 'throughput', runId, at: new Date().toISOString(), options: o, results, exactlyOnceCost: eoCost, upsert };
   console.log(JSON.stringify(json));
   const dir = path.join(REPO, 'bench/results');
   mkdirSync(dir, { recursive: true });

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { REPO } from '../helpers/env';
 
 // `bench throughput --quick`: every contender (the engine on both Kafka sources and in both delivery modes, on Avro and on Connect's
-// JSON, psql \copy, raw native and node-rdkafka consume, Kafka Connect + Debezium JDBC sink, KafkaJS)
+// JSON, psql \copy, raw native and node-rdkafka consume, Kafka Connect + Debezium JDBC sink, KafkaJS, and in upsert
+// mode the engine and Kafka Connect)
 // drains the same small backlog correctly.
 // Speed is not asserted here; the full benchmark prints it.
 test('bench throughput --quick: every contender lands every record exactly once', () => {
@@ -20,8 +21,11 @@ test('bench throughput --quick: every contender lands every record exactly once'
       'engine native exactly-once (avro, 2 workers, 2 conn)', 'engine native at-least-once (avro, 2 workers, 2 conn)', 'engine native exactly-once (connect json, 2 workers, 2 conn)',
       'engine node-rdkafka exactly-once (avro, 2 workers, 2 conn)', 'engine node-rdkafka at-least-once (avro, 2 workers, 2 conn)', 'engine node-rdkafka exactly-once (connect json, 2 workers, 2 conn)',
       'ceiling (psql \\copy ×2)', 'raw consume (native → ring)', 'raw consume (node-rdkafka)', 'Kafka Connect + Debezium JDBC', 'KafkaJS + multi-row INSERT',
+      'engine native exactly-once upsert (connect json, 2 workers, 2 conn)', 'Kafka Connect + Debezium JDBC, upsert',
     ],
   );
+  const upsert = (JSON.parse(line) as { upsert: { vsConnect: number | null; vsInsert: number | null } | null }).upsert;
+  assert.ok(upsert && upsert.vsConnect !== null && upsert.vsInsert !== null, 'the upsert ratios are printed');
   for (const r of report.results) {
     assert.ok(r.correct, `${r.contender}: ${r.rows} rows`);
     assert.ok(r.recordsPerSecond > 0);
