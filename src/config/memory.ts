@@ -10,7 +10,8 @@
  *   dead letters, rescue copies, headroom         the rest
  *
  * and, outside the budget, a constant: Node and V8 for the main thread and each decode worker (measured by
- * `npm run bench -- memory`, see the README). Nothing else grows with the backlog: polling stops when the
+ * `npm run bench -- memory`, see the README). Freed blocks go back to the system because the engine keeps
+ * glibc from serving large blocks out of its arenas (source/native-binding.ts, keepLargeBlocksMapped). Nothing else grows with the backlog: polling stops when the
  * ring is full, so librdkafka's queue stays at its limit.
  */
 export interface MemoryPlan {
