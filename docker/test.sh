@@ -147,7 +147,10 @@ compose stop -t 60 engine >/dev/null 2>&1
 for id in $survivors; do
   code=$(docker inspect -f '{{.State.ExitCode}}' "$id")
   [ "$code" = 0 ] || die "engine container $id exited with $code after docker-compose stop, expected 0"
-  docker logs "$id" 2>&1 | grep -q '"msg":"done (signal)' || die "engine container $id did not log that it drained (done (signal))"
+  # Into a variable first: grep -q stops reading at the match, and under pipefail the writer's SIGPIPE
+  # would fail the check whenever the log goes on past that line.
+  logs=$(docker logs "$id" 2>&1)
+  grep -q '"msg":"done (signal)' <<<"$logs" || die "engine container $id did not log that it drained (done (signal))"
 done
 wait_rows "$RECORDS_ALL"
 say "docker-compose stop: every engine drained and exited 0; still $RECORDS_ALL rows, each once"

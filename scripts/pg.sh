@@ -42,7 +42,7 @@ fi
 
 MODE=${1:-start}
 if [ -z "${DATABASE_URL:-}" ]; then
-  if ! psql -d postgres -tAc "select 1 from pg_database where datname = '$DB'" | grep -q 1; then
+  if [ "$(psql -d postgres -tAc "select 1 from pg_database where datname = '$DB'")" != 1 ]; then
     say "creating database $DB"
     createdb "$DB" || die "could not create database $DB as $PGUSER"
   fi
