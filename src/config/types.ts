@@ -87,6 +87,7 @@ export interface EngineConfig {
     memoryBytes: number;
     ringBytes: number;
     fetchQueueKBytes: number;
+    fetchQueueMessages: number;
     fetchMaxBytes: number;
     delivery: Delivery;
     source: SourceKind;

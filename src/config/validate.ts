@@ -70,6 +70,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
       ringBytes: memoryPlan.ringBytes,
       memoryBytes: memory,
       fetchQueueKBytes: memoryPlan.fetchQueueKBytes,
+      fetchQueueMessages: memoryPlan.fetchQueueMessages,
       fetchMaxBytes: memoryPlan.fetchMaxBytes,
       delivery: delivery ?? 'exactly-once',
       source: r.oneOf<SourceKind>(engine.source ?? 'auto', 'engine.source', ['auto', 'native', 'node-rdkafka']) ?? 'auto',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Batcher, type Batch } from '../batcher/batcher';
 import { OffsetsTable } from '../commit/offsets-table';
@@ -216,7 +217,7 @@ export class Engine {
       drainSeconds,
       recordsPerSecond: drainSeconds > 0 ? this.records / drainSeconds : 0,
       drainCpuSeconds: this.firstRecordCpu && this.lastDurableCpu ? cpuSeconds(this.lastDurableCpu) - cpuSeconds(this.firstRecordCpu) : 0,
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      peakRssBytes: peakRssBytes(),
     };
   }
 
@@ -260,7 +261,7 @@ export class Engine {
     await this.ops.close();
     const m = process.memoryUsage();
     const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
-    log.debug(`memory at exit: rss ${mib(m.rss)}, main heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)}); peak rss ${mib(process.resourceUsage().maxRSS * 1024)}`);
+    log.debug(`memory at exit: rss ${mib(m.rss)}, main heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)}); peak rss ${mib(peakRssBytes())}`);
   }
 
   private decode(chunk: ChunkWork): void {
@@ -371,6 +372,21 @@ export class Engine {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     log.info(`progress: ${this.records} records polled, ${this.rows} rows durable, ${(this.rows / seconds).toFixed(0)} rows/s, ring ${((100 * this.ring.usedBytes) / this.ring.capacity).toFixed(0)}% used`);
   }
+}
+
+/**
+ * This process's highest RSS. Not getrusage's maxrss: Linux carries that over exec from the forked copy of
+ * the parent, so a child of a large process (a benchmark that produced millions of records, a supervisor)
+ * would report its parent's size. VmHWM belongs to this process's own address space.
+ */
+export function peakRssBytes(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // Not Linux: maxrss is the best there is.
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 function cpuSeconds(u: NodeJS.CpuUsage): number {

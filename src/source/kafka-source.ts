@@ -37,7 +37,7 @@ export class KafkaSource implements ConsumerClient {
     private readonly kafka: EngineConfig['kafka'],
     pollTimeoutMs: number,
     private readonly events: SourceEvents,
-    buffers: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchMaxBytes'> = DEFAULT_BUFFERS,
+    buffers: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchQueueMessages' | 'fetchMaxBytes'> = DEFAULT_BUFFERS,
   ) {
     const user = splitConfig(consumerSettings(kafka, buffers));
     const conf = {

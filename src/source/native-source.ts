@@ -27,7 +27,7 @@ export class NativeSource implements ConsumerClient {
     private readonly kafka: EngineConfig['kafka'],
     private readonly routes: TopicRoutes,
     private readonly events: SourceEvents,
-    buffers: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchMaxBytes'> = DEFAULT_BUFFERS,
+    buffers: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchQueueMessages' | 'fetchMaxBytes'> = DEFAULT_BUFFERS,
   ) {
     const addon = loadNative();
     if (!addon) throw new EngineError(ErrorCodes.NATIVE_UNAVAILABLE, `engine.source native: the addon cannot be loaded: ${nativeUnavailableReason()}`);

@@ -1,5 +1,6 @@
 import type { TopicPartitionOffset } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
+import { DEFAULT_MEMORY, planMemory } from '../config/memory';
 import { EngineError, ErrorCodes } from '../errors';
 
 export interface TopicPartition {
@@ -86,10 +87,10 @@ export function kafkaConnectError(brokers: string, message: string, cause: unkno
 }
 
 /** librdkafka's buffers at the default engine.memory (see config/memory.ts), for clients built outside the engine. */
-export const DEFAULT_BUFFERS = { fetchQueueKBytes: 12288, fetchMaxBytes: 12 << 20 };
+export const DEFAULT_BUFFERS = planMemory(DEFAULT_MEMORY, null);
 
 /** librdkafka settings the engine relies on; the user's `kafka.config` is applied after these. */
-export function consumerSettings(kafka: EngineConfig['kafka'], engine: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchMaxBytes'>): Record<string, string | number | boolean> {
+export function consumerSettings(kafka: EngineConfig['kafka'], engine: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchQueueMessages' | 'fetchMaxBytes'>): Record<string, string | number | boolean> {
   return {
     'metadata.broker.list': kafka.brokers,
     'group.id': kafka.groupId,
@@ -101,6 +102,9 @@ export function consumerSettings(kafka: EngineConfig['kafka'], engine: Pick<Engi
     'fetch.queue.backoff.ms': 10,
     // Sized by engine.memory (config/memory.ts): the fetch queue and the largest fetch response.
     'queued.max.messages.kbytes': engine.fetchQueueKBytes,
+    // librdkafka's own record of each fetched message (a few hundred bytes) is in neither byte limit: with
+    // small records it costs more than the records, so the count is bounded too.
+    'queued.min.messages': engine.fetchQueueMessages,
     'fetch.max.bytes': engine.fetchMaxBytes,
     'socket.nagle.disable': true,
     'auto.offset.reset': 'earliest',
