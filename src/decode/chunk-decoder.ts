@@ -20,6 +20,8 @@ interface PipelineState {
   registered: Map<string | number, CompiledSchema>;
   readerAvro: avro.Type | null;
   writer: RowWriter | null;
+  /** Tuple bytes per ring byte in this pipeline's last chunk: sizes the next output buffer (see startOutput). */
+  outputRatio: number;
   rows: number;
   /** Frame position of each row written so far (see PipelineRows.frames). */
   frames: Int32Array | null;
@@ -27,6 +29,15 @@ interface PipelineState {
   keyEncoders: Array<ColumnEncoder | null> | null;
   /** upsert/cdc with a registry: readers of Avro record keys by writer-schema id. */
   keyReaders: Map<number, AvroReader>;
+}
+
+/**
+ * The first size of a chunk's tuple buffer: what the pipeline's last chunk needed for as many ring bytes,
+ * plus a sixteenth. Binary tuples are often twice the Avro they come from, so sizing by the ring bytes
+ * alone grew almost every buffer once, leaving the first one as garbage; pages never written cost nothing.
+ */
+function outputBytes(p: PipelineState, chunkBytes: number): number {
+  return Math.ceil(chunkBytes * p.outputRatio * 1.0625) + 4096;
 }
 
 /** A record that, by the pipeline's config, produces no row and is no error (a cdc truncate with truncate: skip). */
@@ -56,6 +67,7 @@ export class ChunkDecoder {
       keyReaders: new Map(),
       readerAvro: spec.registry && spec.format === 'avro' && spec.schemaText !== null ? parseAvro(spec.schemaText, spec.name) : null,
       writer: null,
+      outputRatio: 1,
       rows: 0,
       frames: null,
       keyEncoders: spec.merge ? spec.columns.map((c, i) => (spec.merge!.keyColumns.includes(i) ? encoderFor(c.type) : null)) : null,
@@ -87,8 +99,10 @@ export class ChunkDecoder {
       }
       const outputs: PipelineRows[] = [];
       const transfer: ArrayBuffer[] = [];
+      const chunkBytes = task.end - task.start;
       this.pipelines.forEach((p, index) => {
         if (p.writer === null) return;
+        p.outputRatio = p.writer.pos / chunkBytes;
         const buffer = p.writer.buf.buffer as ArrayBuffer;
         const frames = p.frames!.buffer as ArrayBuffer;
         outputs.push({ pipeline: index, rows: p.rows, byteLength: p.writer.pos, buffer, frames });
@@ -136,7 +150,7 @@ export class ChunkDecoder {
       value = change!.after;
       if (value === null || typeof value !== 'object') return { code: ErrorCodes.RECORD_DECODE, message: `change event op "${op}" has no "after" row`, retriable: false };
     }
-    const w = p.writer ?? (p.writer = new RowWriter(chunkBytes + 4096));
+    const w = p.writer ?? (p.writer = new RowWriter(outputBytes(p, chunkBytes)));
     p.frames ??= new Int32Array(chunkFrames);
     const columns = p.columns;
     w.beginRow(merge ? columns.length + 2 : columns.length);
@@ -180,7 +194,7 @@ export class ChunkDecoder {
     } catch (err) {
       return { code: ErrorCodes.RECORD_DECODE, message: `cannot delete: the record key does not decode: ${messageOf(err)}`, retriable: false };
     }
-    const w = p.writer ?? (p.writer = new RowWriter(chunkBytes + 4096));
+    const w = p.writer ?? (p.writer = new RowWriter(outputBytes(p, chunkBytes)));
     p.frames ??= new Int32Array(chunkFrames);
     const columns = p.columns;
     w.beginRow(columns.length + 2);
