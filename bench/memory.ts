@@ -60,10 +60,11 @@ ${memory ? `engine: { memory: ${memory} }\n` : ''}pipelines:
     child.on('exit', () => clearInterval(timer));
     if (lockSeconds > 0) {
       locker = (async () => {
-        // Lock once a fifth of the backlog is in: the engine is at full speed, with most of it still in Kafka.
+        // Lock in the middle of the backlog: the engine has run at full speed for a while (the "before" that
+        // the lock is compared with) and half of it is still in Kafka.
         for (;;) {
           const [r] = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
-          if (Number(r.n) >= records / 5) break;
+          if (Number(r.n) >= records / 2) break;
           await new Promise((res) => setTimeout(res, 100));
         }
         const c = new Client({ connectionString: DATABASE_URL });
