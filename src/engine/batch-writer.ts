@@ -17,7 +17,8 @@ import type { ClientBase } from 'pg';
  * A batch the server refuses for its data (SQLSTATE 22/23) is rolled back and written again in the same
  * transaction, split under savepoints until the bad rows are found (deadletter/rescue.ts): the good rows,
  * the dead letters' positions and the offsets still commit as one. A batch with partitions another process
- * claimed since (FencedError) is written again without their rows: they are the new owner's.
+ * claimed since (FencedError) is written again without their rows, in a new transaction on the same
+ * connection: they are the new owner's.
  *
  * upsert and cdc pipelines (sink/merge.ts) COPY into a staging table and merge from it. Their batches
  * COPY in parallel but merge and commit one after the other, in the order they were made: a later
@@ -78,17 +79,24 @@ export class BatchWriter {
     // before the transaction opens, so no lock is held meanwhile.
     if (this.offsets) for (const part of batch.parts) if (part.chunk.deadLetters) await part.chunk.deadLetters;
     if (merge) await merge.previousStarted;
-    let current = this.offsets ? this.withoutFenced(batch) : batch;
-    for (;;) {
-      const ranges = this.offsets ? doneRanges(current) : [];
-      const what = `COPY into ${this.targets[batch.pipeline]} (${current.rows} rows)`;
-      try {
-        return await this.sink.transaction(what, (client) => this.attempt(client, current, ranges, merge));
-      } catch (err) {
-        if (!(err instanceof FencedError) || !this.fence(current, err)) throw err;
-        current = this.withoutFenced(current);
+    let current = batch;
+    const what = `COPY into ${this.targets[batch.pipeline]} (${batch.rows} rows)`;
+    return this.sink.transaction(what, async (client) => {
+      for (;;) {
+        // Rows and offsets from one look at the tracks: one fenced by another batch while this one waited
+        // loses its rows here, and one fenced from now on fails the offsets check below.
+        if (this.offsets) current = this.withoutFenced(current);
+        try {
+          return await this.attempt(client, current, this.offsets ? doneRanges(current) : [], merge);
+        } catch (err) {
+          if (!(err instanceof FencedError) || !this.fence(current, err)) throw err;
+          // Again on the same connection: a merge batch that let go of its connection would wait for one
+          // behind the pipeline's later batches, which hold them all while they wait for its turn.
+          await client.query('ROLLBACK');
+          await client.query('BEGIN');
+        }
       }
-    }
+    });
   }
 
   private async attempt(client: ClientBase, batch: Batch, ranges: DoneRange[], merge: Merge | null): Promise<number> {
