@@ -27,7 +27,10 @@ die() {
 compose() { docker-compose -p "$PROJECT" -f docker/compose.yml "$@"; }
 sql() { compose exec -T postgres psql -U engine -d orders -tAc "$1"; }
 engines() { docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=engine" "$@"; }
-scrape() { docker exec "$1" node -e "fetch('http://127.0.0.1:9464/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"; }
+# Scraped from the host through the container's bridge address: a second Node process started by
+# `docker exec` inside a replica (mem_limit 352m) could fail or be killed, and read as "no partition".
+address() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
+scrape() { curl -fsS --max-time 5 "http://$(address "$1"):9464/metrics"; }
 prom() { curl -fsS --get "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/$1" ${2:+--data-urlencode "query=$2"}; }
 
 # --- Docker itself -------------------------------------------------------------------------------------
@@ -98,12 +101,24 @@ done
 [ "$targets" = "3 3" ] || die "Prometheus lists (engine targets, up): $targets, expected 3 3"
 say "Prometheus discovers 3 engine targets through Docker's DNS, all up"
 
-assigned() { local total=0 n; for id in "$@"; do n=$(scrape "$id" | awk '$1 == "kpe_assigned_partitions" {print $2}'); [ "${n:-0}" -gt 0 ] || return 1; total=$((total + n)); done; echo "$total"; }
+# Partitions per replica, as its metrics say ("?" where the scrape failed), e.g. "2 2 2".
+owned() { local id n; for id in "$@"; do n=$(scrape "$id" 2>/dev/null | awk '$1 == "kpe_assigned_partitions" {print $2}'); echo -n "${n:-?} "; done; }
+# Waits until every replica owns a partition and together they own all of them: a replica that joins or
+# restarts sets off a rebalance, during which a replica may own none for a while.
+wait_owned() {
+  local seen=""
+  for _ in $(seq 1 "$1"); do
+    seen=$(owned "${@:2}")
+    if ! grep -qE '(^|[ ])(\?|0) ' <<<"$seen" && [ "$(tr ' ' '\n' <<<"$seen" | awk '{s += $1} END {print s}')" = "$PARTITIONS" ]; then return 0; fi
+    sleep 1
+  done
+  echo "$seen"
+  return 1
+}
 ids=$(engines)
 [ "$(echo "$ids" | wc -l)" = 3 ] || die "expected 3 engine containers, found: $ids"
-total=$(assigned $ids) || die "a replica owns no partition"
-[ "$total" = "$PARTITIONS" ] || die "the replicas own $total partitions, expected $PARTITIONS"
-say "each of the 3 replicas owns partitions ($total in all)"
+seen=$(wait_owned 60 $ids) || die "60 s after the records landed, the replicas own (partitions each, ? = no answer): $seen; expected each > 0, $PARTITIONS in all"
+say "each of the 3 replicas owns partitions ($(owned $ids| tr -s ' ' | sed 's/ $//'))"
 
 for id in $ids; do
   users=$(docker top "$id" -o pid,uid,args | awk 'NR > 1 {print $2}' | sort -u | tr '\n' ' ')
@@ -128,13 +143,7 @@ wait "$seeding" || { cat "$STATE/seed2.log" >&2; die "the second seeding failed"
 wait_rows $((2 * RECORDS))
 say "$((2 * RECORDS)) rows, each id once; waiting for the 2 survivors to take the killed replica's partitions"
 survivors=$(engines)
-total=""
-for _ in $(seq 1 90); do
-  total=$(assigned $survivors) || total=""
-  [ "$total" = "$PARTITIONS" ] && break
-  sleep 1
-done
-[ "$total" = "$PARTITIONS" ] || die "90 s after the kill the survivors own ${total:-no} partitions, expected $PARTITIONS"
+seen=$(wait_owned 90 $survivors) || die "90 s after the kill the survivors own (partitions each, ? = no answer): $seen; expected $PARTITIONS in all"
 extra=$((RECORDS / 10))
 compose run --rm -e SEED_FIRST_ID=$((2 * RECORDS + 1)) -e SEED_RECORDS="$extra" seed >"$STATE/seed3.log" 2>&1 \
   || { cat "$STATE/seed3.log" >&2; die "the third seeding failed"; }

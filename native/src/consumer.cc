@@ -19,8 +19,10 @@ namespace {
 
 void LogCb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   (void)rk;
-  // librdkafka logs at its own pace from its own threads; only warnings and worse are worth a line.
+  // librdkafka logs at its own pace from its own threads; only warnings and worse are worth a line, and
+  // the debug lines a user asked for with kafka.config `debug` (librdkafka emits none otherwise).
   if (level <= 4) std::fprintf(stderr, "warn: librdkafka %s: %s\n", fac, buf);
+  else if (level == 7) std::fprintf(stderr, "debug: librdkafka %s: %s\n", fac, buf);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@ import os from 'node:os';
 import Kafka from 'node-rdkafka';
 import type { Client } from 'pg';
 import { OffsetsTable, type StoredPartition } from '../commit/offsets-table';
+import { topicPattern } from '../config/topic-pattern';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
@@ -50,7 +51,7 @@ async function withGroupClient<T>(config: EngineConfig, groupId: string, fn: (c:
 /** The topics a pipeline reads now: its literal topics, or those in the cluster matching its pattern. */
 async function partitionsOf(c: Kafka.KafkaConsumer, topics: string[] | null, pattern: string | null): Promise<Array<{ topic: string; partition: number }>> {
   const md = await new Promise<Kafka.Metadata>((resolve, reject) => c.getMetadata({ timeout: 10_000 }, (err, m) => (err ? reject(err) : resolve(m))));
-  const re = pattern ? new RegExp(pattern) : null;
+  const re = pattern ? topicPattern(pattern).re : null;
   const out: Array<{ topic: string; partition: number }> = [];
   for (const t of md.topics) {
     if (!(topics?.includes(t.name) ?? re?.test(t.name))) continue;

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseQualifiedName, qualifiedSql } from './identifiers';
 import { DEFAULT_MEMORY, planMemory } from './memory';
+import { ownedSettingProblems } from './owned-settings';
+import { compileTopicPattern } from './topic-pattern';
 import { readPgTls } from './postgres-tls';
 import { parseBytes, parseMillis } from './units';
 import { redact } from '../log';
@@ -25,6 +27,7 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') passThrough[key] = value;
     else problems.push(`kafka.config.${key}: must be a string, number or boolean`);
   }
+  problems.push(...ownedSettingProblems(passThrough));
 
   const pg = r.object(root.postgres, 'postgres') ?? {};
   r.noUnknownKeys(pg, 'postgres', ['url', 'connections', 'ssl']);
@@ -103,13 +106,8 @@ function pipeline(r: Reader, node: unknown, at: string, baseDir: string): Pipeli
     r.problems.push(`${at}: give either topics or topicPattern, not both`);
   } else if (p.topicPattern !== undefined) {
     topicPattern = r.string(p.topicPattern, `${at}.topicPattern`);
-    if (topicPattern !== null) {
-      try {
-        new RegExp(topicPattern);
-      } catch (err) {
-        r.problems.push(`${at}.topicPattern: not a valid regular expression (${(err as Error).message})`);
-      }
-    }
+    const compiled = topicPattern === null ? null : compileTopicPattern(topicPattern);
+    if (typeof compiled === 'string') r.problems.push(`${at}.topicPattern: ${compiled}`);
   } else if (p.topics === undefined) {
     r.problems.push(`${at}.topics: required (or topicPattern)`);
   } else {

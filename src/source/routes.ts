@@ -1,3 +1,4 @@
+import { topicPattern } from '../config/topic-pattern';
 import type { PipelineConfig } from '../config/types';
 import { EngineError, ErrorCodes } from '../errors';
 
@@ -15,21 +16,19 @@ export interface TopicRoute {
 export class TopicRoutes {
   private readonly byName = new Map<string, TopicRoute>();
   private readonly byId: TopicRoute[] = [];
-  private readonly patterns: Array<{ re: RegExp; pipeline: number }> = [];
+  private readonly patterns: Array<{ source: string; re: RegExp; pipeline: number }> = [];
   private readonly literal = new Map<string, number>();
 
   constructor(private readonly pipelines: readonly PipelineConfig[]) {
     pipelines.forEach((p, i) => {
       for (const t of p.topics ?? []) this.literal.set(t, i);
-      if (p.topicPattern) this.patterns.push({ re: new RegExp(p.topicPattern), pipeline: i });
+      if (p.topicPattern) this.patterns.push({ ...topicPattern(p.topicPattern), pipeline: i });
     });
   }
 
-  /** What to subscribe to: literal names, and patterns in librdkafka's `^regex` form. */
+  /** What to subscribe to: literal names, and patterns in librdkafka's `^regex` form (the router's own expressions). */
   subscriptions(): string[] {
-    const out = [...this.literal.keys()];
-    for (const p of this.pipelines) if (p.topicPattern) out.push(p.topicPattern.startsWith('^') ? p.topicPattern : `^${p.topicPattern}`);
-    return out;
+    return [...this.literal.keys(), ...this.patterns.map((p) => p.source)];
   }
 
   route(topic: string): TopicRoute {

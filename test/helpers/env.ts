@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Kafka from 'node-rdkafka';
@@ -92,6 +92,8 @@ export function runCli(args: string[], options: { timeoutMs?: number; env?: Node
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // KPE_TEST_LOG_DIR: every run's log is kept there too (to diagnose a failure seen in a loop).
+    if (process.env.KPE_TEST_LOG_DIR) child.stderr.pipe(createWriteStream(path.join(process.env.KPE_TEST_LOG_DIR, `${Date.now()}-${args[0]}.log`)));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`engine ${args.join(' ')} did not finish within ${options.timeoutMs ?? 120_000} ms\n${stderr}`));

@@ -98,7 +98,8 @@ test('the Kafka broker stopped and started mid-run: the engine waits for it and 
   const config = writeConfig(
     ordersConfig({ topic, table, group, engine: '  pollBatch: 500', extra: '    batch: { maxRows: 2000, maxWaitMs: 20 }' })
       .replace('connections: 2', 'connections: 1')
-      .replace('ringBytes: 32MiB', 'ringBytes: 4MiB'),
+      .replace('ringBytes: 32MiB', 'ringBytes: 4MiB')
+      .replace(/groupId: .*\n/, (g) => (process.env.KPE_TEST_KAFKA_DEBUG ? `${g}  config: { debug: "${process.env.KPE_TEST_KAFKA_DEBUG}" }\n` : g)),
   );
   const kafka = kafkaBroker;
   const bounce = whenRows(table, 20_000, async () => {

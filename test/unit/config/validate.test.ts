@@ -131,3 +131,31 @@ test('mode: insert by default; upsert and cdc need a key; merge options only wit
   assert.match(problems(GOOD.replace('format: avro', 'format: protobuf').replace('    batch: {', '    messageType: x.Y\n    mode: cdc\n    key: [id]\n    batch: {')), /format protobuf is not supported in cdc mode yet/);
   assert.match(problems(GOOD.replace('    batch: {', '    mode: upsert\n    key: [id]\n    updateColumns: []\n    batch: {')), /updateColumns: list at least one column/);
 });
+
+test('kafka.config may not override the settings the guarantees rest on: each refused key is named with why', () => {
+  const refused: Array<[string, string, RegExp]> = [
+    ['enable.auto.commit', 'true', /only for rows that are durable/],
+    ['enable.auto.commit', 'false', /may not be overridden/],
+    ['auto.commit.interval.ms', '100', /commitIntervalMs/],
+    ['enable.auto.offset.store', 'true', /stores offsets itself/],
+    ['group.id', 'other', /kafka\.groupId/],
+    ['bootstrap.servers', '127.0.0.1:9093', /kafka\.brokers/],
+    ['metadata.broker.list', '127.0.0.1:9093', /kafka\.brokers/],
+    ['isolation.level', 'read_uncommitted', /aborted or open transactions/],
+    ['enable.partition.eof', 'true', /end-of-partition/],
+    ['queued.max.messages.kbytes', '65536', /engine\.memory/],
+    ['queued.min.messages', '100000', /engine\.memory/],
+    ['fetch.max.bytes', '52428800', /engine\.memory/],
+    ['rebalance_cb', 'x', /rebalances/],
+  ];
+  for (const [key, value, why] of refused) {
+    const message = problems(GOOD.replace('config: { fetch.min.bytes: 1 }', `config: { ${key}: ${value} }`));
+    assert.match(message, new RegExp(`kafka\\.config\\.${key.replace(/\./g, '\\.')}: the engine sets this itself`), key);
+    assert.match(message, why, key);
+  }
+  // What changes nothing, or is the user's to tune, passes.
+  for (const ok of ['isolation.level: read_committed', 'auto.offset.reset: latest', 'session.timeout.ms: 6000', 'client.id: mine']) {
+    const c = parseConfig(GOOD.replace('config: { fetch.min.bytes: 1 }', `config: { ${ok} }`), dir, {});
+    assert.equal(Object.keys(c.kafka.config).length, 1, ok);
+  }
+});
