@@ -10,16 +10,25 @@ import pretty from 'pino-pretty';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const secrets = new Set<string>();
+/** Secrets of one or two characters: replaced only where they stand alone (replacing every "a" would garble the log). */
+let shortSecrets: RegExp | null = null;
 
 /** A value that must never be printed (a password, a token); registered when the config is read. */
 export function registerSecret(value: string | undefined | null): void {
-  if (value && value.length >= 3) secrets.add(value);
+  if (!value) return;
+  if (value.length >= 3) secrets.add(value);
+  else {
+    const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const alone = `(?<![\\w%])${escaped}(?![\\w%])`;
+    shortSecrets = new RegExp(shortSecrets ? `${shortSecrets.source}|${alone}` : alone, 'g');
+  }
 }
 
 /** The text with URL passwords and registered secrets replaced by `***`. */
 export function redact(text: string): string {
   let out = text.replace(/\/\/([^:/@\s]+):[^@/\s]+@/g, '//$1:***@');
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***');
+  if (shortSecrets) out = out.replace(shortSecrets, '***');
   return out;
 }
 

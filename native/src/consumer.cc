@@ -7,7 +7,10 @@
 #endif
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <string_view>
+#include <thread>
 
 #include "partition_list.h"
 #include "ring_frame.h"
@@ -17,8 +20,25 @@ namespace kpe {
 
 namespace {
 
+// KPE_LIBRDKAFKA_LOG_FILE: librdkafka's lines go to this file instead, timestamped, every level. For
+// diagnosis: stderr may be a non-blocking pipe, where a burst of debug lines can be dropped.
+FILE* LogFile() {
+  static FILE* file = [] {
+    const char* path = std::getenv("KPE_LIBRDKAFKA_LOG_FILE");
+    FILE* f = path && *path ? std::fopen(path, "a") : nullptr;
+    if (f) std::setvbuf(f, nullptr, _IOLBF, 0);
+    return f;
+  }();
+  return file;
+}
+
 void LogCb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   (void)rk;
+  if (FILE* f = LogFile()) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::fprintf(f, "%lld.%03lld %d %s: %s\n", static_cast<long long>(ms / 1000), static_cast<long long>(ms % 1000), level, fac, buf);
+    return;
+  }
   // librdkafka logs at its own pace from its own threads; only warnings and worse are worth a line, and
   // the debug lines a user asked for with kafka.config `debug` (librdkafka emits none otherwise).
   if (level <= 4) std::fprintf(stderr, "warn: librdkafka %s: %s\n", fac, buf);
@@ -44,9 +64,12 @@ Napi::Object NativeConsumer::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("incrementalUnassign", &NativeConsumer::IncrementalUnassign),
       InstanceMethod("rebalanceProtocol", &NativeConsumer::RebalanceProtocol),
       InstanceMethod("commit", &NativeConsumer::Commit),
+      InstanceMethod("commitAndWait", &NativeConsumer::CommitAndWait),
       InstanceMethod("committed", &NativeConsumer::Committed),
       InstanceMethod("watermarks", &NativeConsumer::Watermarks),
       InstanceMethod("position", &NativeConsumer::Position),
+      InstanceMethod("highWatermarks", &NativeConsumer::HighWatermarks),
+      InstanceMethod("groupState", &NativeConsumer::GroupState),
       InstanceMethod("seek", &NativeConsumer::Seek),
       InstanceMethod("pause", &NativeConsumer::Pause),
       InstanceMethod("resume", &NativeConsumer::Resume),
@@ -78,6 +101,7 @@ NativeConsumer::NativeConsumer(const Napi::CallbackInfo& info) : Napi::ObjectWra
   rd_kafka_conf_set_rebalance_cb(conf, &NativeConsumer::RebalanceCb);
   rd_kafka_conf_set_error_cb(conf, &NativeConsumer::ErrorCb);
   rd_kafka_conf_set_offset_commit_cb(conf, &NativeConsumer::CommitCb);
+  rd_kafka_conf_set_stats_cb(conf, &NativeConsumer::StatsCb);
   rd_kafka_conf_set_log_cb(conf, &LogCb);
   rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk_ == nullptr) throw Napi::Error::New(env, std::string("cannot create the Kafka consumer: ") + err);
@@ -102,6 +126,8 @@ void NativeConsumer::Destroy() {
 
 void NativeConsumer::CloseBlocking() {
   closing_ = true;
+  // Calls already on libuv threads still use rk_; each ends by its own timeout.
+  while (calls_in_flight_.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   rd_kafka_consumer_close(rk_);
   Destroy();
 }
@@ -183,6 +209,28 @@ void NativeConsumer::CommitCb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_top
   self->Push(std::move(ev));
 }
 
+// Keeps only the statistics' "cgrp" object (librdkafka prints it flat: no nested braces). Returns 0: the
+// JSON text is librdkafka's to free.
+int NativeConsumer::StatsCb(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
+  auto* self = static_cast<NativeConsumer*>(opaque);
+  std::string_view all(json, json_len);
+  size_t at = all.rfind("\"cgrp\": {");
+  if (at == std::string_view::npos) return 0;
+  size_t open = all.find('{', at);
+  size_t close = all.find('}', open);
+  if (close == std::string_view::npos) return 0;
+  std::lock_guard<std::mutex> lock(self->stats_mu_);
+  self->group_state_.assign(all.substr(open, close - open + 1));
+  return 0;
+}
+
+// groupState(): the "cgrp" object of the last statistics as JSON text, or null before the first.
+Napi::Value NativeConsumer::GroupState(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  if (group_state_.empty()) return info.Env().Null();
+  return Napi::String::New(info.Env(), group_state_);
+}
+
 // attachRing(u8: Uint8Array over the ring's SharedArrayBuffer)
 Napi::Value NativeConsumer::AttachRing(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "attachRing needs a Uint8Array over the ring");
@@ -218,7 +266,7 @@ Napi::Value NativeConsumer::Connect(const Napi::CallbackInfo& info) {
       if (!final_error.empty()) return final_error;
       if (left <= 500) return rd_kafka_err2str(err);
     }
-  }, nullptr);
+  }, nullptr, &calls_in_flight_);
   w->Queue();
   return info.Env().Undefined();
 }
@@ -366,6 +414,7 @@ Napi::Value NativeConsumer::Close(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (busy) throw Napi::Error::New(env, "close: a fill is still running");
+  closing_ = true;  // no new call may start; CloseBlocking waits for those running
   auto* w = new BlockingWorker(cb, Value(), [this]() -> std::string {
     CloseBlocking();
     return "";

@@ -78,6 +78,7 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   static void ErrorCb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static void CommitCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque);
+  static int StatsCb(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
   void Push(Event&& e);
   bool HasEvents();
   // The reason of an error that no retry can fix (credentials, TLS, fatal), among the events so far; "" if none.
@@ -98,9 +99,12 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   Napi::Value IncrementalUnassign(const Napi::CallbackInfo& info);
   Napi::Value RebalanceProtocol(const Napi::CallbackInfo& info);
   Napi::Value Commit(const Napi::CallbackInfo& info);
+  Napi::Value CommitAndWait(const Napi::CallbackInfo& info);
   Napi::Value Committed(const Napi::CallbackInfo& info);
   Napi::Value Watermarks(const Napi::CallbackInfo& info);
   Napi::Value Position(const Napi::CallbackInfo& info);
+  Napi::Value HighWatermarks(const Napi::CallbackInfo& info);
+  Napi::Value GroupState(const Napi::CallbackInfo& info);
   Napi::Value Seek(const Napi::CallbackInfo& info);
   Napi::Value Pause(const Napi::CallbackInfo& info);
   Napi::Value Resume(const Napi::CallbackInfo& info);
@@ -112,6 +116,8 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
   std::atomic<bool> closing_{false};
+  // Calls running on libuv threads with rk_ (connect, committed, watermarks, commitAndWait): close waits for them.
+  std::atomic<int> calls_in_flight_{0};
 
   Napi::Reference<Napi::Uint8Array> ring_ref_;
   uint8_t* ring_ = nullptr;
@@ -122,6 +128,11 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   std::unordered_map<std::string, Route> routes_;
   std::vector<uint8_t> registry_;            // by pipeline: 1 records framed for a schema registry, 2 their tombstones' keys too
   std::unordered_set<uint64_t> schemas_;     // (pipeline << 32 | schema id) published to the workers
+
+  // The "cgrp" object of librdkafka's last statistics (state, stateage, join_state, …): the watchdog's
+  // view of the group. Written by StatsCb on the fill thread, read by JS.
+  std::mutex stats_mu_;
+  std::string group_state_;
 
   std::mutex events_mu_;
   std::vector<Event> events_;

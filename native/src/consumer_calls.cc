@@ -37,20 +37,31 @@ Napi::Value NativeConsumer::RebalanceProtocol(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), rd_kafka_rebalance_protocol(rk_));
 }
 
-// commit(parts, sync): offsets are the next offsets to read. sync blocks until the broker answered.
+// commit(parts): offsets are the next offsets to read; the result comes to CommitCb.
 Napi::Value NativeConsumer::Commit(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
   PartList list = ToList(info.Env(), info[0]);
-  bool sync = info[1].ToBoolean().Value();
-  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list.get(), sync ? 0 : 1);
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list.get(), 1);
   if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) ThrowIf(info.Env(), err, "commit");
-  // A synchronous commit reports per partition too: one refused partition is a failed commit.
-  for (int i = 0; sync && i < list->cnt; i++) {
-    if (list->elems[i].err) {
-      throw Napi::Error::New(info.Env(), std::string("commit of ") + list->elems[i].topic + "[" +
-                                             std::to_string(list->elems[i].partition) + "]: " + rd_kafka_err2str(list->elems[i].err));
+  return info.Env().Undefined();
+}
+
+// commitAndWait(parts, cb(err)): a commit whose answer the caller waits for, on a libuv thread (the main
+// thread never waits for a broker). One refused partition is a failed commit.
+Napi::Value NativeConsumer::CommitAndWait(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  auto list = std::make_shared<PartList>(ToList(info.Env(), info[0]));
+  rd_kafka_t* rk = rk_;
+  auto* w = new BlockingWorker(info[1].As<Napi::Function>(), Value(), [rk, list]() -> std::string {
+    rd_kafka_topic_partition_list_t* l = list->get();
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk, l, 0);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) return rd_kafka_err2str(err);
+    for (int i = 0; i < l->cnt; i++) {
+      if (l->elems[i].err) return std::string("commit of ") + l->elems[i].topic + "[" + std::to_string(l->elems[i].partition) + "]: " + rd_kafka_err2str(l->elems[i].err);
     }
-  }
+    return "";
+  }, nullptr, &calls_in_flight_);
+  w->Queue();
   return info.Env().Undefined();
 }
 
@@ -63,7 +74,7 @@ Napi::Value NativeConsumer::Committed(const Napi::CallbackInfo& info) {
   auto* w = new BlockingWorker(info[2].As<Napi::Function>(), Value(), [rk, list, timeout]() -> std::string {
     rd_kafka_resp_err_t err = rd_kafka_committed(rk, list->get(), timeout);
     return err ? rd_kafka_err2str(err) : "";
-  }, [list](Napi::Env env) -> Napi::Value { return FromList(env, list->get()); });
+  }, [list](Napi::Env env) -> Napi::Value { return FromList(env, list->get()); }, &calls_in_flight_);
   w->Queue();
   return info.Env().Undefined();
 }
@@ -84,7 +95,7 @@ Napi::Value NativeConsumer::Watermarks(const Napi::CallbackInfo& info) {
     o.Set("low", static_cast<double>(marks->first));
     o.Set("high", static_cast<double>(marks->second));
     return o;
-  });
+  }, &calls_in_flight_);
   w->Queue();
   return info.Env().Undefined();
 }
@@ -94,6 +105,19 @@ Napi::Value NativeConsumer::Position(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
   PartList list = ToList(info.Env(), info[0]);
   ThrowIf(info.Env(), rd_kafka_position(rk_, list.get()), "position");
+  return FromList(info.Env(), list.get());
+}
+
+// highWatermarks(parts): the end offset per partition as last seen in a fetch response (-1 when unknown);
+// never asks the broker, so it costs nothing and is safe to call on a timer.
+Napi::Value NativeConsumer::HighWatermarks(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env());
+  PartList list = ToList(info.Env(), info[0]);
+  for (int i = 0; i < list->cnt; i++) {
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(rk_, list->elems[i].topic, list->elems[i].partition, &low, &high)) high = -1;
+    list->elems[i].offset = high;
+  }
   return FromList(info.Env(), list.get());
 }
 

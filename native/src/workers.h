@@ -1,6 +1,7 @@
 // Helpers of both clients: the configuration, and the blocking librdkafka calls, each run on a libuv
 // worker thread so the main thread never waits.
 #pragma once
+#include <atomic>
 #include <functional>
 #include <string>
 #include "consumer.h"
@@ -26,16 +27,20 @@ inline rd_kafka_conf_t* ConfFrom(Napi::Env env, Napi::Value arg) {
 }
 
 // Runs `work` off the main thread; `work` returns "" or an error text. `done` builds the result value.
+// `in_flight` (optional) counts the calls between queueing and the end of `work`: a client's close waits
+// for it to reach 0 before it frees the librdkafka handle those calls use.
 class BlockingWorker : public Napi::AsyncWorker {
  public:
   BlockingWorker(Napi::Function cb, Napi::Object keep, std::function<std::string()> work,
-                 std::function<Napi::Value(Napi::Env)> done)
-      : Napi::AsyncWorker(cb), work_(std::move(work)), done_(std::move(done)) {
+                 std::function<Napi::Value(Napi::Env)> done, std::atomic<int>* in_flight = nullptr)
+      : Napi::AsyncWorker(cb), work_(std::move(work)), done_(std::move(done)), in_flight_(in_flight) {
     keep_ = Napi::Persistent(keep);
+    if (in_flight_) in_flight_->fetch_add(1);
   }
 
   void Execute() override {
     std::string err = work_();
+    if (in_flight_) in_flight_->fetch_sub(1);
     if (!err.empty()) SetError(err);
   }
 
@@ -48,6 +53,7 @@ class BlockingWorker : public Napi::AsyncWorker {
  private:
   std::function<std::string()> work_;
   std::function<Napi::Value(Napi::Env)> done_;
+  std::atomic<int>* in_flight_;
   Napi::ObjectReference keep_;
 };
 

@@ -29,7 +29,7 @@ export function parseConfig(text: string, baseDir: string, env: NodeJS.ProcessEn
     throw invalid(source, problems);
   }
   const substituted = substituteEnv(doc.toJS(), env, problems, baseDir);
-  registerSecrets(substituted);
+  registerSecrets(substituted, problems);
   const config = validateConfig(substituted, baseDir, problems);
   if (!config) throw invalid(source, problems);
   return config;
@@ -39,26 +39,32 @@ function invalid(source: string, problems: string[]): EngineError {
   return new EngineError(ErrorCodes.CONFIG_INVALID, `invalid config ${source}:\n  ${problems.join('\n  ')}`);
 }
 
+/** librdkafka settings whose value is a secret: passwords, secrets, tokens, inline private keys. */
+const SECRET_SETTING = /password|secret|token|oauthbearer\.config|ssl\.key\.pem|ssl_key/i;
+
 /**
  * The config's secrets, before anything can print them (validation messages included): passwords in
  * URLs, and librdkafka settings that hold a password, secret or token.
  */
-function registerSecrets(root: unknown): void {
+function registerSecrets(root: unknown, problems: string[]): void {
   const r = root as { postgres?: { url?: unknown }; kafka?: { config?: Record<string, unknown> }; pipelines?: Array<{ registry?: { url?: unknown; password?: unknown } }> } | null;
-  const urlPassword = (url: unknown) => {
+  const urlPassword = (url: unknown, at: string) => {
     if (typeof url !== 'string') return;
     const m = /\/\/[^:/@\s]+:([^@/\s]+)@/.exec(url);
-    if (m) {
-      registerSecret(m[1]);
+    if (!m) return;
+    registerSecret(m[1]);
+    try {
       registerSecret(decodeURIComponent(m[1]));
+    } catch {
+      problems.push(`${at}: the password has a malformed %-escape (a literal % is written %25)`);
     }
   };
-  urlPassword(r?.postgres?.url);
-  for (const p of r?.pipelines ?? []) {
-    urlPassword(p?.registry?.url);
+  urlPassword(r?.postgres?.url, 'postgres.url');
+  (r?.pipelines ?? []).forEach((p, i) => {
+    urlPassword(p?.registry?.url, `pipelines[${i}].registry.url`);
     if (typeof p?.registry?.password === 'string') registerSecret(p.registry.password);
-  }
+  });
   for (const [key, value] of Object.entries(r?.kafka?.config ?? {})) {
-    if (/password|secret|token|oauthbearer\.config/i.test(key) && typeof value === 'string') registerSecret(value);
+    if (SECRET_SETTING.test(key) && typeof value === 'string') registerSecret(value);
   }
 }

@@ -97,6 +97,8 @@ export interface EngineConfig {
     commitIntervalMs: number;
     /** exactly-once: the table holding each partition's finished offsets (commit/offsets-table.ts), `schema.table`. */
     offsetsTable: string;
+    /** engine/watchdog.ts: how long a stall may last before /readyz fails, and before the engine exits (0: never). */
+    watchdog: { notReadyAfterMs: number; exitAfterMs: number };
   };
   pipelines: PipelineConfig[];
   /**

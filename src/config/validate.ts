@@ -35,7 +35,9 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
   const pgSsl = pg.ssl === undefined ? null : r.object(pg.ssl, 'postgres.ssl');
   const pgTarget = readPgTls(pgUrl, pgSsl, baseDir, problems);
   const engine = r.object(root.engine ?? {}, 'engine') ?? {};
-  r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'source', 'pollBatch', 'commitIntervalMs', 'offsetsTable', 'memory']);
+  r.noUnknownKeys(engine, 'engine', ['workers', 'ringBytes', 'delivery', 'source', 'pollBatch', 'commitIntervalMs', 'offsetsTable', 'memory', 'watchdog']);
+  const watchdog = r.object(engine.watchdog ?? {}, 'engine.watchdog') ?? {};
+  r.noUnknownKeys(watchdog, 'engine.watchdog', ['notReadyAfter', 'exitAfter']);
   const retry = r.object(root.retry ?? {}, 'retry') ?? {};
   r.noUnknownKeys(retry, 'retry', ['maxElapsed', 'minDelay', 'maxDelay']);
   const metrics = r.object(root.metrics ?? {}, 'metrics') ?? {};
@@ -80,6 +82,10 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
       pollBatch: engine.pollBatch === undefined ? null : r.integer(engine.pollBatch, 'engine.pollBatch', 1, 100_000),
       commitIntervalMs: r.millis(engine.commitIntervalMs ?? 50, 'engine.commitIntervalMs') ?? 50,
       offsetsTable,
+      watchdog: {
+        notReadyAfterMs: r.millis(watchdog.notReadyAfter ?? '60s', 'engine.watchdog.notReadyAfter') ?? 60_000,
+        exitAfterMs: r.millis(watchdog.exitAfter ?? '10m', 'engine.watchdog.exitAfter') ?? 600_000,
+      },
     },
     pipelines,
     retry: {

@@ -20,6 +20,7 @@ import { BatchWriter } from './batch-writer';
 import { Operations } from './operations';
 import { Partitions } from './partitions';
 import { planPipelines, type PipelinePlan } from './plan';
+import { Watchdog } from './watchdog';
 import { keepLargeBlocksMapped } from '../source/native-binding';
 
 const NO_BYTES = new Uint8Array(0);
@@ -94,6 +95,7 @@ export class Engine {
   private records = 0;
   private chunks = 0;
   private firstRecordAt: bigint | null = null;
+  private lastProgress: { at: bigint; rows: number } | null = null;
   private firstRecordCpu: NodeJS.CpuUsage | null = null;
   private lastDurableCpu: NodeJS.CpuUsage | null = null;
   private lastDurableAt: bigint | null = null;
@@ -190,9 +192,13 @@ export class Engine {
       this.source.subscribe(this.routes.subscriptions());
       polling = this.poller.run().catch((err) => this.fail(err));
       if (this.options.untilCaughtUp) timers.push(setInterval(() => this.partitions.checkCaughtUp(false), 200));
+      timers.push(this.watch());
       const display = this.options.untilCaughtUp === true && process.stderr.isTTY === true;
       if (display) timers.push(setInterval(() => this.progressLine(), 500));
-      else if (this.options.progressEveryMs) timers.push(setInterval(() => this.progress(started), this.options.progressEveryMs));
+      else if (this.options.progressEveryMs) {
+        this.lastProgress = { at: process.hrtime.bigint(), rows: this.rows };
+        timers.push(setInterval(() => this.progress(), this.options.progressEveryMs));
+      }
       log.info(`engine started (${this.source.kind} source): ${this.config.pipelines.map((p) => `${p.name} → ${p.table}`).join(', ')}`);
       await stopped;
     } catch (err) {
@@ -231,6 +237,36 @@ export class Engine {
     // (they are not committed, so they are read again after a restart).
     setTimeout(() => this.sink.stopRetrying(), 30_000).unref();
     this.stopRequested?.(reason);
+  }
+
+  /** The watchdog (engine/watchdog.ts), looking once a second. */
+  private watch(): NodeJS.Timeout {
+    const source = this.source;
+    const watchdog = new Watchdog(
+      {
+        group: () => source.groupState(),
+        assignedPartitions: () => this.tracker.size,
+        lag: () => this.partitions.lag(),
+        progress: () => this.records + this.rows,
+        retryingPostgres: () => this.sink.retrying !== null,
+      },
+      this.config.engine.watchdog,
+    );
+    return setInterval(() => {
+      if (this.stopReason) return;
+      let stalled;
+      try {
+        stalled = watchdog.check(Date.now());
+      } catch (err) {
+        return this.fail(err);
+      }
+      if ((watchdog.problem === null) !== (this.ops.readiness.stalled === null)) {
+        if (watchdog.problem) log.warn(`watchdog: ${watchdog.problem}; /readyz fails until it moves again`);
+        else log.info('watchdog: moving again');
+      }
+      this.ops.readiness.stalled = watchdog.problem;
+      if (stalled) this.fail(stalled);
+    }, 1_000);
   }
 
   private fail(err: unknown): void {
@@ -368,9 +404,21 @@ export class Engine {
     process.stderr.write(`\r\x1b[K${Math.round(rate)} rows/s, ${this.rows} rows, ${left ?? '?'} records to go, ETA ${eta}`);
   }
 
-  private progress(started: bigint): void {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    log.info(`progress: ${this.records} records polled, ${this.rows} rows durable, ${(this.rows / seconds).toFixed(0)} rows/s, ring ${((100 * this.ring.usedBytes) / this.ring.capacity).toFixed(0)}% used`);
+  /**
+   * The periodic progress line. The rate is over the last interval, not since start: a stalled engine
+   * shows 0 rows/s at once (an average would only fall slowly). The lag is from librdkafka's cached end
+   * offsets (no request to the broker).
+   */
+  private progress(): void {
+    const now = process.hrtime.bigint();
+    const last = this.lastProgress;
+    this.lastProgress = { at: now, rows: this.rows };
+    const rate = last ? ((this.rows - last.rows) * 1e9) / Number(now - last.at) : 0;
+    const lag = this.partitions.lag();
+    log.info(
+      `progress: ${this.records} records polled, ${this.rows} rows durable, ${rate.toFixed(0)} rows/s over the last ${last ? (Number(now - last.at) / 1e9).toFixed(0) : 0} s, ` +
+        `lag ${lag ?? '?'} records, ${this.tracker.size} partitions, ring ${((100 * this.ring.usedBytes) / this.ring.capacity).toFixed(0)}% used`,
+    );
   }
 }
 

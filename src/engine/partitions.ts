@@ -30,7 +30,7 @@ export class Partitions {
   /** --until-caught-up: the end offset of each assigned partition, as seen at assignment. */
   private readonly targets = new Map<PartitionTrack, number>();
   /** A revoke waiting for the revoked partitions' work in flight to settle. */
-  private revoking: { tracks: PartitionTrack[]; finish: () => void; timer: NodeJS.Timeout } | null = null;
+  private revoking: { tracks: PartitionTrack[]; finish: () => Promise<void>; timer: NodeJS.Timeout } | null = null;
 
   constructor(
     private readonly tracker: CommitTracker,
@@ -143,15 +143,15 @@ export class Partitions {
     const tracks = parts.map((p) => this.tracker.get(p.topic, p.partition)).filter((t): t is PartitionTrack => t !== undefined);
     for (const t of tracks) t.draining = true;
     this.host.poller()?.invalidate();
-    const finish = () => {
+    const finish = async () => {
       if (lost) {
         // The group already gave these partitions to another member: a commit now could move its position back.
         log.warn(`assignment of ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')} was lost; nothing of it is committed (the new owner re-reads from the last commit)`);
       } else {
         try {
           // Every revoked partition, even where an asynchronous commit of the same position is still on its
-          // way: the synchronous one lands before the partition moves, so the next owner never reads an older one.
-          this.host.source().commitSync(this.tracker.positions((t) => tracks.includes(t)));
+          // way: this one is answered before the partition moves, so the next owner never reads an older one.
+          await this.host.source().commitAndWait(this.tracker.positions((t) => tracks.includes(t)));
         } catch (err) {
           log.warn(`commit on revoke failed (the next owner re-reads from the last commit): ${messageOf(err)}`);
         }
@@ -165,7 +165,7 @@ export class Partitions {
       log.info(`revoked ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ')}`);
       release();
     };
-    if (lost || this.host.stopping() || tracks.every((t) => t.inFlight === 0)) return finish();
+    if (lost || this.host.stopping() || tracks.every((t) => t.inFlight === 0)) return void finish();
     const timer = setTimeout(() => {
       log.warn('revoke: work in flight did not settle within 10 s; releasing the partitions (the next owner re-reads from the last commit)');
       this.finishRevoke();
@@ -178,7 +178,31 @@ export class Partitions {
     if (!r) return;
     this.revoking = null;
     clearTimeout(r.timer);
-    r.finish();
+    void r.finish();
+  }
+
+  /**
+   * Records between each assigned partition's durable position and its end offset as librdkafka last saw it
+   * (cached, no request); null when no end offset is known yet.
+   */
+  lag(): number | null {
+    const tracks = [...this.tracker.all()];
+    if (tracks.length === 0) return 0;
+    const parts = tracks.map((t) => ({ topic: t.topic, partition: t.partition }));
+    const ends = this.host.source().cachedHighWatermarks(parts);
+    const positions = this.host.source().positions(parts);
+    let lag = 0;
+    let known = false;
+    tracks.forEach((t, i) => {
+      const end = ends[i]?.offset ?? -1;
+      if (end < 0 || t.watermark < 0) return;
+      known = true;
+      // With nothing in flight, offsets below librdkafka's position that never reached the engine are
+      // transaction markers or compacted away: not lag.
+      const at = t.inFlight === 0 ? Math.max(t.watermark, positions[i]?.offset ?? -1) : t.watermark;
+      lag += Math.max(0, end - at);
+    });
+    return known ? lag : null;
   }
 
   /** --until-caught-up: records between the durable positions and the targets (null until every target is known). */
@@ -223,7 +247,7 @@ export class Partitions {
     for (;;) {
       try {
         // All positions, not only those not yet sent: an asynchronous commit may still be in flight.
-        this.host.source().commitSync(this.tracker.positions());
+        await this.host.source().commitAndWait(this.tracker.positions());
         return;
       } catch (err) {
         if (Date.now() >= deadline) {

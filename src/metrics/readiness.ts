@@ -17,6 +17,8 @@ const WATERMARKS_EVERY_MS = 5_000;
  */
 export class Readiness {
   assignmentReceived = false;
+  /** Set by the engine's watchdog (engine/watchdog.ts): why the engine counts as stalled, or null. */
+  stalled: string | null = null;
   private pgProblem: string | null = 'not checked yet';
   private kafkaProblem: string | null = null;
   private probe: Client | null = null;
@@ -56,6 +58,7 @@ export class Readiness {
       postgres: { ok: this.pgProblem === null, detail: this.pgProblem ?? 'answers' },
       assignment: { ok: this.assignmentReceived, detail: this.assignmentReceived ? 'received' : 'waiting for the group to assign partitions' },
       retries: { ok: retrying === null, detail: retrying ?? 'none' },
+      watchdog: { ok: this.stalled === null, detail: this.stalled ?? 'moving' },
     };
   }
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
-import { log } from '../log';
+import { log, redact } from '../log';
 
 /** One readiness condition, as /readyz reports it. */
 export interface Check {
@@ -72,6 +72,7 @@ export class MetricsServer {
   }
 }
 
+/** Bodies pass through the log's redaction: a check's detail may quote an error that holds a secret. */
 function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+  res.writeHead(status, { 'content-type': 'application/json' }).end(`${redact(JSON.stringify(body))}\n`);
 }

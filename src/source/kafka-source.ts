@@ -3,7 +3,7 @@ import type { TopicPartitionOffset } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
-import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, finalKafkaProblem, kafkaConnectError, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
+import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, finalKafkaProblem, kafkaConnectError, parseGroupState, RebalanceSteps, type ConsumerClient, type GroupState, type SourceEvents, type TopicPartition } from './source';
 
 export type Message = Kafka.Message;
 
@@ -32,6 +32,7 @@ export class KafkaSource implements ConsumerClient {
   /** While connect() waits: true, or the final error (credentials, TLS) seen meanwhile. */
   private connecting: boolean | string = false;
   private readonly steps = new RebalanceSteps();
+  private group: GroupState | null = null;
 
   constructor(
     private readonly kafka: EngineConfig['kafka'],
@@ -62,6 +63,9 @@ export class KafkaSource implements ConsumerClient {
       if (final !== null && this.connecting !== false) return void (this.connecting = this.connecting === true ? err.message : this.connecting);
       const e = new EngineError(ErrorCodes.KAFKA_CONSUME, `Kafka client error (${kafka.brokers}): ${err.message}${final ? `; ${final}` : ''}`, { cause: err, retriable: !fatal && final === null });
       this.events.error(e);
+    });
+    this.consumer.on('event.stats', (stats: { message: string }) => {
+      this.group = parseGroupState(stats.message) ?? this.group;
     });
     this.consumer.on('event.log', (entry: { severity: number; message: string }) => {
       // librdkafka's log line says more than its error event ("authentication failure"): it wins.
@@ -118,14 +122,33 @@ export class KafkaSource implements ConsumerClient {
     }
   }
 
-  /** Synchronous commit, for shutdown and revocation, where the commit must be done before going on. */
-  commitSync(offsets: TopicPartitionOffset[]): void {
+  /**
+   * node-rdkafka's commitSync would block the main thread until the broker answers (a minute when it
+   * does not), and its commit callback needs a poll that may not be running (shutdown). So: an
+   * asynchronous commit, then the group's committed offsets read back (off the main thread) until they
+   * reach it, for up to 10 s.
+   */
+  async commitAndWait(offsets: TopicPartitionOffset[]): Promise<void> {
     if (offsets.length === 0 || this.disconnected) return;
+    const failed = (why: string, cause?: unknown) => new EngineError(ErrorCodes.KAFKA_COMMIT, `commit of ${describeOffsets(offsets)} failed: ${why}`, { cause, retriable: true });
     try {
-      this.consumer.commitSync(offsets);
+      this.consumer.commit(offsets);
     } catch (err) {
-      throw new EngineError(ErrorCodes.KAFKA_COMMIT, `commit of ${describeOffsets(offsets)} failed: ${messageOf(err)}`, { cause: err, retriable: true });
+      throw failed(messageOf(err), err);
     }
+    const deadline = Date.now() + 10_000;
+    let last = 'not confirmed';
+    while (Date.now() < deadline && !this.disconnected) {
+      try {
+        const now = await this.committed(offsets, Math.max(1, Math.min(5_000, deadline - Date.now())));
+        if (offsets.every((o, i) => (now[i]?.offset ?? -1) >= o.offset)) return;
+        last = `the group holds ${describeOffsets(now)}`;
+      } catch (err) {
+        last = messageOf(err);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw failed(`${last} after 10 s`);
   }
 
   committed(parts: TopicPartition[], timeoutMs: number): Promise<TopicPartitionOffset[]> {
@@ -153,6 +176,23 @@ export class KafkaSource implements ConsumerClient {
     } catch {
       return [];
     }
+  }
+
+  groupState(): GroupState | null {
+    return this.disconnected ? null : this.group;
+  }
+
+  cachedHighWatermarks(parts: TopicPartition[]): TopicPartitionOffset[] {
+    if (this.disconnected) return [];
+    const out: TopicPartitionOffset[] = [];
+    for (const p of parts) {
+      try {
+        out.push({ topic: p.topic, partition: p.partition, offset: this.consumer.getWatermarkOffsets(p.topic, p.partition).highOffset ?? -1 });
+      } catch {
+        out.push({ topic: p.topic, partition: p.partition, offset: -1 });
+      }
+    }
+    return out;
   }
 
   serve(timeoutMs: number): Promise<void> {

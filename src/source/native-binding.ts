@@ -39,10 +39,13 @@ export interface NativeConsumerHandle {
   incrementalAssign(parts: NativePartition[]): void;
   incrementalUnassign(parts: NativePartition[]): void;
   rebalanceProtocol(): 'EAGER' | 'COOPERATIVE' | 'NONE';
-  commit(parts: NativePartition[], sync: boolean): void;
+  commit(parts: NativePartition[]): void;
+  commitAndWait(parts: NativePartition[], cb: (err: Error | null) => void): void;
   committed(parts: NativePartition[], timeoutMs: number, cb: (err: Error | null, parts: NativePartition[]) => void): void;
   watermarks(topic: string, partition: number, timeoutMs: number, cb: (err: Error | null, marks: { low: number; high: number }) => void): void;
   position(parts: NativePartition[]): NativePartition[];
+  highWatermarks(parts: NativePartition[]): NativePartition[];
+  groupState(): string | null;
   seek(parts: NativePartition[]): NativePartition[];
   pause(parts: NativePartition[]): void;
   resume(parts: NativePartition[]): void;

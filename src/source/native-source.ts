@@ -5,7 +5,7 @@ import { log } from '../log';
 import { DATA_START } from '../ring/layout';
 import { loadNative, nativeUnavailableReason, OUT_EVENTS, OUT_PART0, type NativeConsumerHandle, type NativeEvent } from './native-binding';
 import type { TopicRoutes } from './routes';
-import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, finalKafkaProblem, kafkaConnectError, RebalanceSteps, type ConsumerClient, type SourceEvents, type TopicPartition } from './source';
+import { consumerSettings, DEFAULT_BUFFERS, describeOffsets, finalKafkaProblem, kafkaConnectError, parseGroupState, RebalanceSteps, type ConsumerClient, type GroupState, type SourceEvents, type TopicPartition } from './source';
 
 /** Room in fill()'s report for this many partitions per call; more in one batch wait for the next fill. */
 export const FILL_REPORT_PARTITIONS = 1024;
@@ -126,19 +126,22 @@ export class NativeSource implements ConsumerClient {
   commit(offsets: TopicPartitionOffset[]): void {
     if (offsets.length === 0 || this.closed) return;
     try {
-      this.handle.commit(offsets, false);
+      this.handle.commit(offsets);
     } catch (err) {
       log.warn(`commit of ${describeOffsets(offsets)} failed: ${messageOf(err)}`);
     }
   }
 
-  commitSync(offsets: TopicPartitionOffset[]): void {
-    if (offsets.length === 0 || this.closed) return;
-    try {
-      this.handle.commit(offsets, true);
-    } catch (err) {
-      throw new EngineError(ErrorCodes.KAFKA_COMMIT, `commit of ${describeOffsets(offsets)} failed: ${messageOf(err)}`, { cause: err, retriable: true });
-    }
+  commitAndWait(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const failed = (err: unknown) => reject(new EngineError(ErrorCodes.KAFKA_COMMIT, `commit of ${describeOffsets(offsets)} failed: ${messageOf(err)}`, { cause: err, retriable: true }));
+      try {
+        this.handle.commitAndWait(offsets, (err) => (err ? failed(err) : resolve()));
+      } catch (err) {
+        failed(err);
+      }
+    });
   }
 
   committed(parts: TopicPartition[], timeoutMs: number): Promise<TopicPartitionOffset[]> {
@@ -165,6 +168,21 @@ export class NativeSource implements ConsumerClient {
     if (this.closed) return [];
     try {
       return this.handle.position(parts).map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset ?? -1 }));
+    } catch {
+      return [];
+    }
+  }
+
+  groupState(): GroupState | null {
+    if (this.closed) return null;
+    const json = this.handle.groupState();
+    return json === null ? null : parseGroupState(json);
+  }
+
+  cachedHighWatermarks(parts: TopicPartition[]): TopicPartitionOffset[] {
+    if (this.closed || parts.length === 0) return [];
+    try {
+      return this.handle.highWatermarks(parts).map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset ?? -1 }));
     } catch {
       return [];
     }

@@ -35,12 +35,19 @@ export interface ConsumerClient {
   subscribe(topics: string[]): void;
   /** Asynchronous commit of next-offsets to read (the engine coalesces these). */
   commit(offsets: TopicPartitionOffset[]): void;
-  /** Synchronous commit, for shutdown and revocation, where the commit must be done before going on. */
-  commitSync(offsets: TopicPartitionOffset[]): void;
+  /**
+   * A commit whose answer is awaited, for shutdown and revocation, where the commit must be done before
+   * going on. The main thread never waits for the broker: it resolves or rejects (ENG_KAFKA_COMMIT) later.
+   */
+  commitAndWait(offsets: TopicPartitionOffset[]): Promise<void>;
   committed(parts: TopicPartition[], timeoutMs: number): Promise<TopicPartitionOffset[]>;
   watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }>;
   /** librdkafka's fetch position (next offset it will hand out) per partition; negative when unknown. */
   positions(parts: TopicPartition[]): TopicPartitionOffset[];
+  /** The consumer group as librdkafka's statistics last described it (every 5 s); null before the first. */
+  groupState(): GroupState | null;
+  /** Each partition's end offset as librdkafka last saw it in a fetch (no request; negative when unknown). */
+  cachedHighWatermarks(parts: TopicPartition[]): TopicPartitionOffset[];
   /**
    * Serves the group's callbacks (rebalances) for up to `timeoutMs` once polling has stopped; a record
    * fetched meanwhile is dropped: it was never written, so it is not committed and is read again.
@@ -108,8 +115,37 @@ export function consumerSettings(kafka: EngineConfig['kafka'], engine: Pick<Engi
     'fetch.max.bytes': engine.fetchMaxBytes,
     'socket.nagle.disable': true,
     'auto.offset.reset': 'earliest',
+    // The group's state for the watchdog (engine/watchdog.ts) comes from the statistics.
+    'statistics.interval.ms': 5_000,
     ...kafka.config,
   };
+}
+
+/**
+ * librdkafka's view of the consumer group: `state` is "up" once the coordinator is known and connected
+ * (else query-coord, wait-coord, wait-broker-transport, …), `joinState` "steady" once an assignment is
+ * in force; `stateAgeMs` is how long the state has lasted.
+ */
+export interface GroupState {
+  state: string;
+  stateAgeMs: number;
+  joinState: string;
+  assignmentSize: number;
+}
+
+/** The `cgrp` object of librdkafka's statistics JSON (the object itself, or the whole statistics). */
+export function parseGroupState(json: string): GroupState | null {
+  // Only the cgrp object is parsed: the whole statistics hold every partition's figures. librdkafka prints
+  // it flat, after the topics (the last match is the group, not a topic named "cgrp").
+  const at = json.lastIndexOf('"cgrp": {');
+  const text = at < 0 ? json : json.slice(json.indexOf('{', at), json.indexOf('}', at) + 1);
+  try {
+    const c = JSON.parse(text) as Record<string, unknown>;
+    if (typeof c.state !== 'string') return null;
+    return { state: c.state, stateAgeMs: Number(c.stateage ?? 0), joinState: typeof c.join_state === 'string' ? c.join_state : '', assignmentSize: Number(c.assignment_size ?? 0) };
+  } catch {
+    return null;
+  }
 }
 
 export function describeOffsets(offsets: TopicPartitionOffset[]): string {

@@ -25,3 +25,11 @@ export async function waitForPg(): Promise<void> {
 export function kafkaBroker(action: 'stop' | 'start'): void {
   execFileSync('bash', [`${REPO}/scripts/kafka.sh`, action], { stdio: 'inherit' });
 }
+
+/** Freezes (SIGSTOP) or thaws (SIGCONT) the local broker: it keeps its sockets open but answers nothing. */
+export function freezeKafkaBroker(frozen: boolean): void {
+  const status = execFileSync('bash', [`${REPO}/scripts/kafka.sh`, 'status'], { encoding: 'utf8' });
+  const pid = /\(pid (\d+)\)/.exec(status)?.[1];
+  if (!pid) throw new Error(`no broker pid in: ${status}`);
+  process.kill(Number(pid), frozen ? 'SIGSTOP' : 'SIGCONT');
+}

@@ -146,7 +146,7 @@ test('native source: every message lands in the ring as a frame the workers read
   assert.equal(afterResume.get(0)?.[0], 0);
 
   // Commits go through the same client and read back.
-  source.commitSync([0, 1, 2].map((partition) => ({ topic, partition, offset: partition + 5 })));
+  await source.commitAndWait([0, 1, 2].map((partition) => ({ topic, partition, offset: partition + 5 })));
   assert.deepEqual((await source.committed([0, 1, 2].map((partition) => ({ topic, partition })), 10_000)).map((o) => o.offset), [5, 6, 7]);
   assert.deepEqual(await source.watermarks(topic, 0, 10_000), { low: 0, high: N / PARTITIONS + 2 });
   await source.disconnect();

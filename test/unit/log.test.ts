@@ -21,6 +21,20 @@ pipelines:
   );
   const text = 'Sasl-Secret-1 kp-2 Pg-Secret-3 Reg-Secret-4 visible';
   assert.equal(redact(text), '*** *** *** *** visible');
+  // A secret of one or two characters is still a secret: masked where it stands alone, not inside words.
   registerSecret('x');
-  assert.equal(redact('x marks'), 'x marks', 'values too short to be secrets are not masked everywhere');
+  registerSecret('q7');
+  assert.equal(redact('password x for max, q7 and q77: "x"'), 'password *** for max, *** and q77: "***"');
+});
+
+test('inline keys, passwords and client secrets in kafka.config are secrets', () => {
+  parseConfig(
+    `kafka: { brokers: b, groupId: g, config: { ssl.key.pem: "-----BEGIN PRIVATE KEY-----MIIEv", ssl.keystore.password: ks-5, sasl.oauthbearer.client.secret: oc-6 } }
+postgres: { url: "postgres://app@db/x" }
+pipelines: [{ name: p, topics: [t], format: json, table: t }]
+`,
+    '/tmp',
+    {},
+  );
+  assert.equal(redact('-----BEGIN PRIVATE KEY-----MIIEv ks-5 oc-6'), '*** *** ***');
 });

@@ -16,6 +16,13 @@ pipelines:
   - { name: p, topics: [t], format: json, table: t${extra} }
 `;
 
+test('a malformed %-escape in a URL password is a config problem naming the place, not an unexpected error', () => {
+  assert.throws(
+    () => parseConfig(config('{ url: "postgres://app:50%off@db/x" }'), dir, {}),
+    (err: unknown) => err instanceof EngineError && err.code === 'ENG_CONFIG_INVALID' && /postgres\.url: the password has a malformed %-escape/.test(err.message) && !err.message.includes('50%off'),
+  );
+});
+
 test('${file:...} reads a secret file (relative to the config, trailing newline cut) and registers it as a secret', () => {
   writeFileSync(path.join(dir, 'kafka_password'), 'Kafka-File-Secret-1\n');
   writeFileSync(path.join(dir, 'pg_password'), 'Pg-File-Secret-2');
