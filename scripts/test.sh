@@ -7,3 +7,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/up.sh
 npm test
 npm run test:node-rdkafka
+# The native addon again, built with AddressSanitizer + UBSan, under its own tests and the header fuzz test.
+bash scripts/native-sanitize.sh

@@ -2,6 +2,7 @@
 // Per message: one route check (cached while the topic does not change), one copy of key and value
 // into the ring, one rd_kafka_message_destroy. Nothing reaches JS but the counts in `out`.
 #include "consumer.h"
+#include "headers.h"
 #include "ring_frame.h"
 
 namespace kpe {
@@ -38,37 +39,6 @@ struct PartCache {
     return slot;
   }
 };
-
-// Encoded size of a message's headers (ring_frame.h), 0 when it has none.
-int64_t HeadersBytes(rd_kafka_headers_t* hdrs) {
-  if (hdrs == nullptr) return 0;
-  int64_t n = 0;
-  const char* name;
-  const void* value;
-  size_t size;
-  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
-    n += 2 + static_cast<int64_t>(std::strlen(name)) + 4 + (value ? static_cast<int64_t>(size) : 0);
-  }
-  return n;
-}
-
-void WriteHeaders(uint8_t* p, rd_kafka_headers_t* hdrs) {
-  const char* name;
-  const void* value;
-  size_t size;
-  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
-    uint16_t name_length = static_cast<uint16_t>(std::strlen(name));
-    Put<uint16_t>(p, name_length);
-    std::memcpy(p + 2, name, name_length);
-    p += 2 + name_length;
-    Put<int32_t>(p, value ? static_cast<int32_t>(size) : -1);
-    p += 4;
-    if (value && size > 0) {
-      std::memcpy(p, value, size);
-      p += size;
-    }
-  }
-}
 
 }  // namespace
 
@@ -149,8 +119,10 @@ void NativeConsumer::Fill(uint32_t pos, uint32_t limit, uint32_t max_messages, i
       }
       rd_kafka_headers_t* hdrs = nullptr;
       if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = nullptr;
+      // Headers that cannot be framed travel as headersLength -1 and no bytes: the worker makes the
+      // record a record error (dead letter or skip, by policy) instead of writing it with cut headers.
       int64_t headers_length = HeadersBytes(hdrs);
-      uint64_t size = FrameBytes(key_length, value_length, headers_length);
+      uint64_t size = FrameBytes(key_length, value_length, headers_length > 0 ? headers_length : 0);
       if (pos + size > limit) {
         status = kFull;
         out[kOutNeedBytes] = static_cast<double>(size);

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ring_frame.h"
+#include "headers.h"
 #include "workers.h"
 
 namespace kpe {
@@ -81,16 +81,10 @@ class NativeProducer : public Napi::ObjectWrap<NativeProducer> {
     int64_t timestamp = info[4].As<Napi::Number>().Int64Value();
     uintptr_t id = static_cast<uintptr_t>(info[6].As<Napi::Number>().Int64Value());
     rd_kafka_headers_t* headers = rd_kafka_headers_new(8);
-    for (size_t at = 0; hdr != nullptr && at + 2 <= hdr_len;) {
-      uint16_t name_length;
-      std::memcpy(&name_length, hdr + at, 2);
-      std::string name(reinterpret_cast<const char*>(hdr + at + 2), name_length);
-      at += 2 + name_length;
-      int32_t vlen;
-      std::memcpy(&vlen, hdr + at, 4);
-      at += 4;
-      rd_kafka_header_add(headers, name.c_str(), -1, vlen < 0 ? nullptr : hdr + at, vlen < 0 ? 0 : vlen);
-      if (vlen > 0) at += vlen;
+    std::string bad = hdr != nullptr ? ReadHeaders(hdr, hdr_len, headers) : "";
+    if (!bad.empty()) {
+      rd_kafka_headers_destroy(headers);
+      throw Napi::Error::New(env, std::string("producing to ") + topic + ": malformed headers: " + bad);
     }
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),

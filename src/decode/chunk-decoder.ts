@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { ErrorCodes, messageOf, type EngineErrorData } from '../errors';
 import { FrameReader } from '../ring/frame-reader';
+import { MAX_HEADER_NAME_BYTES } from '../ring/headers';
 import { PIPELINE_SKIP } from '../ring/layout';
 import { SchemaTable } from '../ring/schema-table';
 import { encoderFor, ValueError, type ColumnEncoder } from '../copy/column-encoders';
@@ -49,6 +50,13 @@ const NO_ROW = 'no-row';
  * schema, a value that does not fit its column) produces no row and a RecordFailure; decoding never
  * throws for a record. One instance per worker thread (worker.ts); benchmarks drive it directly.
  */
+/** A frame whose headers could not be framed (headersLength -1, see ring/layout.ts). */
+const UNFRAMED_HEADERS: EngineErrorData = {
+  code: ErrorCodes.RECORD_DECODE,
+  message: `a header name is longer than ${MAX_HEADER_NAME_BYTES} bytes: the record's headers cannot be kept (it is dead-lettered without them)`,
+  retriable: false,
+};
+
 export class ChunkDecoder {
   private readonly reader: FrameReader;
   private readonly schemas: SchemaTable | null;
@@ -89,7 +97,9 @@ export class ChunkDecoder {
         if (reader.pipeline === PIPELINE_SKIP) skipped++;
         else {
           const p = this.pipelines[reader.pipeline];
-          const failure = reader.valueLength >= 0
+          const failure = reader.headersLength < 0
+            ? UNFRAMED_HEADERS
+            : reader.valueLength >= 0
             ? this.encodeRecord(p, task.end - task.start, task.frames)
             : p.spec.merge?.deleteOnTombstone ? this.encodeDelete(p, null, task.end - task.start, task.frames) : NO_ROW;
           if (failure === NO_ROW) tombstones++;

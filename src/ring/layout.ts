@@ -22,7 +22,8 @@
  *   8       4     i32  partition
  *   12      4     i32  keyLength      -1 = null key
  *   16      4     i32  valueLength    -1 = null value (tombstone)
- *   20      4     i32  headersLength  bytes of the record's headers after the value, 0 = none
+ *   20      4     i32  headersLength  bytes of the record's headers after the value, 0 = none, -1 = the
+ *                                      headers cannot be framed (a name over 65,535 bytes): a record error
  *   24      8     i64  offset
  *   32      8     i64  timestamp      ms since epoch, -1 if absent
  *   40      k     key bytes, then value bytes, then headers, then 0-7 bytes of padding

@@ -16,6 +16,7 @@ import {
   TWO_POW_32,
   frameBytes,
 } from './layout';
+import { UNFRAMEABLE_HEADERS } from './headers';
 
 /** A closed run of frames, decoded by one task and freed when all its rows are durable. */
 export interface RingChunk {
@@ -94,13 +95,13 @@ export class RingWriter {
     timestamp: number,
     key: Uint8Array | null | undefined,
     value: Uint8Array | null | undefined,
-    /** Encoded as drawn in layout.ts (encodeHeaders), or null. */
+    /** Encoded as drawn in layout.ts (encodeHeaders), null, or UNFRAMEABLE_HEADERS (written as headersLength -1). */
     headers: Uint8Array | null = null,
   ): boolean {
     const keyLength = key ? key.length : -1;
     const valueLength = value ? value.length : -1;
-    const headersLength = headers ? headers.length : 0;
-    const size = frameBytes(keyLength, valueLength, headersLength);
+    const headersLength = headers === UNFRAMEABLE_HEADERS ? -1 : headers ? headers.length : 0;
+    const size = frameBytes(keyLength, valueLength, Math.max(0, headersLength));
     const pos = this.reserve(size);
     if (pos < 0) return false;
     const i = pos >> 2;

@@ -97,7 +97,8 @@ export const FILL_FULL = 2;
 export const FILL_SCHEMA = 3;
 
 const ROOT = path.resolve(__dirname, '../../..');
-export const ADDON_PATH = path.join(ROOT, 'native/build/Release/kpe_native.node');
+/** KPE_NATIVE_ADDON: another build of the addon (scripts/native-sanitize.sh loads its AddressSanitizer build). */
+export const ADDON_PATH = process.env.KPE_NATIVE_ADDON || path.join(ROOT, 'native/build/Release/kpe_native.node');
 
 let loaded: NativeAddon | null = null;
 let loadError: string | null = null;

@@ -4,7 +4,7 @@ import Kafka from 'node-rdkafka';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { order, orderType, ORDER_SCHEMA_PATH } from '../../bench/lib/orders';
 import { DLQ_HEADERS } from '../../src/deadletter/records';
-import { readTopic } from '../helpers/kafka';
+import { header, readTopic } from '../helpers/kafka';
 import { BROKERS, committedOffsets, DATABASE_URL, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
 
 const N = 200_000;
@@ -177,6 +177,46 @@ pipelines:
   assert.match(run.stderr, new RegExp(`ENG_DEAD_LETTER: the dead-letter topic ${dlq} did not take a record`));
   const [committed] = await committedOffsets(group, topic, 1);
   assert.ok(committed <= 37, `committed ${committed}: past the first record that could not be dead-lettered (offset 37)`);
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+  await deleteTopic(dlq);
+});
+
+test('a record whose header name is too long to frame (70,000 bytes) is dead-lettered with ENG_RECORD_DECODE, without that header; its neighbours are written', async () => {
+  const topic = unique('long_header');
+  const dlq = `${topic}.dlq`;
+  const table = unique('long_header');
+  await createTopic(topic, 1);
+  await sql(`CREATE TABLE ${table} (id bigint NOT NULL)`);
+  const producer = new Kafka.HighLevelProducer({ 'metadata.broker.list': BROKERS, 'message.max.bytes': 2_000_000 });
+  await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+  try {
+    for (const [id, headers] of [[1, [{ trace: 'a' }]], [2, [{ ['h'.repeat(70_000)]: 'v' }, { trace: 'b' }]], [3, []]] as const) {
+      await new Promise<void>((resolve, reject) =>
+        producer.produce(topic, 0, Buffer.from(JSON.stringify({ id })), null, Date.now(), [...headers], (err) => (err ? reject(err) : resolve())),
+      );
+    }
+  } finally {
+    await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  }
+  const config = writeConfig(`kafka: { brokers: "${BROKERS}", groupId: ${unique('long_header')} }
+postgres: { url: "${DATABASE_URL}", connections: 1 }
+engine: { workers: 1, ringBytes: 8MiB, delivery: ${DELIVERY} }
+pipelines:
+  - name: j
+    topics: [${topic}]
+    format: json
+    table: ${table}
+    deadLetter: { topic: ${dlq} }
+`);
+  const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 60_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(await sql(`SELECT id::int FROM ${table} ORDER BY id`), [{ id: 1 }, { id: 3 }]);
+  const [dead] = await readTopic(dlq, 1);
+  assert.equal(JSON.parse(dead.value!.toString()).id, 2);
+  assert.equal(header(dead, DLQ_HEADERS.code), 'ENG_RECORD_DECODE');
+  assert.match(header(dead, DLQ_HEADERS.message) ?? '', /a header name is longer than 65535 bytes/);
+  assert.equal(header(dead, 'trace'), undefined, 'the record\'s headers could not be kept');
   await sql(`DROP TABLE ${table}`);
   await deleteTopic(topic);
   await deleteTopic(dlq);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DATA_START, frameBytes, PIPELINE_SKIP } from '../../../src/ring/layout';
 import { FrameReader } from '../../../src/ring/frame-reader';
-import { decodeHeaders, encodeHeaders } from '../../../src/ring/headers';
+import { decodeHeaders, encodeHeaders, UNFRAMEABLE_HEADERS } from '../../../src/ring/headers';
 import { RingWriter, type RingChunk } from '../../../src/ring/ring-writer';
 
 function readAll(reader: FrameReader, chunk: RingChunk) {
@@ -136,4 +136,30 @@ test('frames an earlier owner already made durable are marked PIPELINE_SKIP befo
   assert.deepEqual(frames.filter((f) => f.pipeline === PIPELINE_SKIP).map((f) => f.offset), [104, 106]);
   assert.equal(frames.filter((f) => f.pipeline === 0).length, 8);
   assert.equal(ring.timestampAt(DATA_START), -1);
+});
+
+test('a header name over 65,535 bytes cannot be framed: headersLength -1, no header bytes, never a cut name', () => {
+  const long = 'n'.repeat(65_536);
+  assert.equal(encodeHeaders([{ [long]: 'v' }]), UNFRAMEABLE_HEADERS);
+  assert.notEqual(encodeHeaders([{ ['n'.repeat(65_535)]: 'v' }]), UNFRAMEABLE_HEADERS, 'the longest name that fits is kept');
+  const ring = new RingWriter(1 << 20);
+  const reader = new FrameReader(ring.sab);
+  assert.ok(ring.write(0, 0, 0, 1, -1, null, Buffer.from('v1'), encodeHeaders([{ [long]: 'v' }])));
+  const chunk = ring.close()!;
+  reader.acquire();
+  reader.at(chunk.start);
+  assert.equal(reader.headersLength, -1);
+  assert.equal(reader.frameBytes, frameBytes(-1, 2, 0));
+});
+
+test('decodeHeaders refuses a block whose lengths run past it, naming the header and byte', () => {
+  const good = Buffer.from(encodeHeaders([{ a: 'xyz' }, { bb: null }])!);
+  assert.deepEqual(decodeHeaders(good, 0, good.length), [{ name: 'a', value: Buffer.from('xyz') }, { name: 'bb', value: null }]);
+  for (let cut = 1; cut < good.length; cut++) {
+    if (cut === 10) continue; // the end of the first header: a valid, shorter block
+    assert.throws(() => decodeHeaders(good, 0, cut), /^RangeError: header \d at byte \d+: /, `cut at ${cut}`);
+  }
+  const lying = Buffer.from(good);
+  lying.writeInt32LE(1000, 3);
+  assert.throws(() => decodeHeaders(lying, 0, lying.length), /header 0 at byte 0: a value of 1000 bytes runs past the block/);
 });
