@@ -69,8 +69,19 @@ export function messageOf(err: unknown): string {
 /** Exit codes of `engine`: a person or a supervisor can act on each. */
 export const ExitCodes = {
   OK: 0,
+  /** Anything else: retrying later may help (an outage that outlasted retry.maxElapsed, a stall). */
   FAILED: 1,
+  /** The command line is wrong. */
   USAGE: 2,
+  /** The config, a schema or the table does not fit: no retry helps until a person fixes it. */
   CONFIG: 3,
   INTERRUPTED: 130,
 } as const;
+
+/** Errors a person must fix before the command can succeed (exit CONFIG, not FAILED). */
+const CONFIG_CODES: ReadonlySet<ErrorCode> = new Set([ErrorCodes.CONFIG_INVALID, ErrorCodes.CONFIG_READ, ErrorCodes.SCHEMA_LOAD, ErrorCodes.TABLE_MAPPING]);
+
+/** The one map from an error to the exit code, for every command. */
+export function exitCodeFor(err: unknown): number {
+  return err instanceof EngineError && CONFIG_CODES.has(err.code) ? ExitCodes.CONFIG : ExitCodes.FAILED;
+}

@@ -1,4 +1,5 @@
 import type { PgTls } from './postgres-tls';
+import type { RetryPolicy } from '../retry';
 /**
  * A schema registry and how to reach it: HTTP basic auth (also from the URL's user:password) and, for
  * https, a CA file to verify it by (else the system's roots) and optionally a client certificate.
@@ -105,7 +106,7 @@ export interface EngineConfig {
    * Transient failures (PostgreSQL down or refusing connections, the dead-letter topic unreachable) are
    * retried with exponential backoff and jitter for at most maxElapsedMs; then the engine stops (exit 1).
    */
-  retry: { maxElapsedMs: number; minDelayMs: number; maxDelayMs: number };
+  retry: RetryPolicy;
   /** Prometheus /metrics, /healthz and /readyz; port null = not served. */
   metrics: { port: number | null; host: string };
 }

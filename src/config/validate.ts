@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseQualifiedName, qualifiedSql } from './identifiers';
 import { DEFAULT_MEMORY, planMemory } from './memory';
 import { ownedSettingProblems } from './owned-settings';
+import { DEFAULT_RETRY } from '../retry';
 import { compileTopicPattern } from './topic-pattern';
 import { readPgTls } from './postgres-tls';
 import { parseBytes, parseMillis } from './units';
@@ -89,9 +90,9 @@ export function validateConfig(doc: unknown, baseDir: string, problems: string[]
     },
     pipelines,
     retry: {
-      maxElapsedMs: r.millis(retry.maxElapsed ?? '10m', 'retry.maxElapsed') ?? 600_000,
-      minDelayMs: r.millis(retry.minDelay ?? '200ms', 'retry.minDelay') ?? 200,
-      maxDelayMs: r.millis(retry.maxDelay ?? '10s', 'retry.maxDelay') ?? 10_000,
+      maxElapsedMs: r.millis(retry.maxElapsed ?? DEFAULT_RETRY.maxElapsedMs, 'retry.maxElapsed') ?? DEFAULT_RETRY.maxElapsedMs,
+      minDelayMs: r.millis(retry.minDelay ?? DEFAULT_RETRY.minDelayMs, 'retry.minDelay') ?? DEFAULT_RETRY.minDelayMs,
+      maxDelayMs: r.millis(retry.maxDelay ?? DEFAULT_RETRY.maxDelayMs, 'retry.maxDelay') ?? DEFAULT_RETRY.maxDelayMs,
     },
     metrics: {
       port: metrics.port === undefined || metrics.port === null ? null : r.integer(metrics.port, 'metrics.port', 0, 65535),

@@ -3,6 +3,7 @@ import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { connectionSettings } from '../source/source';
 import { log } from '../log';
+import { retry, type RetryPolicy } from '../retry';
 import { loadNative, nativeUnavailableReason, type NativeProducerHandle } from '../source/native-binding';
 
 /** One record for a dead-letter topic; headers in the ring's encoding (src/ring/headers.ts). */
@@ -19,6 +20,9 @@ export interface DeadLetter {
  * only once the topic has it. Uses the native addon's producer: node-rdkafka's writes header values as C
  * strings and would cut binary headers short. Rare traffic: one promise per record.
  */
+/** librdkafka's answer when its local queue (queue.buffering.max.*) is full: retriable. */
+const QUEUE_FULL = /Queue full/i;
+
 export class DeadLetterProducer {
   private readonly handle: NativeProducerHandle;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: EngineError) => void; topic: string }>();
@@ -26,7 +30,10 @@ export class DeadLetterProducer {
   private polling = false;
   private closed = false;
 
-  constructor(kafka: EngineConfig['kafka'], retry: EngineConfig['retry']) {
+  constructor(
+    kafka: EngineConfig['kafka'],
+    private readonly policy: RetryPolicy,
+  ) {
     const addon = loadNative();
     if (!addon) throw new EngineError(ErrorCodes.NATIVE_UNAVAILABLE, `deadLetter needs the native addon's producer: ${nativeUnavailableReason()}`);
     const settings: Record<string, string> = {
@@ -35,7 +42,7 @@ export class DeadLetterProducer {
       acks: 'all',
       'linger.ms': '5',
       // librdkafka retries an unreachable broker by itself; past the retry budget the record fails.
-      'message.timeout.ms': String(Math.max(1000, Math.round(retry.maxElapsedMs))),
+      'message.timeout.ms': String(Math.max(1000, Math.round(policy.maxElapsedMs))),
     };
     for (const [key, value] of Object.entries(connectionSettings(kafka))) settings[key] = String(value);
     try {
@@ -45,20 +52,28 @@ export class DeadLetterProducer {
     }
   }
 
-  /** Resolves when the broker acknowledged the record; rejects (ENG_DEAD_LETTER) when it cannot be written. */
-  send(record: DeadLetter): Promise<void> {
-    if (this.closed) return Promise.reject(new EngineError(ErrorCodes.DEAD_LETTER, `dead-letter producer is closed (record for ${record.topic})`));
+  /**
+   * Resolves when the broker acknowledged the record; rejects (ENG_DEAD_LETTER) when it cannot be written.
+   * A full local queue (a burst of bad records while the broker is slow) is waited out on the retry policy.
+   */
+  async send(record: DeadLetter): Promise<void> {
+    if (this.closed) throw new EngineError(ErrorCodes.DEAD_LETTER, `dead-letter producer is closed (record for ${record.topic})`);
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      try {
-        this.handle.produce(record.topic, -1, record.key, record.value, record.timestamp, record.headers, id);
-      } catch (err) {
-        reject(new EngineError(ErrorCodes.DEAD_LETTER, `cannot dead-letter to ${record.topic}: ${messageOf(err)}`, { cause: err }));
-        return;
-      }
-      this.pending.set(id, { resolve, reject, topic: record.topic });
-      this.poll();
-    });
+    const acked = new Promise<void>((resolve, reject) => this.pending.set(id, { resolve, reject, topic: record.topic }));
+    try {
+      await retry(() => this.handle.produce(record.topic, -1, record.key, record.value, record.timestamp, record.headers, id), this.policy, {
+        retriable: (err) => QUEUE_FULL.test(messageOf(err)) && !this.closed,
+        onRetry: (err, wait) => {
+          this.poll();
+          log.warn(`dead-lettering to ${record.topic}: ${messageOf(err)}; retrying in ${wait} ms`);
+        },
+      });
+    } catch (err) {
+      this.pending.delete(id);
+      throw new EngineError(ErrorCodes.DEAD_LETTER, `cannot dead-letter to ${record.topic}: ${messageOf(err)}`, { cause: err });
+    }
+    this.poll();
+    return acked;
   }
 
   private poll(): void {

@@ -117,9 +117,7 @@ export class Engine {
       url: config.postgres.url,
       tls: config.postgres.tls,
       connections: config.postgres.connections,
-      retryMinMs: config.retry.minDelayMs,
-      retryMaxMs: config.retry.maxDelayMs,
-      retryMaxElapsedMs: config.retry.maxElapsedMs,
+      retry: config.retry,
       onRetry: (cause) => this.ops.metrics.retries.inc({ stage: 'postgres', cause }),
     });
     this.ops = new Operations(config, this.sink, {
@@ -138,7 +136,7 @@ export class Engine {
       claim: this.offsets ? (parts) => this.sink.transaction('claiming partitions in the offsets table', (c) => this.offsets!.claim(c, parts)) : null,
       startAtEnd: /^(latest|largest|end)$/.test(String(config.kafka.config['auto.offset.reset'] ?? '')),
     });
-    this.schemas = new SchemaGate(config.pipelines.map((p) => p.registry), config.pipelines.map((p) => p.merge !== null));
+    this.schemas = new SchemaGate(config.pipelines.map((p) => p.registry), config.pipelines.map((p) => p.merge !== null), config.retry);
     this.batcher = new Batcher(
       config.pipelines.map((p) => p.batch),
       (batch) => this.write(batch),

@@ -2,6 +2,7 @@ import type { Client, ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log, redact } from '../log';
+import { Backoff, DEFAULT_RETRY, type RetryPolicy } from '../retry';
 import type { PgTls } from '../config/postgres-tls';
 import { connectPg } from './pg-connection';
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../copy/copy-binary';
@@ -32,11 +33,11 @@ export interface SinkOptions {
   url: string;
   tls?: PgTls | null;
   connections: number;
-  /** Backoff for retriable failures (connection lost, server shutting down): first and largest delay. */
-  retryMinMs?: number;
-  retryMaxMs?: number;
-  /** How long one batch may keep failing with retriable errors before the sink gives up (ENG_PG_WRITE). */
-  retryMaxElapsedMs?: number;
+  /**
+   * Backoff for retriable failures (connection lost, server shutting down), and how long one batch may
+   * keep failing before the sink gives up (ENG_PG_WRITE). Default: the config's defaults.
+   */
+  retry?: RetryPolicy;
   /** Called for each retry, with the cause (SQLSTATE or connection error code). */
   onRetry?: (cause: string) => void;
 }
@@ -116,8 +117,7 @@ export class PgSink {
 
   private async attempts<T>(what: string, work: (client: Client) => Promise<T>, retrying: () => void): Promise<T> {
     let client = await this.acquire();
-    let delay = this.options.retryMinMs ?? 200;
-    const giveUpAt = Date.now() + (this.options.retryMaxElapsedMs ?? 600_000);
+    const backoff = new Backoff(this.policy);
     for (let attempt = 1; ; attempt++) {
       try {
         await client.query('BEGIN');
@@ -136,18 +136,18 @@ export class PgSink {
           if (err instanceof EngineError) throw err;
           throw new EngineError(retriable ? ErrorCodes.SHUTDOWN : ErrorCodes.PG_REJECTED, `${what} failed: ${pgMessage(err)}`, { cause: err, retriable });
         }
-        if (Date.now() + delay > giveUpAt) {
-          await this.resetOrReplace(client, giveUpAt).then((c) => this.release(c), () => this.lose());
+        const wait = backoff.next();
+        if (wait === null) {
+          await this.resetOrReplace(client, backoff).then((c) => this.release(c), () => this.lose());
           throw this.exhausted(what, err);
         }
         retrying();
         this.lastRetryCause = pgMessage(err);
         this.options.onRetry?.((err as { code?: string }).code ?? 'connection');
-        log.warn(`${what} failed (attempt ${attempt}, retrying in ${delay} ms): ${pgMessage(err)}`);
-        await sleep(delay);
-        delay = this.nextDelay(delay);
+        log.warn(`${what} failed (attempt ${attempt}, retrying in ${wait} ms): ${pgMessage(err)}`);
+        await sleep(wait);
         try {
-          client = await this.reconnect(client, giveUpAt);
+          client = await this.reconnect(client, backoff);
         } catch (e) {
           this.lose();
           if (e instanceof EngineError && e.code === ErrorCodes.PG_WRITE) throw this.exhausted(what, err);
@@ -157,15 +157,13 @@ export class PgSink {
     }
   }
 
-  private exhausted(what: string, err: unknown): EngineError {
-    const budget = Math.round((this.options.retryMaxElapsedMs ?? 600_000) / 1000);
-    return new EngineError(ErrorCodes.PG_WRITE, `${what} kept failing for ${budget} s (retry.maxElapsed): ${pgMessage(err)}; nothing past the last durable row is committed`, { cause: err });
+  private get policy(): RetryPolicy {
+    return this.options.retry ?? DEFAULT_RETRY;
   }
 
-  /** Exponential backoff with jitter (±25 %), so connections lost together do not retry in step. */
-  private nextDelay(delay: number): number {
-    const doubled = Math.min(delay * 2, this.options.retryMaxMs ?? 10_000);
-    return Math.round(doubled * (0.75 + Math.random() / 2));
+  private exhausted(what: string, err: unknown): EngineError {
+    const budget = Math.round(this.policy.maxElapsedMs / 1000);
+    return new EngineError(ErrorCodes.PG_WRITE, `${what} kept failing for ${budget} s (retry.maxElapsed): ${pgMessage(err)}; nothing past the last durable row is committed`, { cause: err });
   }
 
   /** Retry loops give up (ENG_SHUTDOWN) instead of waiting out an outage; COPYs in progress finish. */
@@ -195,29 +193,28 @@ export class PgSink {
     }
   }
 
-  /** Replaces a broken connection, waiting out the outage with backoff until `giveUpAt` (then ENG_PG_WRITE). */
-  private async reconnect(old: Client, giveUpAt: number): Promise<Client> {
+  /** Replaces a broken connection, waiting out the outage on the batch's backoff (then ENG_PG_WRITE). */
+  private async reconnect(old: Client, backoff: Backoff): Promise<Client> {
     await old.end().catch(() => undefined);
-    let delay = this.options.retryMinMs ?? 200;
     for (;;) {
       try {
         return await this.connect();
       } catch (err) {
         if (this.closing) throw err;
-        if (Date.now() + delay > giveUpAt) throw new EngineError(ErrorCodes.PG_WRITE, messageOf(err), { cause: err });
-        log.warn(`${messageOf(err)} (retrying in ${delay} ms)`);
-        await sleep(delay);
-        delay = this.nextDelay(delay);
+        const wait = backoff.next();
+        if (wait === null) throw new EngineError(ErrorCodes.PG_WRITE, messageOf(err), { cause: err });
+        log.warn(`${messageOf(err)} (retrying in ${wait} ms)`);
+        await sleep(wait);
       }
     }
   }
 
-  private async resetOrReplace(client: Client, giveUpAt = Date.now() + (this.options.retryMaxElapsedMs ?? 600_000)): Promise<Client> {
+  private async resetOrReplace(client: Client, backoff = new Backoff(this.policy)): Promise<Client> {
     try {
       await client.query('SELECT 1');
       return client;
     } catch {
-      return this.reconnect(client, giveUpAt);
+      return this.reconnect(client, backoff);
     }
   }
 }

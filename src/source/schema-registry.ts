@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { RegistryConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
+import { DEFAULT_RETRY, retry, type RetryPolicy } from '../retry';
 import { SchemaTable } from '../ring/schema-table';
 
 /**
@@ -22,7 +23,11 @@ export class SchemaGate {
   private stopped = false;
 
   /** `deletesByKey[p]`: pipeline p (upsert, cdc) deletes by the keys of tombstones, whose schemas are needed too. */
-  constructor(registries: ReadonlyArray<RegistryConfig | null>, private readonly deletesByKey: readonly boolean[] = []) {
+  constructor(
+    registries: ReadonlyArray<RegistryConfig | null>,
+    private readonly deletesByKey: readonly boolean[] = [],
+    private readonly policy: RetryPolicy = DEFAULT_RETRY,
+  ) {
     this.clients = registries.map((r) => (r === null ? null : new RegistryClient(r)));
   }
 
@@ -70,20 +75,21 @@ export class SchemaGate {
     const id = this.pendingId;
     const client = this.clients[pipeline]!;
     const url = client.schemaUrl(id);
-    let delay = 200;
-    for (;;) {
-      try {
-        this.table.publish(pipeline, id, await client.fetchSchema(id));
-        log.info(`schema id ${id} fetched from ${url}`);
-        return;
-      } catch (err) {
-        if (this.stopped) return;
-        if (err instanceof EngineError && !err.retriable) throw err;
-        log.warn(`${messageOf(err)}; retrying in ${delay} ms (polling waits)`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 10_000);
-      }
+    let text: string;
+    try {
+      text = await retry(() => client.fetchSchema(id), this.policy, {
+        retriable: (err) => !(err instanceof EngineError) || err.retriable,
+        stopped: () => this.stopped,
+        onRetry: (err, wait) => log.warn(`${messageOf(err)}; retrying in ${wait} ms (polling waits)`),
+        exhausted: (err, p) =>
+          new EngineError(ErrorCodes.REGISTRY, `schema id ${id} from ${url}: kept failing for ${Math.round(p.maxElapsedMs / 1000)} s (retry.maxElapsed): ${messageOf(err)}`, { cause: err }),
+      });
+    } catch (err) {
+      if (this.stopped) return;
+      throw err;
     }
+    this.table.publish(pipeline, id, text);
+    log.info(`schema id ${id} fetched from ${url}`);
   }
 
   stop(): void {
