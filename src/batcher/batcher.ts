@@ -1,5 +1,5 @@
 import type { BatchConfig } from '../config/types';
-import type { ChunkWork } from '../source/poller';
+import type { ChunkWork } from '../ring/chunk-work';
 
 /** One chunk's rows for one pipeline. */
 export interface BatchPart {

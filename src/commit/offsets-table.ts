@@ -108,7 +108,22 @@ export function resumeOf(ranges: Array<[number, number]>): { resume: number; ski
   return { resume: first[0] === -Infinity ? first[1] : first[0], skip: first[0] === -Infinity ? rest : ranges };
 }
 
-export class OffsetsTable {
+/**
+ * Where exactly-once keeps each partition's positions, written in the same transactions as the rows.
+ * OffsetsTable is the one implementation; [PG-HA] and tests stand behind this.
+ */
+export interface OffsetsStore {
+  /** The table, as SQL text, for messages. */
+  readonly table: string;
+  /** Creates the table if it is missing. */
+  ensure(client: ClientBase): Promise<void>;
+  /** Takes partitions over (a new owner epoch each) and says where each resumes. */
+  claim(client: ClientBase, parts: readonly ClaimRequest[]): Promise<ClaimedPartition[]>;
+  /** Records offset ranges as written, in the batch's transaction; throws FencedError for a stale epoch. */
+  markDone(client: ClientBase, ranges: readonly DoneRange[]): Promise<void>;
+}
+
+export class OffsetsTable implements OffsetsStore {
   readonly table: string;
   private readonly schema: string | null;
 

@@ -31,6 +31,15 @@ export interface ColumnType {
   elemOid: number;
 }
 
+/** A column of the target table as the catalog describes it (sink/table-columns.ts reads it). */
+export interface TableColumn extends ColumnType {
+  name: string;
+  notNull: boolean;
+  hasDefault: boolean;
+  /** Generated columns cannot be written by COPY. */
+  generated: boolean;
+}
+
 const EPOCH_2000_MS = 946_684_800_000;
 const DAYS_1970_TO_2000 = 10_957;
 

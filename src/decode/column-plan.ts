@@ -1,9 +1,9 @@
 import { quoteIdent } from '../config/identifiers';
 import type { PipelineConfig } from '../config/types';
 import { encoderFor, type ColumnType, type ValueHint } from '../copy/column-encoders';
-import type { TableColumn } from '../sink/table-columns';
+import type { TableColumn } from '../copy/column-encoders';
 import type { FieldKind } from './field-info';
-import { schemaView } from '../schema/view';
+import { schemaView } from './schema-view';
 
 /** Where a column's value comes from: a field of the decoded record, or the Kafka record itself. */
 export type ValueSource = 'field' | 'partition' | 'offset' | 'timestamp' | 'key';

@@ -1,13 +1,13 @@
 import type { Batch, BatchPart } from '../batcher/batcher';
 import type { PartitionTrack } from '../commit/commit-tracker';
-import { FencedError, type DoneRange, type OffsetsTable } from '../commit/offsets-table';
+import { FencedError, type DoneRange, type OffsetsStore } from '../commit/offsets-table';
 import type { RecordErrors } from '../deadletter/record-errors';
 import { splitRows } from '../deadletter/rescue';
 import { EngineError, ErrorCodes } from '../errors';
 import { log } from '../log';
 import { F_PARTITION, F_TOPIC_ID } from '../ring/layout';
 import type { MergePlan } from '../sink/merge';
-import { copyRows, isRetriable, underSavepoint, type PgSink } from '../sink/pg-sink';
+import { copyRows, isRetriable, underSavepoint, type Sink } from '../sink/pg-sink';
 import type { ClientBase } from 'pg';
 
 /**
@@ -29,10 +29,10 @@ export class BatchWriter {
   copies = 0;
 
   constructor(
-    private readonly sink: PgSink,
+    private readonly sink: Sink,
     private readonly targets: readonly string[],
     private readonly recordErrors: RecordErrors,
-    private readonly offsets: OffsetsTable | null,
+    private readonly offsets: OffsetsStore | null,
     private readonly ring: SharedArrayBuffer,
     private readonly merges: ReadonlyArray<MergePlan | null> = [],
   ) {}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Batcher, type Batch } from '../batcher/batcher';
-import { OffsetsTable } from '../commit/offsets-table';
+import { OffsetsTable, type OffsetsStore } from '../commit/offsets-table';
 import { CommitTracker } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
 import { RecordErrors } from '../deadletter/record-errors';
@@ -10,9 +10,10 @@ import type { DecodeResult } from '../decode/task';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
 import { RingWriter } from '../ring/ring-writer';
-import { PgSink } from '../sink/pg-sink';
+import { PgSink, type Sink } from '../sink/pg-sink';
 import { createSource } from '../source/create';
-import type { ChunkPoller, ChunkWork } from '../source/poller';
+import type { ChunkWork } from '../ring/chunk-work';
+import type { ChunkPoller } from '../source/poller';
 import { TopicRoutes } from '../source/routes';
 import { SchemaGate } from '../source/schema-registry';
 import type { ConsumerClient, SourceEvents } from '../source/source';
@@ -69,7 +70,7 @@ export class Engine {
   readonly ops: Operations;
   private readonly tracker = new CommitTracker();
   private readonly routes: TopicRoutes;
-  private readonly sink: PgSink;
+  private readonly sink: Sink;
   private readonly batcher: Batcher;
   private readonly schemas: SchemaGate;
   private plans: PipelinePlan[] = [];
@@ -104,7 +105,7 @@ export class Engine {
   private recordErrors!: RecordErrors;
   private writer!: BatchWriter;
   /** Exactly-once: the table where positions commit with the rows. */
-  private readonly offsets: OffsetsTable | null;
+  private readonly offsets: OffsetsStore | null;
 
   constructor(
     private readonly config: EngineConfig,

@@ -6,8 +6,9 @@ import { EngineMetrics } from '../metrics/metrics';
 import { Readiness } from '../metrics/readiness';
 import { MetricsServer } from '../metrics/server';
 import type { RingWriter } from '../ring/ring-writer';
-import type { PgSink } from '../sink/pg-sink';
-import type { ChunkPoller, ChunkWork } from '../source/poller';
+import type { Sink } from '../sink/pg-sink';
+import type { ChunkWork } from '../ring/chunk-work';
+import type { ChunkPoller } from '../source/poller';
 import type { ConsumerClient } from '../source/source';
 
 /** The engine's parts the operator's view reads (at scrape time, not on the hot path). */
@@ -32,7 +33,7 @@ export class Operations {
 
   constructor(
     private readonly config: EngineConfig,
-    private readonly sink: PgSink,
+    private readonly sink: Sink,
     private readonly parts: OperatedParts,
   ) {
     this.readiness = new Readiness(config.postgres, () => sink.retrying);

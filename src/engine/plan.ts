@@ -1,7 +1,7 @@
 import type { EngineConfig } from '../config/types';
 import { copyTarget, planColumns, type WorkerPipeline } from '../decode/column-plan';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
-import type { PgSink } from '../sink/pg-sink';
+import type { Sink } from '../sink/pg-sink';
 import { MergePlan } from '../sink/merge';
 import { describeTable, uniqueKeys } from '../sink/table-columns';
 
@@ -17,7 +17,7 @@ export interface PipelinePlan {
  * Reads every target table from the catalog and maps records onto it; all mismatches are reported at
  * once, before anything is consumed.
  */
-export async function planPipelines(config: EngineConfig, sink: PgSink): Promise<PipelinePlan[]> {
+export async function planPipelines(config: EngineConfig, sink: Sink): Promise<PipelinePlan[]> {
   const problems: string[] = [];
   const plans: PipelinePlan[] = [];
   const client = await sink.acquire();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { EngineConfig } from '../config/types';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
-import { schemaView } from './view';
+import { schemaView } from '../decode/schema-view';
 
 /**
  * Reads each pipeline's schema file into `schemaText` and checks that it parses (and, for Protobuf,

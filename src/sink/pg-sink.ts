@@ -43,11 +43,30 @@ export interface SinkOptions {
 }
 
 /**
+ * What the engine needs of the database it writes to: connections for its own transactions (pipeline
+ * planning, claims), retried transactions (batches), and whether it is retrying an outage. PgSink is the
+ * one implementation; [PG-HA]'s host list and tests stand behind this.
+ */
+export interface Sink {
+  open(): Promise<void>;
+  /** A connection of the sink's, for work outside a retried transaction; give it back with release. */
+  acquire(): Promise<Client>;
+  release(client: Client): void;
+  /** `work` in BEGIN … COMMIT, retried from the start on a retriable failure (see PgSink.transaction). */
+  transaction<T>(what: string, work: (client: Client) => Promise<T>): Promise<T>;
+  /** Null, or what the sink is retrying (for readiness and the watchdog). */
+  readonly retrying: string | null;
+  /** Retry loops give up (ENG_SHUTDOWN) instead of waiting out an outage. */
+  stopRetrying(): void;
+  close(): Promise<void>;
+}
+
+/**
  * Writes batches into PostgreSQL with binary COPY over a fixed set of connections. A batch waits for a
  * free connection; retriable failures reconnect and retry with backoff until they succeed or the sink is
  * closed; a batch the server rejects (bad data, missing column) fails with ENG_PG_REJECTED.
  */
-export class PgSink {
+export class PgSink implements Sink {
   private readonly idle: Client[] = [];
   private readonly waiters: Array<{ resolve: (c: Client) => void; reject: (e: Error) => void }> = [];
   private closing = false;

@@ -1,14 +1,8 @@
 import type { ClientBase } from 'pg';
 import { EngineError, ErrorCodes } from '../errors';
-import type { ColumnType } from '../copy/column-encoders';
+import type { TableColumn } from '../copy/column-encoders';
 
-export interface TableColumn extends ColumnType {
-  name: string;
-  notNull: boolean;
-  hasDefault: boolean;
-  /** Generated columns cannot be written by COPY. */
-  generated: boolean;
-}
+export type { TableColumn };
 
 /**
  * Reads a table's columns and their types from the catalog, in table order. A column of a domain is

@@ -7,7 +7,8 @@ import {
   OUT_NEED_BYTES, OUT_PART0, OUT_PARTS, OUT_SCHEMA_ID, OUT_SCHEMA_PIPELINE, OUT_STATUS,
 } from './native-binding';
 import { FILL_REPORT_PARTITIONS, type NativeSource } from './native-source';
-import { ChunkPoller, type ChunkWork, type PollerOptions } from './poller';
+import type { ChunkWork } from '../ring/chunk-work';
+import { ChunkPoller, type PollerOptions } from './poller';
 import type { TopicRoutes } from './routes';
 import type { SchemaGate } from './schema-registry';
 

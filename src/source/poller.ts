@@ -1,24 +1,13 @@
 import type { CommitTracker, PartitionTrack, Piece } from '../commit/commit-tracker';
 import { EngineError, ErrorCodes } from '../errors';
-import type { RingChunk, RingWriter } from '../ring/ring-writer';
+import type { ChunkWork } from '../ring/chunk-work';
+import type { RingWriter } from '../ring/ring-writer';
 import { encodeHeaders } from '../ring/headers';
 import { frameBytes } from '../ring/layout';
 import type { KafkaSource, Message } from './kafka-source';
 import type { SchemaGate } from './schema-registry';
 import type { TopicRoutes } from './routes';
 
-/** A chunk on its way through decode, batching and COPY; `pending` counts pipelines not yet durable. */
-export interface ChunkWork {
-  readonly region: RingChunk;
-  /** Per partition, the last offset of this chunk's records, in poll order. */
-  readonly pieces: Piece[];
-  pending: number;
-  settled: boolean;
-  /** Exactly-once: the broker's acknowledgements of the chunk's dead-lettered records, which its offsets wait for. */
-  deadLetters: Promise<void> | null;
-  /** Kafka timestamp (ms) of the chunk's first record, for the end-to-end latency metric; -1 unknown. */
-  firstTimestamp: number;
-}
 
 export interface PollerOptions {
   pollBatch: number;

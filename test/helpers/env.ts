@@ -137,3 +137,22 @@ export function whenRows<T>(table: string, rows: number, act: (child: ChildProce
     done: () => result,
   };
 }
+
+/**
+ * Waits until `check` gives a value other than null, undefined or false (polled every 100 ms; a throw
+ * counts as not yet), and resolves with it; fails naming `what` after `ms`.
+ */
+export async function until<T>(what: string, check: () => T | null | undefined | false | Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: Error | null = null;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== null && v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err as Error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
-import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
+import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, until, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 
 const N = 300_000;
@@ -39,8 +39,9 @@ test(`scale-out (${strategy} assignment): a second engine joins the group mid-ru
     },
   });
   const a = await first;
-  while (second === null) await new Promise((resolve) => setTimeout(resolve, 50));
-  const b = await (second as ReturnType<typeof runCli>);
+  // Wrapped: until() would await the run itself.
+  const started = await until('the second engine to have started', () => (second ? { run: second } : null), 30_000);
+  const b = await started.run;
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 0, b.stderr);
   assert.match(a.stderr, /revoked/, 'the first engine gave partitions up when the second joined');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
-import { endOffsets, runCli, sql, summaryOf, unique, whenRows, writeConfig } from '../helpers/env';
+import { endOffsets, runCli, sql, summaryOf, unique, until, whenRows, writeConfig } from '../helpers/env';
 import { storedPositions } from '../helpers/offsets';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 
@@ -62,20 +62,27 @@ for (const mode of ['insert', 'upsert'] as const) {
     // The frozen process is stopped while a batch is in flight; a second process takes its partitions over
     // once the session times out, and finishes the topic; the first is then woken up.
     let frozen: import('node:child_process').ChildProcess | null = null;
+    let firstLog = '';
     const freeze = whenRows(table, 20_000, (child) => {
       child.kill('SIGSTOP');
       frozen = child;
     });
-    const first = runCli(['start', config], { during: freeze.during, timeoutMs: 180_000 });
-    while (frozen === null) await new Promise((r) => setTimeout(r, 100));
+    const first = runCli(['start', config], {
+      during: (child) => {
+        child.stderr?.on('data', (d: Buffer) => (firstLog += d.toString()));
+        freeze.during(child);
+      },
+      timeoutMs: 180_000,
+    });
+    const sleeper = await until('the first process to be frozen', () => frozen, 120_000);
     const second = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 120_000 });
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(await counts(table), { rows: N, ids: N }, 'the second process finished the topic');
-    (frozen as import('node:child_process').ChildProcess).kill('SIGCONT');
+    sleeper.kill('SIGCONT');
     // Awake, the first process finishes the batches it had in flight: they are fenced.
-    await new Promise((r) => setTimeout(r, 8_000));
+    await until('the woken process to report its batch fenced', () => /another process/.test(firstLog), 60_000);
     const termAt = Date.now();
-    (frozen as import('node:child_process').ChildProcess).kill('SIGTERM');
+    sleeper.kill('SIGTERM');
     const woke = await first;
     const stopSeconds = (Date.now() - termAt) / 1000;
     assert.deepEqual(await counts(table), { rows: N, ids: N }, `the woken process wrote no row\n${woke.stderr}`);

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
 import { freePort } from '../../bench/lib/scenario';
-import { endOffsets, runCli, sql, unique, writeConfig } from '../helpers/env';
+import { endOffsets, runCli, sql, unique, until, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
-import { pgCluster, sleep, waitForPg } from '../helpers/services';
+import { pgCluster, waitForPg } from '../helpers/services';
 
 const N = 100_000;
 const PARTITIONS = 4;
@@ -22,21 +22,6 @@ async function scrape(port: number): Promise<Map<string, number>> {
     out.set(line.slice(0, at), Number(line.slice(at + 1)));
   }
   return out;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: Error | null = null;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== null) return v;
-    } catch (err) {
-      last = err as Error;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
 }
 
 async function readyz(port: number): Promise<{ status: number; body: { checks: Record<string, { ok: boolean; detail: string }> } }> {

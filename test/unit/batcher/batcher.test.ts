@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Batcher, type Batch, type BatchPart } from '../../../src/batcher/batcher';
-import type { ChunkWork } from '../../../src/source/poller';
+import type { ChunkWork } from '../../../src/ring/chunk-work';
 
 const chunk = {} as ChunkWork;
 const part = (rows: number, bytes: number): BatchPart => ({ chunk, rows, bytes: new Uint8Array(bytes), frames: new Int32Array(rows) });
@@ -19,13 +19,18 @@ test('a batch is emitted at maxRows or maxBytes, per pipeline', () => {
   assert.equal(out.length, 2, 'nothing left to flush');
 });
 
-test('a partial batch is emitted maxWaitMs after its first chunk', async () => {
+test('a partial batch is emitted maxWaitMs after its first chunk', (t) => {
+  // The clock is the test's: the batch is due at exactly 30 ms, however busy the machine is.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const out: Batch[] = [];
   const b = new Batcher([{ maxRows: 100, maxBytes: 1 << 20, maxWaitMs: 30 }], (x) => out.push(x));
   b.add(0, part(5, 10));
   assert.equal(b.bufferedRows, 5);
-  await new Promise((r) => setTimeout(r, 80));
+  t.mock.timers.tick(29);
+  assert.equal(out.length, 0, 'not before maxWaitMs');
+  b.add(0, part(1, 10));
+  t.mock.timers.tick(1);
   assert.equal(out.length, 1);
-  assert.equal(out[0].rows, 5);
+  assert.equal(out[0].rows, 6, 'measured from the first chunk, not the last');
   assert.equal(b.bufferedRows, 0);
 });

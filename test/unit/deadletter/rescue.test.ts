@@ -4,7 +4,7 @@ import type { BatchPart } from '../../../src/batcher/batcher';
 import { RowWriter } from '../../../src/copy/copy-binary';
 import { rejectionOf, rescue, splitRows, type BatchRow, type Rejection } from '../../../src/deadletter/rescue';
 import { EngineError, ErrorCodes } from '../../../src/errors';
-import type { ChunkWork } from '../../../src/source/poller';
+import type { ChunkWork } from '../../../src/ring/chunk-work';
 
 /** A part of `n` rows with ids from..from+n-1: an int8 id, a text that may be NULL, an int4. */
 function part(from: number, n: number): BatchPart {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Batch } from '../../../src/batcher/batcher';
 import { CommitTracker } from '../../../src/commit/commit-tracker';
 import { doneRanges } from '../../../src/engine/batch-writer';
-import type { ChunkWork } from '../../../src/source/poller';
+import type { ChunkWork } from '../../../src/ring/chunk-work';
 
 function chunk(pieces: ChunkWork['pieces']): ChunkWork {
   return { region: { seq: 0, start: 0, end: 0, frames: 0, released: false }, pieces, pending: 0, settled: false, deadLetters: null, firstTimestamp: -1 };

@@ -1,7 +1,7 @@
 import type { PipelineConfig } from '../config/types';
-import { avroChangeRow, avroFieldInfo, avroTopLevelFields, parseAvro } from '../decode/avro';
-import type { FieldInfo } from '../decode/field-info';
-import { findMessage, parseProto, protoFieldInfo, protoTopLevelFields } from '../decode/protobuf';
+import { avroChangeRow, avroFieldInfo, avroTopLevelFields, parseAvro } from './avro';
+import type { FieldInfo } from './field-info';
+import { findMessage, parseProto, protoFieldInfo, protoTopLevelFields } from './protobuf';
 
 /** What column planning needs from a static schema: its top-level fields and what a path leads to. */
 export interface SchemaView {
