@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { readable, type AvroTap } from './avsc-internals';
 
 /**
  * Avro types that refuse lengths and counts the record cannot hold. avsc trusts them: a string length of
@@ -11,14 +12,7 @@ import avro from 'avsc';
  */
 export const bounds = { recordEnd: Number.MAX_SAFE_INTEGER };
 
-interface Tap {
-  buf: Buffer & { utf8Slice(start: number, end: number): string };
-  pos: number;
-  readLong(): number;
-  skipLong(): void;
-}
-
-type Readable = { _read(tap: Tap): unknown };
+type Tap = AvroTap;
 
 function tooLong(what: string, n: number, tap: Tap): Error {
   return new Error(`malformed Avro: ${what} of ${n} with ${Math.max(0, bounds.recordEnd - tap.pos)} bytes left in the record`);
@@ -53,7 +47,7 @@ export class GuardedBytesType extends avro.types.BytesType {
 
 export class GuardedArrayType extends avro.types.ArrayType {
   _read(tap: Tap): unknown[] {
-    const items = this.itemsType as unknown as Readable;
+    const items = readable(this.itemsType);
     const out: unknown[] = [];
     let n: number;
     while ((n = tap.readLong())) {
@@ -70,7 +64,7 @@ export class GuardedArrayType extends avro.types.ArrayType {
 
 export class GuardedMapType extends avro.types.MapType {
   _read(tap: Tap): Record<string, unknown> {
-    const values = this.valuesType as unknown as Readable;
+    const values = readable(this.valuesType);
     const keys = GUARDED_STRING;
     const out: Record<string, unknown> = {};
     let n: number;

@@ -2,18 +2,9 @@ import avro from 'avsc';
 import { messageOf } from '../errors';
 import type { ValueHint } from '../copy/column-encoders';
 import { bounds, guardedType } from './avro-guards';
+import { readable, Tap, type AvroReadable, type AvroTap } from './avsc-internals';
 import type { FieldInfo, FieldKind } from './field-info';
 
-// Tap is avsc's internal cursor; reusing one over the whole ring avoids a Buffer and a Tap per record.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Tap } = require('avsc/lib/utils') as { Tap: new (buf: Buffer, pos?: number) => AvroTap };
-
-interface AvroTap {
-  buf: Buffer;
-  pos: number;
-}
-
-type Readable = { _read(tap: AvroTap): unknown };
 
 /**
  * Logical types decode to their underlying values (a timestamp-millis is a number of ms, a decimal its
@@ -103,11 +94,11 @@ export function parseAvro(text: string, where: string): avro.Type {
 /** Decodes Avro values in place from the ring, with the writer schema, resolved to a reader schema if given. */
 export class AvroReader {
   private readonly tap: AvroTap;
-  private readonly read: Readable;
+  private readonly read: AvroReadable;
 
   constructor(ring: Buffer, writer: avro.Type, reader?: avro.Type) {
     this.tap = new Tap(ring, 0);
-    this.read = (reader && reader !== writer ? reader.createResolver(writer) : writer) as unknown as Readable;
+    this.read = readable(reader && reader !== writer ? reader.createResolver(writer) : writer);
   }
 
   decode(start: number, end: number): unknown {

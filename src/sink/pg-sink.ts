@@ -5,20 +5,11 @@ import { log, redact } from '../log';
 import { Backoff, DEFAULT_RETRY, type RetryPolicy } from '../retry';
 import type { PgTls } from '../config/postgres-tls';
 import { connectPg } from './pg-connection';
+import { patchCopyFlush } from './pg-copy-streams-patch';
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../copy/copy-binary';
 
-/**
- * pg-copy-streams 7 waits for the socket's 'drain' to flush more data; when the server refuses the COPY
- * first (a CHECK violation in row 5 of 20,000) it drops its connection, and the 'drain' that comes after
- * dereferences null and throws out of an event handler, killing the process. A COPY that has already
- * failed has nothing left to send, so its flush becomes a no-op.
- */
-const copyProto = Object.getPrototypeOf(copyFrom('COPY x FROM STDIN')) as { flush: (this: { connection: unknown }, cb?: () => void) => void };
-const flushCopy = copyProto.flush;
-copyProto.flush = function flush(this: { connection: unknown }, cb?: () => void): void {
-  if (this.connection === null) return;
-  flushCopy.call(this, cb);
-};
+// A refused COPY must not crash the process on a late 'drain' (see the module).
+patchCopyFlush();
 
 /** One COPY: the tuples of several chunks, written to one table in one statement. */
 export interface CopyBatch {
