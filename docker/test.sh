@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The deploy test (run by .ci/run): builds the engine image from docker/Dockerfile and runs docker/compose.yml
-# as a user would, with 3 engine replicas, then checks what the README's "Deploy" section promises:
+# as a user would, with 3 engine replicas, then checks what docs/deploy.md promises:
 # every sample record lands exactly once, each replica owns partitions, Prometheus finds the 3 replicas,
 # a replica killed with SIGKILL loses nothing, `stop` drains every engine to exit code 0, the engine does
 # not run as root, every metric the Grafana dashboard queries exists.

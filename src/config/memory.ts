@@ -13,11 +13,11 @@
  *   dead letters, rescue copies, headroom         the rest
  *
  * and, outside the budget, a constant: Node and V8 for the main thread and each decode worker (measured by
- * `npm run bench -- memory`, see the README). Freed blocks go back to the system because the engine keeps
+ * `npm run bench -- memory`, see docs/memory.md). Freed blocks go back to the system because the engine keeps
  * glibc from serving large blocks out of its arenas (source/native-binding.ts, keepLargeBlocksMapped).
  * Nothing else grows with the backlog: polling stops when the ring is full, so librdkafka's queue stays at
  * its limit. librdkafka's share is small because a larger one bought no throughput here: at M/16 each
- * (the first plan) the engine drained as fast and its peak RSS was 40–50 MiB higher (README, Memory).
+ * (the first plan) the engine drained as fast and its peak RSS was 40–50 MiB higher (docs/memory.md).
  */
 export interface MemoryPlan {
   ringBytes: number;

@@ -13,7 +13,7 @@ export interface RegistryConfig {
   key: string | null;
 }
 
-/** The validated, typed engine configuration (see README "Configuration" for the YAML form). */
+/** The validated, typed engine configuration (docs/configuration.md shows the YAML form). */
 export type Format = 'avro' | 'protobuf' | 'json';
 export type Delivery = 'at-least-once' | 'exactly-once';
 /** What a record that produces no row does: stop the pipeline, be logged and skipped, or go to the dead-letter topic. */

@@ -9,7 +9,7 @@ const SECOND_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 const LATENCY_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
 /**
- * The engine's Prometheus metrics (README "Operate" lists them). Everything is counted per chunk or per
+ * The engine's Prometheus metrics (docs/operations.md lists them). Everything is counted per chunk or per
  * batch, never per record: the hot path pays a few map lookups per batch of thousands of rows.
  */
 export class EngineMetrics {

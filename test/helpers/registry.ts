@@ -3,7 +3,7 @@ import http from 'node:http';
 /**
  * A small schema registry for tests, implementing the endpoints of Confluent's REST API that the
  * engine and the test producers use: POST /subjects/{subject}/versions and GET /schemas/ids/{id}.
- * (No registry server can be installed on these machines; see the note in the README.)
+ * (No registry server can be installed on these machines; see docs/configuration.md, Formats and types.)
  */
 export class TestRegistry {
   private readonly schemas: Array<{ schema: string; schemaType: string }> = [];

@@ -47,7 +47,7 @@ function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string {
   assert.fail('expected the config to be rejected');
 }
 
-test('the example config of the README parses, with defaults and env substitution', () => {
+test('the example config of docs/configuration.md parses, with defaults and env substitution', () => {
   const c = parseConfig(GOOD, dir, { BROKERS: 'kafka:9092' });
   assert.equal(c.kafka.brokers, 'kafka:9092');
   assert.equal(c.engine.ringBytes, 64 * 2 ** 20);
