@@ -385,10 +385,20 @@ export class Engine {
     if (error === null) this.partitions.checkCaughtUp(false);
   }
 
+  /**
+   * Commits to Kafka at most once per commitIntervalMs, and not while librdkafka has no coordinator for
+   * the group: such commits wait in the coordinator's queue, and when a coordinator is found again they
+   * fail on the new connection and mark it dead again (seen in librdkafka's log after a broker restart:
+   * "OffsetCommitRequest failed: Local: Broker transport failure … marking the coordinator (1) dead"),
+   * which kept the group from settling; a commit left queued also holds up a lost assignment's unassign.
+   * Positions are cumulative: the first commit after the coordinator is back carries them all.
+   */
   private scheduleCommit(): void {
     if (this.commitTimer !== null || this.stopReason) return;
     this.commitTimer = setTimeout(() => {
       this.commitTimer = null;
+      const group = this.source.groupState();
+      if (group !== null && group.state !== 'up') return this.scheduleCommit();
       this.source.commit(this.tracker.takeCommits());
     }, this.config.engine.commitIntervalMs);
   }

@@ -44,7 +44,7 @@ export interface ConsumerClient {
   watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }>;
   /** librdkafka's fetch position (next offset it will hand out) per partition; negative when unknown. */
   positions(parts: TopicPartition[]): TopicPartitionOffset[];
-  /** The consumer group as librdkafka's statistics last described it (every 5 s); null before the first. */
+  /** The consumer group as librdkafka's statistics last described it (every second); null before the first. */
   groupState(): GroupState | null;
   /** Each partition's end offset as librdkafka last saw it in a fetch (no request; negative when unknown). */
   cachedHighWatermarks(parts: TopicPartition[]): TopicPartitionOffset[];
@@ -115,8 +115,9 @@ export function consumerSettings(kafka: EngineConfig['kafka'], engine: Pick<Engi
     'fetch.max.bytes': engine.fetchMaxBytes,
     'socket.nagle.disable': true,
     'auto.offset.reset': 'earliest',
-    // The group's state for the watchdog (engine/watchdog.ts) comes from the statistics.
-    'statistics.interval.ms': 5_000,
+    // The group's state for the watchdog (engine/watchdog.ts) and the commit gate (engine.ts
+    // scheduleCommit) comes from the statistics; the cgrp part is all that is read of them.
+    'statistics.interval.ms': 1_000,
     ...kafka.config,
   };
 }
