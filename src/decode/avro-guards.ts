@@ -25,23 +25,26 @@ function maxItems(tap: Tap, itemsType: avro.Type): number {
   return free ? left + 1_000_000 : left;
 }
 
+/** Reads a length prefix and steps over that many bytes; returns where they start. */
+function lengthPrefixed(tap: Tap, what: string): number {
+  const len = tap.readLong();
+  const pos = tap.pos;
+  if (len < 0 || pos + len > bounds.recordEnd) throw tooLong(what, len, tap);
+  tap.pos = pos + len;
+  return pos;
+}
+
 export class GuardedStringType extends avro.types.StringType {
   _read(tap: Tap): string {
-    const len = tap.readLong();
-    const pos = tap.pos;
-    if (len < 0 || pos + len > bounds.recordEnd) throw tooLong('a string length', len, tap);
-    tap.pos = pos + len;
-    return tap.buf.utf8Slice(pos, pos + len);
+    const pos = lengthPrefixed(tap, 'a string length');
+    return tap.buf.utf8Slice(pos, tap.pos);
   }
 }
 
 export class GuardedBytesType extends avro.types.BytesType {
   _read(tap: Tap): Buffer {
-    const len = tap.readLong();
-    const pos = tap.pos;
-    if (len < 0 || pos + len > bounds.recordEnd) throw tooLong('a bytes length', len, tap);
-    tap.pos = pos + len;
-    return Buffer.from(tap.buf.subarray(pos, pos + len));
+    const pos = lengthPrefixed(tap, 'a bytes length');
+    return Buffer.from(tap.buf.subarray(pos, tap.pos));
   }
 }
 

@@ -36,8 +36,8 @@ export function createSource(w: SourceWiring): { source: ConsumerClient; poller:
   };
   if (native) {
     const source = new NativeSource(w.config.kafka, w.routes, w.events, w.config.engine);
-    return { source, poller: new NativePoller(source, w.ring, w.routes, w.tracker, w.onChunk, options, w.onIdle, w.schemas) };
+    return { source, poller: new NativePoller(source, { ...w, options }) };
   }
   const source = new KafkaSource(w.config.kafka, options.pollTimeoutMs, w.events, w.config.engine);
-  return { source, poller: new MessagePoller(source, w.ring, w.routes, w.tracker, w.onChunk, options, w.onIdle, w.schemas) };
+  return { source, poller: new MessagePoller(source, { ...w, options }) };
 }

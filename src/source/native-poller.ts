@@ -1,16 +1,11 @@
-import type { CommitTracker } from '../commit/commit-tracker';
 import { log } from '../log';
 import { FRAME_HEADER_BYTES } from '../ring/layout';
-import type { RingWriter } from '../ring/ring-writer';
 import {
   FILL_FULL, FILL_IDLE, FILL_SCHEMA, OUT_FRAMES, OUT_HEAD, OUT_HELD_OFFSET, OUT_HELD_PARTITION, OUT_HELD_TOPIC_ID,
   OUT_NEED_BYTES, OUT_PART0, OUT_PARTS, OUT_SCHEMA_ID, OUT_SCHEMA_PIPELINE, OUT_STATUS,
 } from './native-binding';
 import { FILL_REPORT_PARTITIONS, type NativeSource } from './native-source';
-import type { ChunkWork } from '../ring/chunk-work';
-import { ChunkPoller, type PollerOptions } from './poller';
-import type { TopicRoutes } from './routes';
-import type { SchemaGate } from './schema-registry';
+import { ChunkPoller, type PollerWiring } from './poller';
 
 /**
  * The polling loop on the native consumer (engine.source: native). Each turn reserves the contiguous room
@@ -28,17 +23,12 @@ export class NativePoller extends ChunkPoller {
 
   constructor(
     private readonly source: NativeSource,
-    ring: RingWriter,
-    private readonly routes: TopicRoutes,
-    tracker: CommitTracker,
-    onChunk: (chunk: ChunkWork) => void,
-    options: PollerOptions,
-    onIdle: () => void,
-    private readonly schemas: SchemaGate | null = null,
+    w: PollerWiring,
   ) {
-    super(ring, tracker, onChunk, options, onIdle);
-    source.handle.attachRing(new Uint8Array(ring.sab));
-    if (schemas) routes.pipelineIndexes().forEach((p) => schemas.framed(p) && source.handle.registry(p, schemas.keysFramed(p)));
+    super(w);
+    source.handle.attachRing(new Uint8Array(w.ring.sab));
+    const schemas = w.schemas;
+    if (schemas) w.routes.pipelineIndexes().forEach((p) => schemas.framed(p) && source.handle.registry(p, schemas.keysFramed(p)));
   }
 
   async run(): Promise<void> {

@@ -9,6 +9,18 @@ import type { SchemaGate } from './schema-registry';
 import type { TopicRoutes } from './routes';
 
 
+/** What a poller is built with, besides its Kafka client. */
+export interface PollerWiring {
+  ring: RingWriter;
+  tracker: CommitTracker;
+  routes: TopicRoutes;
+  onChunk: (chunk: ChunkWork) => void;
+  options: PollerOptions;
+  /** Called right after a poll returned nothing: no fetched message is outside the ring then. */
+  onIdle: () => void;
+  schemas: SchemaGate | null;
+}
+
 export interface PollerOptions {
   pollBatch: number;
   /** How long one poll waits for a first message; also bounds how long a stop waits for the poll. */
@@ -29,14 +41,24 @@ export abstract class ChunkPoller {
   private chunkTracks: PartitionTrack[] = [];
   private openSeq = 1;
 
-  constructor(
-    protected readonly ring: RingWriter,
-    protected readonly tracker: CommitTracker,
-    private readonly onChunk: (chunk: ChunkWork) => void,
-    protected readonly options: PollerOptions,
-    /** Called right after a poll returned nothing: no fetched message is outside the ring then. */
-    protected readonly onIdle: () => void,
-  ) {}
+  protected readonly ring: RingWriter;
+  protected readonly tracker: CommitTracker;
+  protected readonly routes: TopicRoutes;
+  protected readonly options: PollerOptions;
+  protected readonly onIdle: () => void;
+  /** Registry pipelines: a record waits until its writer schema is in the shared schema table. */
+  protected readonly schemas: SchemaGate | null;
+  private readonly onChunk: (chunk: ChunkWork) => void;
+
+  constructor(w: PollerWiring) {
+    this.ring = w.ring;
+    this.tracker = w.tracker;
+    this.routes = w.routes;
+    this.options = w.options;
+    this.onIdle = w.onIdle;
+    this.schemas = w.schemas;
+    this.onChunk = w.onChunk;
+  }
 
   /** Runs until stop(); rejects on a fatal error (a record larger than the ring). */
   abstract run(): Promise<void>;
@@ -131,16 +153,9 @@ export class MessagePoller extends ChunkPoller {
 
   constructor(
     private readonly source: KafkaSource,
-    ring: RingWriter,
-    private readonly routes: TopicRoutes,
-    tracker: CommitTracker,
-    onChunk: (chunk: ChunkWork) => void,
-    options: PollerOptions,
-    onIdle: () => void,
-    /** Registry pipelines: a record waits until its writer schema is in the shared schema table. */
-    private readonly schemas: SchemaGate | null = null,
+    w: PollerWiring,
   ) {
-    super(ring, tracker, onChunk, options, onIdle);
+    super(w);
   }
 
   /** Runs until stop(); rejects on a fatal error (a record larger than the ring). */
