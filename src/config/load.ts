@@ -48,7 +48,9 @@ const SECRET_SETTING = /password|secret|token|oauthbearer\.config|ssl\.key\.pem|
  */
 function registerSecrets(root: unknown, problems: string[]): void {
   const r = root as { postgres?: { url?: unknown }; kafka?: { config?: Record<string, unknown> }; pipelines?: Array<{ registry?: { url?: unknown; password?: unknown } }> } | null;
-  const urlPassword = (url: unknown, at: string) => {
+  // A malformed %-escape is a problem of postgres.url here (it is decoded only when connecting); a
+  // registry URL's is reported where validation decodes its credentials.
+  const urlPassword = (url: unknown, at: string | null) => {
     if (typeof url !== 'string') return;
     const m = /\/\/[^:/@\s]+:([^@/\s]+)@/.exec(url);
     if (!m) return;
@@ -56,12 +58,12 @@ function registerSecrets(root: unknown, problems: string[]): void {
     try {
       registerSecret(decodeURIComponent(m[1]));
     } catch {
-      problems.push(`${at}: the password has a malformed %-escape (a literal % is written %25)`);
+      if (at) problems.push(`${at}: the password has a malformed %-escape (a literal % is written %25)`);
     }
   };
   urlPassword(r?.postgres?.url, 'postgres.url');
-  (r?.pipelines ?? []).forEach((p, i) => {
-    urlPassword(p?.registry?.url, `pipelines[${i}].registry.url`);
+  (r?.pipelines ?? []).forEach((p) => {
+    urlPassword(p?.registry?.url, null);
     if (typeof p?.registry?.password === 'string') registerSecret(p.registry.password);
   });
   for (const [key, value] of Object.entries(r?.kafka?.config ?? {})) {

@@ -243,8 +243,16 @@ function registryConfig(r: Reader, reg: Record<string, unknown>, url: string, at
   const m = /^(https?:\/\/)([^:/@\s]+)(?::([^@/\s]*))?@(.*)$/.exec(clean);
   if (m) {
     if (username !== null || password !== null) r.problems.push(`${at}: credentials are in the URL and in username/password; give them once`);
-    username = decodeURIComponent(m[2]);
-    password = m[3] === undefined ? null : decodeURIComponent(m[3]);
+    const decode = (text: string, what: string) => {
+      try {
+        return decodeURIComponent(text);
+      } catch {
+        r.problems.push(`${at}.url: the ${what} has a malformed %-escape (a literal % is written %25)`);
+        return text;
+      }
+    };
+    username = decode(m[2], 'user name');
+    password = m[3] === undefined ? null : decode(m[3], 'password');
     clean = m[1] + m[4];
   }
   if (password !== null && username === null) r.problems.push(`${at}.password: needs username (HTTP basic auth)`);

@@ -21,6 +21,14 @@ test('a malformed %-escape in a URL password is a config problem naming the plac
     () => parseConfig(config('{ url: "postgres://app:50%off@db/x" }'), dir, {}),
     (err: unknown) => err instanceof EngineError && err.code === 'ENG_CONFIG_INVALID' && /postgres\.url: the password has a malformed %-escape/.test(err.message) && !err.message.includes('50%off'),
   );
+  assert.throws(
+    () => parseConfig(config('{ url: "postgres://app@db/x" }', ', registry: { url: "http://u%zz:p%4@reg:8081" }'), dir, {}),
+    (err: unknown) =>
+      err instanceof EngineError &&
+      err.code === 'ENG_CONFIG_INVALID' &&
+      /pipelines\[0\]\.registry\.url: the user name has a malformed %-escape/.test(err.message) &&
+      /pipelines\[0\]\.registry\.url: the password has a malformed %-escape/.test(err.message),
+  );
 });
 
 test('${file:...} reads a secret file (relative to the config, trailing newline cut) and registers it as a secret', () => {
