@@ -4,7 +4,10 @@
 #include <napi.h>
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -122,7 +125,7 @@ class NativeProducer : public Napi::ObjectWrap<NativeProducer> {
         out.Set(i, o);
       }
       return out;
-    });
+    }, &calls_in_flight_);
     w->Queue();
     return env.Undefined();
   }
@@ -138,7 +141,10 @@ class NativeProducer : public Napi::ObjectWrap<NativeProducer> {
     int timeout = info[0].As<Napi::Number>().Int32Value();
     rd_kafka_t* rk = rk_;
     rk_ = nullptr;
-    auto* w = new BlockingWorker(cb, Value(), [rk, timeout]() -> std::string {
+    std::atomic<int>* in_flight = &calls_in_flight_;
+    auto* w = new BlockingWorker(cb, Value(), [rk, timeout, in_flight]() -> std::string {
+      // A poll still running on another libuv thread uses rk: destroying it under that poll is a use after free.
+      while (in_flight->load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
       rd_kafka_flush(rk, timeout);
       rd_kafka_destroy(rk);
       return "";
@@ -148,6 +154,8 @@ class NativeProducer : public Napi::ObjectWrap<NativeProducer> {
   }
 
   rd_kafka_t* rk_ = nullptr;
+  // Polls running on libuv threads with rk_: close waits for them before it destroys the handle.
+  std::atomic<int> calls_in_flight_{0};
   std::mutex mu_;
   std::vector<Report> reports_;
 };

@@ -72,7 +72,11 @@ test('dead-letter producer: fuzzed header blocks are produced whole or refused n
       }
     }
   } finally {
+    // A poll still running on a libuv thread when close is called: close waits for it before it destroys
+    // the handle (under scripts/native-sanitize.sh a use after free would abort here).
+    const polled = new Promise<void>((resolve) => producer.poll(300, () => resolve()));
     await new Promise<void>((resolve) => producer.close(0, () => resolve()));
+    await polled;
   }
   assert.ok(refused > 1000, `most broken blocks are refused (${refused})`);
 });
