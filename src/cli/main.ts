@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load';
+import { configJsonSchema } from '../config/schema';
 import { inspectDeadLetters, replayConfig } from './dlq';
 import { formatPositions, parseTarget, resetPositions, showPositions } from './offsets';
 import { Engine } from '../engine/engine';
@@ -11,6 +12,7 @@ import { loadSchemas } from '../schema/load';
 const USAGE = `usage:
   engine start <config.yaml> [--until-caught-up]   run the pipelines until SIGINT/SIGTERM (or caught up)
   engine validate <config.yaml>                    check the config and its schema files, connect to nothing
+  engine config-schema                             print the config's JSON Schema (schemas/config.schema.json)
   engine dlq inspect <config.yaml> --pipeline P    count a pipeline's dead letters by error code, show samples
   engine dlq replay <config.yaml> --pipeline P [--from-offset N]
                                                    write a pipeline's dead letters into its table (after a fix)
@@ -23,6 +25,7 @@ const USAGE = `usage:
 const COMMANDS = {
   start: { options: { 'until-caught-up': { type: 'boolean' } }, words: 1 },
   validate: { options: {}, words: 1 },
+  'config-schema': { options: {}, words: 0 },
   dlq: { options: { pipeline: { type: 'string' }, 'from-offset': { type: 'string' } }, words: 2 },
   offsets: { options: { pipeline: { type: 'string' }, to: { type: 'string' } }, words: 2 },
 } as const satisfies Record<string, { options: ParseArgsConfig['options']; words: number }>;
@@ -49,7 +52,11 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(messageOf(err));
     }
     const { values, positionals } = parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
-    if (positionals.length !== spec.words) throw new UsageError(`${command} takes ${spec.words === 1 ? 'a config file' : 'a sub-command and a config file'}, got: ${positionals.join(' ') || 'nothing'}`);
+    if (positionals.length !== spec.words) throw new UsageError(`${command} takes ${['no argument', 'a config file', 'a sub-command and a config file'][spec.words]}, got: ${positionals.join(' ') || 'nothing'}`);
+    if (command === 'config-schema') {
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+      return ExitCodes.OK;
+    }
     if (command === 'start' || command === 'validate') return await startOrValidate(command, positionals[0], values['until-caught-up'] === true);
     if (command === 'offsets') return await offsets(positionals, values);
     return await dlq(positionals, values);

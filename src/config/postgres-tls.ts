@@ -24,7 +24,7 @@ export interface PgTls {
 const URL_PARAMS = { sslmode: 'mode', sslrootcert: 'rootCert', sslcert: 'cert', sslkey: 'key' } as const;
 
 /** The URL without libpq's TLS parameters, and the TLS settings from the URL or `postgres.ssl`. */
-export function readPgTls(url: string, ssl: Record<string, unknown> | null, baseDir: string, problems: string[]): { url: string; tls: PgTls | null } {
+export function readPgTls(url: string, ssl: Partial<Record<keyof PgTls, string | number>> | null, baseDir: string, problems: string[]): { url: string; tls: PgTls | null } {
   let parsed: URL | null = null;
   try {
     parsed = new URL(url);
@@ -46,11 +46,8 @@ export function readPgTls(url: string, ssl: Record<string, unknown> | null, base
     if (where === 'postgres.url') {
       problems.push('postgres.ssl: the URL already has sslmode/sslrootcert/sslcert/sslkey; give TLS settings in one place');
     } else {
-      for (const [key, value] of Object.entries(ssl)) {
-        if (!['mode', 'rootCert', 'cert', 'key'].includes(key)) problems.push(`postgres.ssl.${key}: unknown setting (known: mode, rootCert, cert, key)`);
-        else if (typeof value !== 'string') problems.push(`postgres.ssl.${key}: must be a string`);
-        else given[key as keyof PgTls] = value;
-      }
+      // config/schema.ts has checked the keys and their types.
+      for (const [key, value] of Object.entries(ssl)) if (value !== undefined) given[key as keyof PgTls] = String(value);
     }
   }
   const cleanUrl = parsed && where === 'postgres.url' ? parsed.toString() : url;

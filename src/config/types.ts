@@ -1,5 +1,6 @@
 import type { PgTls } from './postgres-tls';
 import type { RetryPolicy } from '../retry';
+import type { DELIVERIES, FORMATS, ON_RECORD_ERROR, SOURCES, WRITE_MODES } from './schema';
 /**
  * A schema registry and how to reach it: HTTP basic auth (also from the URL's user:password) and, for
  * https, a CA file to verify it by (else the system's roots) and optionally a client certificate.
@@ -13,13 +14,17 @@ export interface RegistryConfig {
   key: string | null;
 }
 
-/** The validated, typed engine configuration (docs/configuration.md shows the YAML form). */
-export type Format = 'avro' | 'protobuf' | 'json';
-export type Delivery = 'at-least-once' | 'exactly-once';
+/**
+ * The validated, resolved engine configuration: what config/validate.ts makes of the document whose shape
+ * config/schema.ts defines (paths resolved, sizes and durations parsed, table names quoted, defaults and
+ * the memory plan applied). The enumerations come from the schema, so the two cannot drift.
+ */
+export type Format = (typeof FORMATS)[number];
+export type Delivery = (typeof DELIVERIES)[number];
 /** What a record that produces no row does: stop the pipeline, be logged and skipped, or go to the dead-letter topic. */
-export type OnRecordError = 'fail' | 'skip' | 'dead-letter';
+export type OnRecordError = (typeof ON_RECORD_ERROR)[number];
 /** Which Kafka client feeds the ring: the native/ addon, node-rdkafka's JS API, or native when it is built. */
-export type SourceKind = 'auto' | 'native' | 'node-rdkafka';
+export type SourceKind = (typeof SOURCES)[number];
 
 export interface BatchConfig {
   maxRows: number;
@@ -28,7 +33,7 @@ export interface BatchConfig {
 }
 
 /** How rows reach the table: appended (insert), or merged by key (upsert; cdc: Debezium change events). */
-export type WriteMode = 'insert' | 'upsert' | 'cdc';
+export type WriteMode = (typeof WRITE_MODES)[number];
 
 /** upsert and cdc: how a batch is merged into the table (sink/merge.ts). */
 export interface MergeConfig {

@@ -43,6 +43,8 @@ test('exit codes per command: usage 2, config 3 (start, validate, dlq, offsets a
   assert.equal(await run('start', good, '--until-caught-upp'), ExitCodes.USAGE, 'unknown option');
   assert.equal(await run('validate', good), ExitCodes.OK);
   assert.equal(await run('validate', bad), ExitCodes.CONFIG);
+  assert.equal(await run('config-schema'), ExitCodes.OK);
+  assert.equal(await run('config-schema', good), ExitCodes.USAGE, 'config-schema takes no argument');
   assert.equal(await run('start', missing), ExitCodes.CONFIG);
   assert.equal(await run('start', bad, '--until-caught-up'), ExitCodes.CONFIG);
   for (const sub of [['dlq', 'inspect'], ['dlq', 'replay'], ['offsets', 'show'], ['offsets', 'reset']]) {
