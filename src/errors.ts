@@ -23,6 +23,8 @@ export const ErrorCodes = {
   PG_CONNECT: 'ENG_PG_CONNECT',
   PG_WRITE: 'ENG_PG_WRITE',
   PG_REJECTED: 'ENG_PG_REJECTED',
+  /** Two hosts of postgres.url answer as primaries: the engine writes to neither. */
+  PG_SPLIT_BRAIN: 'ENG_PG_SPLIT_BRAIN',
   WORKER_FAILED: 'ENG_WORKER_FAILED',
   REGISTRY: 'ENG_REGISTRY',
   DEAD_LETTER: 'ENG_DEAD_LETTER',

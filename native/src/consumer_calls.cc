@@ -122,10 +122,21 @@ Napi::Value NativeConsumer::HighWatermarks(const Napi::CallbackInfo& info) {
 }
 
 // seek(parts with offsets): moves assigned partitions (asynchronously; errors come back per partition).
+// Only between fills (JS calls it when no fill is in flight): messages of those partitions still held from
+// before are dropped, and librdkafka's version barrier drops the ones it had queued, so the next fill
+// starts each partition at its new offset.
 Napi::Value NativeConsumer::Seek(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
   PartList list = ToList(info.Env(), info[0]);
   ThrowIf(info.Env(), rd_kafka_seek_partitions(rk_, list.get(), 0), "seek");
+  size_t kept = held_at_;
+  for (size_t i = held_at_; i < held_.size(); i++) {
+    rd_kafka_message_t* m = held_[i];
+    bool moved = m->rkt != nullptr && rd_kafka_topic_partition_list_find(list.get(), rd_kafka_topic_name(m->rkt), m->partition) != nullptr;
+    if (moved) rd_kafka_message_destroy(m);
+    else held_[kept++] = m;
+  }
+  held_.resize(kept);
   return FromList(info.Env(), list.get());
 }
 

@@ -43,6 +43,11 @@ export interface ClaimRequest {
   partition: number;
   /** Where a partition without stored positions starts (Kafka's committed offset, or the log's start or end). */
   start: number;
+  /**
+   * The new epoch is above this one too: after a failover to an asynchronous replica the table's epoch may
+   * have rolled back below one this engine already wrote with (0: no floor).
+   */
+  epochAbove?: number;
 }
 
 export interface ClaimedPartition {
@@ -121,6 +126,11 @@ export interface OffsetsStore {
   claim(client: ClientBase, parts: readonly ClaimRequest[]): Promise<ClaimedPartition[]>;
   /** Records offset ranges as written, in the batch's transaction; throws FencedError for a stale epoch. */
   markDone(client: ClientBase, ranges: readonly DoneRange[]): Promise<void>;
+  /**
+   * Whether every range is already finished: a batch whose COMMIT got no answer committed exactly when its
+   * ranges are in the table (they commit together), on whichever server the engine writes to now.
+   */
+  finished(client: ClientBase, ranges: readonly DoneRange[]): Promise<boolean>;
 }
 
 export class OffsetsTable implements OffsetsStore {
@@ -161,12 +171,12 @@ export class OffsetsTable implements OffsetsStore {
     const sorted = [...parts].sort(byPartition);
     const res = await client.query<{ topic: string; partition: number; epoch: string; done: string }>(
       `INSERT INTO ${this.table} AS o (group_id, topic, partition, done, epoch, owner)
-       SELECT $1, v.topic, v.partition, int8multirange(int8range(NULL, v.start)), 1, $2
-         FROM unnest($3::text[], $4::int[], $5::int8[]) AS v(topic, partition, start)
+       SELECT $1, v.topic, v.partition, int8multirange(int8range(NULL, v.start)), v.above + 1, $2
+         FROM unnest($3::text[], $4::int[], $5::int8[], $6::int8[]) AS v(topic, partition, start, above)
        ON CONFLICT (group_id, topic, partition)
-       DO UPDATE SET epoch = o.epoch + 1, owner = EXCLUDED.owner, updated_at = now()
+       DO UPDATE SET epoch = GREATEST(o.epoch, EXCLUDED.epoch - 1) + 1, owner = EXCLUDED.owner, updated_at = now()
        RETURNING o.topic, o.partition, o.epoch, o.done::text AS done`,
-      [this.groupId, this.owner, sorted.map((p) => p.topic), sorted.map((p) => p.partition), sorted.map((p) => p.start)],
+      [this.groupId, this.owner, sorted.map((p) => p.topic), sorted.map((p) => p.partition), sorted.map((p) => p.start), sorted.map((p) => p.epochAbove ?? 0)],
     );
     return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, epoch: Number(r.epoch), ...resumeOf(parseRanges(r.done)) }));
   }
@@ -199,6 +209,17 @@ export class OffsetsTable implements OffsetsStore {
         WHERE o.group_id = $1 AND o.topic = v.topic AND o.partition = v.partition`,
       [this.groupId, topics, partitions, ranges.map((r) => r.from), ranges.map((r) => r.to)],
     );
+  }
+
+  async finished(client: ClientBase, ranges: readonly DoneRange[]): Promise<boolean> {
+    if (ranges.length === 0) return false;
+    const res = await client.query<{ all: boolean | null }>(
+      `SELECT bool_and(o.done IS NOT NULL AND o.done @> int8range(x.lo, x.hi)) AS all
+         FROM unnest($2::text[], $3::int[], $4::int8[], $5::int8[]) AS x(topic, partition, lo, hi)
+         LEFT JOIN ${this.table} o ON o.group_id = $1 AND o.topic = x.topic AND o.partition = x.partition`,
+      [this.groupId, ranges.map((r) => r.topic), ranges.map((r) => r.partition), ranges.map((r) => r.from), ranges.map((r) => r.to)],
+    );
+    return res.rows[0]?.all === true;
   }
 
   /** What is stored for this group (optionally only some topics). */

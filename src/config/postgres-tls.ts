@@ -25,22 +25,17 @@ const URL_PARAMS = { sslmode: 'mode', sslrootcert: 'rootCert', sslcert: 'cert', 
 
 /** The URL without libpq's TLS parameters, and the TLS settings from the URL or `postgres.ssl`. */
 export function readPgTls(url: string, ssl: Partial<Record<keyof PgTls, string | number>> | null, baseDir: string, problems: string[]): { url: string; tls: PgTls | null } {
-  let parsed: URL | null = null;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // Not a URL node-postgres could read either; the connection attempt names it.
-  }
+  // Not `new URL`: it cannot read libpq's several hosts (`h1:5432,h2:5433`).
+  const q = url.indexOf('?');
+  const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
   const given: Partial<Record<keyof PgTls, string>> = {};
   let where = 'postgres.ssl';
-  if (parsed) {
-    for (const [param, field] of Object.entries(URL_PARAMS) as Array<[keyof typeof URL_PARAMS, keyof PgTls]>) {
-      const value = parsed.searchParams.get(param);
-      if (value === null) continue;
-      given[field] = value;
-      parsed.searchParams.delete(param);
-      where = 'postgres.url';
-    }
+  for (const [param, field] of Object.entries(URL_PARAMS) as Array<[keyof typeof URL_PARAMS, keyof PgTls]>) {
+    const value = params.get(param);
+    if (value === null) continue;
+    given[field] = value;
+    params.delete(param);
+    where = 'postgres.url';
   }
   if (ssl !== null) {
     if (where === 'postgres.url') {
@@ -50,7 +45,7 @@ export function readPgTls(url: string, ssl: Partial<Record<keyof PgTls, string |
       for (const [key, value] of Object.entries(ssl)) if (value !== undefined) given[key as keyof PgTls] = String(value);
     }
   }
-  const cleanUrl = parsed && where === 'postgres.url' ? parsed.toString() : url;
+  const cleanUrl = where === 'postgres.url' ? url.slice(0, q) + (params.size > 0 ? `?${params.toString()}` : '') : url;
   if (Object.keys(given).length === 0) return { url: cleanUrl, tls: null };
 
   const field = (name: keyof PgTls) => (where === 'postgres.url' ? Object.entries(URL_PARAMS).find(([, f]) => f === name)![0] : `ssl.${name}`);

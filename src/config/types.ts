@@ -1,4 +1,5 @@
 import type { PgTls } from './postgres-tls';
+import type { PgHostList } from './postgres-url';
 import type { RetryPolicy } from '../retry';
 import type { DELIVERIES, FORMATS, ON_RECORD_ERROR, SOURCES, WRITE_MODES } from './schema';
 /**
@@ -85,8 +86,11 @@ export interface EngineConfig {
     /** Passed through to librdkafka, after the engine's own defaults. */
     config: Record<string, string | number | boolean>;
   };
-  /** `url` without libpq's TLS parameters, which are in `tls` (config/postgres-tls.ts). */
-  postgres: { url: string; connections: number; tls: PgTls | null };
+  /**
+   * `url` without libpq's TLS parameters, which are in `tls` (config/postgres-tls.ts); `hosts`: its hosts,
+   * target_session_attrs and connect timeout (config/postgres-url.ts), one single-host URL per host.
+   */
+  postgres: { url: string; hosts: PgHostList; connections: number; tls: PgTls | null };
   engine: {
     workers: number;
     /** engine.memory, and what config/memory.ts derives from it (unless set explicitly). */

@@ -7,6 +7,7 @@ import { DEFAULT_MEMORY, planMemory } from './memory';
 import { ownedSettingProblems } from './owned-settings';
 import { compileTopicPattern } from './topic-pattern';
 import { readPgTls } from './postgres-tls';
+import { parsePgHosts, type PgHostList } from './postgres-url';
 import { ConfigSchema, type ConfigDocument, type PipelineDocument, type RegistryDocument } from './schema';
 import { shapeProblems } from './schema-errors';
 import { parseBytes, parseMillis } from './units';
@@ -38,6 +39,7 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
   const passThrough = kafka.config ?? {};
   problems.push(...ownedSettingProblems(passThrough));
   const pgTarget = readPgTls(str(postgres.url), postgres.ssl ?? null, baseDir, problems);
+  const hosts = pgHosts(pgTarget.url, problems);
 
   const memory = bytes(engine.memory, 'engine.memory', 32 << 20, 2 ** 40, problems) ?? DEFAULT_MEMORY;
   const explicitRing = engine.ringBytes === undefined ? null : bytes(engine.ringBytes, 'engine.ringBytes', 1 << 20, 2 ** 31 - 1, problems);
@@ -55,7 +57,7 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
 
   return {
     kafka: { brokers: str(kafka.brokers), groupId: str(kafka.groupId), config: passThrough },
-    postgres: { url: pgTarget.url, tls: pgTarget.tls, connections: int(postgres.connections) },
+    postgres: { url: pgTarget.url, hosts, tls: pgTarget.tls, connections: int(postgres.connections) },
     engine: {
       workers: int(engine.workers),
       ringBytes: memoryPlan.ringBytes,
@@ -77,6 +79,19 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
       host: str(metrics.host),
     },
   };
+}
+
+/** The URL's hosts (libpq's multi-host form); the engine writes, so a session that refuses writes is refused here. */
+function pgHosts(url: string, problems: string[]): PgHostList {
+  const hosts = parsePgHosts(url);
+  if (typeof hosts === 'string') {
+    problems.push(`postgres.url: ${hosts} (got "${redact(url)}")`);
+    return { hosts: [], targetSessionAttrs: 'any', connectTimeoutMs: 0, urls: [] };
+  }
+  if (['read-only', 'standby', 'prefer-standby'].includes(hosts.targetSessionAttrs)) {
+    problems.push(`postgres.url: target_session_attrs=${hosts.targetSessionAttrs} would pick a server that cannot take the engine's writes; use read-write (or primary)`);
+  }
+  return hosts;
 }
 
 function pipeline(p: PipelineDocument, at: string, baseDir: string, problems: string[]): PipelineConfig {

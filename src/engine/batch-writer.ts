@@ -81,7 +81,13 @@ export class BatchWriter {
     if (merge) await merge.previousStarted;
     let current = batch;
     const what = `COPY into ${this.targets[batch.pipeline]} (${batch.rows} rows)`;
-    return this.sink.transaction(what, async (client) => {
+    return this.sink.transaction(what, async (client, attempt) => {
+      // An earlier attempt may have committed without hearing back (the connection died during COMMIT):
+      // the offsets table, on whichever server this connection reached, says whether it did.
+      if (attempt > 1 && this.offsets && (await this.offsets.finished(client, doneRanges(current)))) {
+        log.info(`${what}: an earlier attempt committed (its offsets are in ${this.offsets.table}); not written again`);
+        return current.rows;
+      }
       for (;;) {
         // Rows and offsets from one look at the tracks: one fenced by another batch while this one waited
         // loses its rows here, and one fenced from now on fails the offsets check below.

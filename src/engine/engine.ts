@@ -115,11 +115,14 @@ export class Engine {
     this.routes = new TopicRoutes(config.pipelines);
     this.inPollOrder = config.pipelines.some((p) => p.merge !== null);
     this.sink = new PgSink({
-      url: config.postgres.url,
-      tls: config.postgres.tls,
+      target: config.postgres,
       connections: config.postgres.connections,
       retry: config.retry,
       onRetry: (cause) => this.ops.metrics.retries.inc({ stage: 'postgres', cause }),
+      onReconnect: (server, changed) => {
+        if (changed) this.ops.metrics.pgFailovers.inc();
+        this.partitions.reclaim(`reconnected to ${server.host}${changed ? ', another server than before' : ''}`);
+      },
     });
     this.ops = new Operations(config, this.sink, {
       tracker: this.tracker,

@@ -36,7 +36,7 @@ export class Operations {
     private readonly sink: Sink,
     private readonly parts: OperatedParts,
   ) {
-    this.readiness = new Readiness(config.postgres, () => sink.retrying);
+    this.readiness = new Readiness(config.postgres, () => sink.retrying, () => sink.server);
   }
 
   /** Serves /metrics, /healthz and /readyz when metrics.port is set; resolves with the port (or null). */
@@ -96,6 +96,11 @@ export class Operations {
     }
     m.paused.set({ reason: 'ring_full' }, this.parts.poller()?.waitingForSpace ? 1 : 0);
     m.paused.set({ reason: 'postgres_retrying' }, this.sink.retrying === null ? 0 : 1);
+    const server = this.sink.server;
+    m.pgServer.reset();
+    if (server) m.pgServer.set({ host: server.host, role: server.role }, 1);
+    const since = this.sink.unwritableSince;
+    m.pgUnwritableSeconds.set(since === null ? 0 : (Date.now() - since) / 1000);
   }
 
   async close(): Promise<void> {

@@ -116,6 +116,72 @@ export class Partitions {
     return starts;
   }
 
+  private reclaiming: Promise<void> | null = null;
+  private reclaimAgain = false;
+
+  /**
+   * Exactly-once, after the sink replaced a connection it lost: the server it writes to now may be a
+   * promoted replica that lacks the last transactions the old primary acknowledged (asynchronous
+   * replication), their rows and their positions alike. So every partition this engine owns is claimed
+   * again on that server (a new epoch, above any it wrote with, so batches still in flight under the old
+   * one write nothing) and consumption goes back to where that server says each partition stands: rows
+   * lost in the promotion are written again, rows that survived are skipped. Requests while one runs are
+   * folded into one more run.
+   */
+  reclaim(why: string): void {
+    if (this.host.claim === null || this.host.stopping()) return;
+    if (this.reclaiming) {
+      this.reclaimAgain = true;
+      return;
+    }
+    this.reclaiming = (async () => {
+      do {
+        this.reclaimAgain = false;
+        await this.reclaimOnce(why, this.host.claim!);
+      } while (this.reclaimAgain && !this.host.stopping());
+    })()
+      .catch((err) => (this.host.stopping() ? log.warn(messageOf(err)) : this.host.fail(err)))
+      .finally(() => (this.reclaiming = null));
+  }
+
+  private async reclaimOnce(why: string, claim: (parts: ClaimRequest[]) => Promise<ClaimedPartition[]>): Promise<void> {
+    const owned = [...this.tracker.all()].filter((t) => !t.draining && !t.fenced && t.floor >= 0);
+    if (owned.length === 0) return;
+    // A partition whose row the new server lacks altogether starts where this assignment started.
+    const claimed = await claim(owned.map((t) => ({ topic: t.topic, partition: t.partition, start: t.floor, epochAbove: t.ownerEpoch })));
+    const byKey = new Map(claimed.map((c) => [`${c.partition}:${c.topic}`, c]));
+    const poller = this.host.poller();
+    if (!poller) return;
+    await poller.betweenPolls(async () => {
+      const starts: TopicPartitionOffset[] = [];
+      const moved: string[] = [];
+      for (const old of owned) {
+        const c = byKey.get(`${old.partition}:${old.topic}`);
+        // Revoked by a rebalance meanwhile, or claimed by another process: the group's business now.
+        if (!c || old.revoked || old.draining || this.tracker.get(old.topic, old.partition) !== old) continue;
+        old.fenced = true;
+        const track = this.tracker.assign(old.topic, old.partition);
+        track.pipeline = old.pipeline;
+        track.topicId = old.topicId;
+        track.ownerEpoch = c.epoch;
+        track.start(c.resume);
+        track.skip = c.skip;
+        const target = this.targets.get(old);
+        if (target !== undefined) {
+          this.targets.delete(old);
+          this.targets.set(track, target);
+        }
+        starts.push({ topic: old.topic, partition: old.partition, offset: c.resume });
+        if (c.resume < old.polled) moved.push(`${old.topic}[${old.partition}] ${old.polled}→${c.resume}`);
+      }
+      poller.invalidate();
+      poller.dropPending(starts);
+      await this.host.source().seek(starts);
+      this.ops.metrics.reclaims.inc();
+      log.info(`positions re-read from PostgreSQL (${why}): ${moved.length === 0 ? 'every partition stands where the engine had it' : `going back to write again what the server lacks: ${moved.join(', ')}`}`);
+    });
+  }
+
   /** Where each new partition starts (committed offset, else the log start) and, if asked, where it ends. */
   private async loadStartPositions(tracks: PartitionTrack[]): Promise<void> {
     if (tracks.length === 0) return;

@@ -39,6 +39,10 @@ export class EngineMetrics {
   readonly lag = new Gauge({ name: `${PREFIX}partition_lag`, help: 'High watermark minus the committed offset', labelNames: ['topic', 'partition'], registers: this.r });
   readonly rebalances = new Counter({ name: `${PREFIX}rebalances_total`, help: 'Partition assignments and revocations', labelNames: ['kind'], registers: this.r });
   readonly assignedPartitions = new Gauge({ name: `${PREFIX}assigned_partitions`, help: 'Partitions assigned to this engine', registers: this.r });
+  readonly reclaims = new Counter({ name: `${PREFIX}position_rereads_total`, help: 'Exactly-once: times every owned partition was claimed again after a lost PostgreSQL connection', registers: this.r });
+  readonly pgFailovers = new Counter({ name: `${PREFIX}postgres_failovers_total`, help: 'Reconnects that reached another PostgreSQL server (host, system or timeline) than before', registers: this.r });
+  readonly pgServer = new Gauge({ name: `${PREFIX}postgres_server`, help: '1 for the PostgreSQL host the engine writes to', labelNames: ['host', 'role'], registers: this.r });
+  readonly pgUnwritableSeconds = new Gauge({ name: `${PREFIX}postgres_unwritable_seconds`, help: 'How long no PostgreSQL host could be connected to (0 while one can)', registers: this.r });
   readonly retries = new Counter({ name: `${PREFIX}retries_total`, help: 'Retried failures, by cause (SQLSTATE or error code)', labelNames: ['stage', 'cause'], registers: this.r });
   readonly paused = new Gauge({ name: `${PREFIX}paused`, help: '1 while polling waits, by reason (ring_full: PostgreSQL or the workers behind)', labelNames: ['reason'], registers: this.r });
 

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { CommitTracker } from '../commit/commit-tracker';
 import { messageOf } from '../errors';
-import { connectPg, type PgTarget } from '../sink/pg-connection';
+import { connectPg, type PgServer, type PgTarget } from '../sink/pg-connection';
 import type { ConsumerClient } from '../source/source';
 import type { EngineMetrics } from './metrics';
 import type { Check } from './server';
@@ -28,6 +28,7 @@ export class Readiness {
   constructor(
     private readonly target: PgTarget,
     private readonly retrying: () => string | null,
+    private readonly server: () => PgServer | null,
   ) {}
 
   start(source: () => ConsumerClient | undefined, tracker: CommitTracker, metrics: EngineMetrics): void {
@@ -55,11 +56,16 @@ export class Readiness {
     const retrying = this.retrying();
     return {
       kafka: { ok: this.kafkaProblem === null, detail: this.kafkaProblem ?? 'brokers answer' },
-      postgres: { ok: this.pgProblem === null, detail: this.pgProblem ?? 'answers' },
+      postgres: { ok: this.pgProblem === null, detail: this.pgProblem ?? this.writesTo() },
       assignment: { ok: this.assignmentReceived, detail: this.assignmentReceived ? 'received' : 'waiting for the group to assign partitions' },
       retries: { ok: retrying === null, detail: retrying ?? 'none' },
       watchdog: { ok: this.stalled === null, detail: this.stalled ?? 'moving' },
     };
+  }
+
+  private writesTo(): string {
+    const s = this.server();
+    return s === null ? 'answers' : `answers; writing to ${s.host} (${s.role}, timeline ${s.timeline})`;
   }
 
   private async probePostgres(): Promise<void> {

@@ -3,8 +3,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log, redact } from '../log';
 import { Backoff, DEFAULT_RETRY, type RetryPolicy } from '../retry';
-import type { PgTls } from '../config/postgres-tls';
-import { connectPg } from './pg-connection';
+import { connectPg, probeServer, serverOf, type PgServer, type PgTarget } from './pg-connection';
 import { patchCopyFlush } from './pg-copy-streams-patch';
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../copy/copy-binary';
 
@@ -21,8 +20,8 @@ export interface CopyBatch {
 }
 
 export interface SinkOptions {
-  url: string;
-  tls?: PgTls | null;
+  /** The hosts (libpq's multi-host URL) and TLS; every new connection picks the host as connectPg says. */
+  target: PgTarget;
   connections: number;
   /**
    * Backoff for retriable failures (connection lost, server shutting down), and how long one batch may
@@ -31,6 +30,12 @@ export interface SinkOptions {
   retry?: RetryPolicy;
   /** Called for each retry, with the cause (SQLSTATE or connection error code). */
   onRetry?: (cause: string) => void;
+  /**
+   * A connection lost by a failure was replaced: `server` is where the new one writes, `changed` whether
+   * that is another server than before (a failover: another host, system or timeline). Exactly-once
+   * re-reads its positions then: a promoted asynchronous replica may lack transactions it had committed.
+   */
+  onReconnect?: (server: PgServer, changed: boolean) => void;
 }
 
 /**
@@ -43,10 +48,17 @@ export interface Sink {
   /** A connection of the sink's, for work outside a retried transaction; give it back with release. */
   acquire(): Promise<Client>;
   release(client: Client): void;
-  /** `work` in BEGIN … COMMIT, retried from the start on a retriable failure (see PgSink.transaction). */
-  transaction<T>(what: string, work: (client: Client) => Promise<T>): Promise<T>;
+  /**
+   * `work` in BEGIN … COMMIT, retried from the start on a retriable failure (see PgSink.transaction).
+   * `attempt` counts from 1: from 2 on, an earlier attempt may have committed (its COMMIT got no answer).
+   */
+  transaction<T>(what: string, work: (client: Client, attempt: number) => Promise<T>): Promise<T>;
   /** Null, or what the sink is retrying (for readiness and the watchdog). */
   readonly retrying: string | null;
+  /** The server the last connection reached; null before the first. */
+  readonly server: PgServer | null;
+  /** Since when no connection could be made (ms since the epoch), or null while one can. */
+  readonly unwritableSince: number | null;
   /** Retry loops give up (ENG_SHUTDOWN) instead of waiting out an outage. */
   stopRetrying(): void;
   close(): Promise<void>;
@@ -65,12 +77,37 @@ export class PgSink implements Sink {
   /** Transactions waiting out a retriable failure, and the last cause. */
   private retryingNow = 0;
   private lastRetryCause = '';
+  server: PgServer | null = null;
+  unwritableSince: number | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: SinkOptions) {}
 
   async open(): Promise<void> {
-    for (let i = 0; i < this.options.connections; i++) this.idle.push(await this.connect());
+    for (let i = 0; i < this.options.connections; i++) this.idle.push(await this.connect(false));
     this.opened = this.options.connections;
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /**
+   * An idle engine still notices a lost server within seconds (and exactly-once re-reads its positions
+   * from the one it reconnects to, rows lost in a promotion included), not at its next batch: every
+   * HEARTBEAT_MS the longest-idle connection is asked `SELECT 1` and replaced if that fails.
+   */
+  private async beat(): Promise<void> {
+    const client = this.idle.shift();
+    if (!client) return;
+    try {
+      await client.query('SELECT 1');
+      this.release(client);
+    } catch {
+      try {
+        this.release(await this.reconnect(client, new Backoff(this.policy)));
+      } catch {
+        this.lose();
+      }
+    }
   }
 
   /** A connection for catalog queries; give it back with `release`. */
@@ -108,7 +145,7 @@ export class PgSink implements Sink {
    * and runs `work` again from the start, until retry.maxElapsed (then ENG_PG_WRITE); any other failure
    * rolls back and is thrown (a server error becomes ENG_PG_REJECTED). `what` names the work in errors.
    */
-  async transaction<T>(what: string, work: (client: Client) => Promise<T>): Promise<T> {
+  async transaction<T>(what: string, work: (client: Client, attempt: number) => Promise<T>): Promise<T> {
     let retrying = false;
     try {
       return await this.attempts(what, work, () => {
@@ -125,13 +162,14 @@ export class PgSink implements Sink {
     return this.retryingNow > 0 ? `${this.retryingNow} batch${this.retryingNow > 1 ? 'es' : ''} retrying PostgreSQL: ${this.lastRetryCause}` : null;
   }
 
-  private async attempts<T>(what: string, work: (client: Client) => Promise<T>, retrying: () => void): Promise<T> {
+  private async attempts<T>(what: string, work: (client: Client, attempt: number) => Promise<T>, retrying: () => void): Promise<T> {
     let client = await this.acquire();
     const backoff = new Backoff(this.policy);
     for (let attempt = 1; ; attempt++) {
+      const watch = this.watchLiveness(client);
       try {
         await client.query('BEGIN');
-        const result = await work(client);
+        const result = await work(client, attempt);
         await client.query('COMMIT');
         this.release(client);
         return result;
@@ -163,8 +201,34 @@ export class PgSink implements Sink {
           if (e instanceof EngineError && e.code === ErrorCodes.PG_WRITE) throw this.exhausted(what, err);
           throw new EngineError(ErrorCodes.SHUTDOWN, `${what} abandoned at shutdown: ${pgMessage(err)}`, { cause: e, retriable: true });
         }
+      } finally {
+        clearInterval(watch);
       }
     }
+  }
+
+  /**
+   * A server that vanishes mid-transaction (powered off, cut off) sends no reset: the socket would wait for
+   * the kernel's TCP timeout, many minutes. So while a transaction runs, every LIVENESS_MS a fresh
+   * connection asks its server `SELECT 1`; if that fails, the transaction's socket is destroyed and the
+   * batch is retried elsewhere. A server that is slow but alive (a lock held for a while) answers the
+   * probe and is waited for, however long the statement takes.
+   */
+  private watchLiveness(client: Client): NodeJS.Timeout {
+    let probing = false;
+    const timer = setInterval(() => {
+      const server = serverOf(client);
+      if (probing || !server) return;
+      probing = true;
+      void probeServer(server, this.options.target, LIVENESS_MS).then((problem) => {
+        probing = false;
+        if (problem === null) return;
+        log.warn(`PostgreSQL ${server.host} does not answer a new connection (${problem}): abandoning the transaction in progress there`);
+        (client as unknown as { connection: { stream: { destroy(err: Error): void } } }).connection.stream.destroy(new Error(`${server.host} stopped answering`));
+      });
+    }, LIVENESS_MS);
+    timer.unref();
+    return timer;
   }
 
   private get policy(): RetryPolicy {
@@ -183,24 +247,36 @@ export class PgSink implements Sink {
 
   async close(): Promise<void> {
     this.closing = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     const clients = this.idle.splice(0);
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }
 
-  private async connect(): Promise<Client> {
+  private async connect(afterLoss: boolean): Promise<Client> {
+    let client: Client;
     try {
-      return await connectPg({ url: this.options.url, tls: this.options.tls ?? null }, {
+      client = await connectPg(this.options.target, {
         application_name: 'kafka-pg-engine',
         // A process frozen inside a transaction (SIGSTOP, a swapped-out VM) would hold its row locks in the
         // offsets table forever and stop the partition's next owner; the server ends such a session instead.
         idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
       }, (err) => log.warn(`postgres connection error: ${err.message}`));
     } catch (err) {
-      throw new EngineError(ErrorCodes.PG_CONNECT, `cannot connect to PostgreSQL at ${redact(this.options.url)}: ${pgMessage(err)}`, {
+      this.unwritableSince ??= Date.now();
+      if (err instanceof EngineError) throw err;
+      throw new EngineError(ErrorCodes.PG_CONNECT, `cannot connect to PostgreSQL at ${redact(this.options.target.hosts.urls[0] ?? '')}: ${pgMessage(err)}`, {
         cause: err,
         retriable: true,
       });
     }
+    this.unwritableSince = null;
+    const server = serverOf(client)!;
+    const before = this.server;
+    const changed = before !== null && (before.host !== server.host || before.systemId !== server.systemId || before.timeline !== server.timeline);
+    this.server = server;
+    if (changed) log.warn(`PostgreSQL: now writing to ${server.host} (${server.role}, system ${server.systemId}, timeline ${server.timeline}); was ${before.host} (timeline ${before.timeline})`);
+    if (afterLoss) this.options.onReconnect?.(server, changed);
+    return client;
   }
 
   /** Replaces a broken connection, waiting out the outage on the batch's backoff (then ENG_PG_WRITE). */
@@ -208,7 +284,7 @@ export class PgSink implements Sink {
     await old.end().catch(() => undefined);
     for (;;) {
       try {
-        return await this.connect();
+        return await this.connect(true);
       } catch (err) {
         if (this.closing) throw err;
         const wait = backoff.next();
@@ -228,6 +304,10 @@ export class PgSink implements Sink {
     }
   }
 }
+
+/** How often an idle connection is checked (PgSink.beat) and a running transaction's server probed (watchLiveness). */
+const HEARTBEAT_MS = 2_000;
+const LIVENESS_MS = 5_000;
 
 /** How long a session may sit idle inside a transaction before the server ends it (and its locks). */
 export const IDLE_IN_TRANSACTION_MS = 30_000;
@@ -269,8 +349,10 @@ export async function underSavepoint<T>(client: ClientBase, work: () => Promise<
 export function isRetriable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   const code = e?.code ?? '';
-  // 25P03: the server ended a session left idle in a transaction (see IDLE_IN_TRANSACTION_MS).
-  if (/^(08|53|57P0|40001|40P01|25P03)/.test(code)) return true;
+  // 25P03: the server ended a session left idle in a transaction (see IDLE_IN_TRANSACTION_MS). 25006: a
+  // write reached a server that is read-only now (demoted, or a standby that a failover left us on).
+  if (/^(08|53|57P0|40001|40P01|25P03|25006)/.test(code)) return true;
+  if (err instanceof EngineError) return err.retriable && err.code !== ErrorCodes.SHUTDOWN;
   if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN)$/.test(code)) return true;
   const message = e?.message ?? '';
   return /Connection terminated|not queryable|Client has encountered a connection error/i.test(message);

@@ -169,6 +169,21 @@ export class KafkaSource implements ConsumerClient {
     });
   }
 
+  async seek(offsets: TopicPartitionOffset[]): Promise<void> {
+    // With a timeout, node-rdkafka answers once librdkafka has moved the partition (its fetch queue purged).
+    await Promise.all(
+      offsets.map(
+        (o) =>
+          new Promise<void>((resolve, reject) => {
+            this.consumer.seek({ topic: o.topic, partition: o.partition, offset: o.offset }, 10_000, (err) => {
+              if (err) reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `seek of ${o.topic}[${o.partition}] to ${o.offset} failed: ${err.message}`, { cause: err, retriable: true }));
+              else resolve();
+            });
+          }),
+      ),
+    );
+  }
+
   /** librdkafka's fetch position (next offset it will hand out) per partition; negative when unknown. */
   positions(parts: TopicPartition[]): TopicPartitionOffset[] {
     try {

@@ -35,6 +35,7 @@ export class NativePoller extends ChunkPoller {
     const out = this.out;
     const ring = this.ring;
     while (!this.stopped) {
+      await this.runBarriers();
       if (this.need > ring.maxFrameBytes) throw this.tooLarge(this.held(), this.need);
       const pos = ring.reserveSpan(this.need);
       if (pos < 0) {
@@ -86,6 +87,11 @@ export class NativePoller extends ChunkPoller {
 
   invalidate(): void {
     // Nothing cached: every fill looks its partitions up.
+  }
+
+  dropPending(): void {
+    // The addon drops what it holds of a partition when it is sought (NativeConsumer::Seek).
+    this.need = FRAME_HEADER_BYTES;
   }
 
   private held(): string {

@@ -66,9 +66,34 @@ export abstract class ChunkPoller {
   /** Forget cached lookups after a rebalance so revoked tracks are looked up again. */
   abstract invalidate(): void;
 
+  /** Between polls, before a seek: messages of these partitions fetched but not yet written are dropped. */
+  abstract dropPending(parts: ReadonlyArray<{ topic: string; partition: number }>): void;
+
   stop(): void {
     this.stopped = true;
+    for (const b of this.barriers.splice(0)) b.skip();
     this.notifySpace();
+  }
+
+  /** Work waiting for the loop to be between two polls (see betweenPolls). */
+  private readonly barriers: Array<{ run: () => Promise<void>; skip: () => void }> = [];
+
+  /**
+   * Runs `fn` on the polling loop between two polls: no poll is in flight and no chunk is open, so what
+   * `fn` changes (tracks swapped, partitions sought) applies from the next message on. Resolves once `fn`
+   * has run (or at once, without running it, if the loop stops first).
+   */
+  betweenPolls(fn: () => Promise<void> | void): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.barriers.push({ run: () => Promise.resolve().then(fn).then(resolve, reject), skip: resolve });
+      this.notifySpace();
+    });
+  }
+
+  /** Called by the loops at the top of each turn. */
+  protected async runBarriers(): Promise<void> {
+    while (this.barriers.length > 0) await this.barriers.shift()!.run();
   }
 
   /** Called when chunks are released; wakes the loop if it waits for ring space. */
@@ -161,6 +186,7 @@ export class MessagePoller extends ChunkPoller {
   /** Runs until stop(); rejects on a fatal error (a record larger than the ring). */
   async run(): Promise<void> {
     while (!this.stopped) {
+      await this.runBarriers();
       if (this.index < this.pending.length) {
         const drained = this.drain();
         if (drained === 'schema') await this.schemas!.fetchPending();
@@ -181,6 +207,13 @@ export class MessagePoller extends ChunkPoller {
   invalidate(): void {
     this.lastTopic = '';
     this.lastTrack = undefined;
+  }
+
+  /** Messages fetched but not yet written of partitions that were just sought elsewhere are dropped. */
+  dropPending(parts: ReadonlyArray<{ topic: string; partition: number }>): void {
+    const moved = (m: Message) => parts.some((p) => p.partition === m.partition && p.topic === m.topic);
+    this.pending = this.pending.slice(this.index).filter((m) => !moved(m));
+    this.index = 0;
   }
 
   /** Writes pending messages into the ring, until all are in, the ring is full, or a schema is missing. */

@@ -41,6 +41,11 @@ export interface ConsumerClient {
    */
   commitAndWait(offsets: TopicPartitionOffset[]): Promise<void>;
   committed(parts: TopicPartition[], timeoutMs: number): Promise<TopicPartitionOffset[]>;
+  /**
+   * Moves assigned partitions to these offsets. Only between polls (ChunkPoller.betweenPolls): no message
+   * fetched before it resolves is handed out after it.
+   */
+  seek(offsets: TopicPartitionOffset[]): Promise<void>;
   watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }>;
   /** librdkafka's fetch position (next offset it will hand out) per partition; negative when unknown. */
   positions(parts: TopicPartition[]): TopicPartitionOffset[];

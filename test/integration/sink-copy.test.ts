@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { EngineError } from '../../src/errors';
 import { encoderFor } from '../../src/copy/column-encoders';
 import { RowWriter } from '../../src/copy/copy-binary';
+import { pgTargetOf } from '../../src/sink/pg-connection';
 import { PgSink } from '../../src/sink/pg-sink';
 import { describeTable } from '../../src/sink/table-columns';
 import { DATABASE_URL, sql, unique } from '../helpers/env';
@@ -12,7 +13,7 @@ test('binary COPY of every supported column type reads back exactly', async () =
   await sql(`CREATE TABLE ${table} (
     i2 smallint, i4 int, i8 bigint, f4 real, f8 double precision, b boolean, t text, v varchar(10), c char(3),
     by bytea, j json, jb jsonb, u uuid, ts timestamp, tz timestamptz, d date, n numeric, ta text[], ia int8[])`);
-  const sink = new PgSink({ url: DATABASE_URL, connections: 1 });
+  const sink = new PgSink({ target: pgTargetOf(DATABASE_URL), connections: 1 });
   await sink.open();
   try {
     const client = await sink.acquire();
@@ -53,7 +54,7 @@ test('binary COPY of every supported column type reads back exactly', async () =
 test('a batch the server rejects fails with ENG_PG_REJECTED and the server message; the connection stays usable', async () => {
   const table = unique('reject');
   await sql(`CREATE TABLE ${table} (v varchar(2))`);
-  const sink = new PgSink({ url: DATABASE_URL, connections: 1 });
+  const sink = new PgSink({ target: pgTargetOf(DATABASE_URL), connections: 1 });
   await sink.open();
   try {
     const w = new RowWriter(64);
