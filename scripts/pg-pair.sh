@@ -14,6 +14,8 @@
 #   scripts/pg-pair.sh hold-wal    freeze the primary's walsender (SIGSTOP): commits go on, the replica
 #                                  stops receiving them (asynchronous replication's lost tail, for tests)
 #   scripts/pg-pair.sh crash NODE  SIGKILL NODE's postmaster and every backend (the walsender included)
+#   scripts/pg-pair.sh freeze NODE SIGSTOP NODE's postmaster and every backend: a host that vanished
+#                                  without closing its connections (powered off, cut off); crash ends it
 #   scripts/pg-pair.sh destroy     stop both and delete their data
 #   scripts/pg-pair.sh url         the multi-host URL of the pair
 # Database `test`, role `root` (superuser, trust on 127.0.0.1), replication role `replicator`.
@@ -151,6 +153,14 @@ crash() {
   say "node $node killed"
 }
 
+freeze() {
+  local node=$1 pid
+  pid=$(head -n 1 "$(data "$node")/postmaster.pid" 2>/dev/null) || die "node $node is not running"
+  kill -STOP "$pid"
+  pkill -STOP -P "$pid" 2>/dev/null || true
+  say "node $node frozen"
+}
+
 url() { echo "postgres://root@127.0.0.1:$PORT_A,127.0.0.1:$PORT_B/${PG_PAIR_DB:-test}?target_session_attrs=read-write"; }
 
 case ${1:-} in
@@ -163,10 +173,10 @@ case ${1:-} in
   rejoin) rejoin "${2:?node}" "${3:-}" ;;
   hold-wal) hold_wal ;;
   crash) crash "${2:?node}" ;;
+  freeze) freeze "${2:?node}" ;;
   destroy)
-    for n in a b; do
-      if running "$n"; then as_pg "$BIN/pg_ctl" -D "$(data "$n")" -m immediate -w stop >/dev/null 2>&1 || crash "$n"; fi
-    done
+    # SIGKILL, not pg_ctl: a frozen node (freeze, hold-wal) would not answer a shutdown request.
+    for n in a b; do [ -f "$(data "$n")/postmaster.pid" ] && crash "$n" >/dev/null; done
     rm -rf "$DIR" ;;
   url) url ;;
   *) sed -n '2,20p' "$0" >&2; exit 2 ;;

@@ -224,7 +224,9 @@ export class PgSink implements Sink {
         probing = false;
         if (problem === null) return;
         log.warn(`PostgreSQL ${server.host} does not answer a new connection (${problem}): abandoning the transaction in progress there`);
-        (client as unknown as { connection: { stream: { destroy(err: Error): void } } }).connection.stream.destroy(new Error(`${server.host} stopped answering`));
+        // ETIMEDOUT: a connection failure, retried like the others (isRetriable).
+        const gone = Object.assign(new Error(`${server.host} stopped answering`), { code: 'ETIMEDOUT' });
+        (client as unknown as { connection: { stream: { destroy(err: Error): void } } }).connection.stream.destroy(gone);
       });
     }, LIVENESS_MS);
     timer.unref();
@@ -274,7 +276,7 @@ export class PgSink implements Sink {
     const before = this.server;
     const changed = before !== null && (before.host !== server.host || before.systemId !== server.systemId || before.timeline !== server.timeline);
     this.server = server;
-    if (changed) log.warn(`PostgreSQL: now writing to ${server.host} (${server.role}, system ${server.systemId}, timeline ${server.timeline}); was ${before.host} (timeline ${before.timeline})`);
+    if (changed) log.warn(`PostgreSQL: now writing to ${server.host} (${server.role}, system ${server.systemId}, timeline ${server.timeline}); was ${before.host} (system ${before.systemId}, timeline ${before.timeline})`);
     if (afterLoss) this.options.onReconnect?.(server, changed);
     return client;
   }

@@ -166,7 +166,8 @@ export class NativeSource implements ConsumerClient {
 
   seek(offsets: TopicPartitionOffset[]): Promise<void> {
     if (this.closed || offsets.length === 0) return Promise.resolve();
-    const failed = this.handle.seek(offsets).filter((p) => p.error);
+    // An asynchronous seek reports each partition as "in progress": accepted, not failed.
+    const failed = this.handle.seek(offsets).filter((p) => p.error && !/in progress/i.test(p.error));
     if (failed.length > 0) {
       return Promise.reject(new EngineError(ErrorCodes.KAFKA_CONSUME, `seek failed: ${failed.map((p) => `${p.topic}[${p.partition}]: ${p.error}`).join(', ')}`, { retriable: true }));
     }
