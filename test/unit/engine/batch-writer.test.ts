@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Batch } from '../../../src/batcher/batcher';
 import { CommitTracker } from '../../../src/commit/commit-tracker';
-import { doneRanges } from '../../../src/engine/batch-writer';
+import { Writable } from 'node:stream';
+import type { Client } from 'pg';
+import type { DoneRange, OffsetsStore } from '../../../src/commit/offsets-table';
+import type { RecordErrors } from '../../../src/deadletter/record-errors';
+import { BatchWriter, doneRanges } from '../../../src/engine/batch-writer';
+import type { Sink } from '../../../src/sink/pg-sink';
 import type { ChunkWork } from '../../../src/ring/chunk-work';
 
 function chunk(pieces: ChunkWork['pieces']): ChunkWork {
@@ -33,4 +38,35 @@ test("a batch's finished offsets: its chunks' pieces of its pipeline, merged whe
   ]);
   b.fenced = true;
   assert.deepEqual(doneRanges(batch).map((r) => r.partition), [0, 0], 'a fenced partition has nothing to write');
+});
+
+test('exactly-once: a retried batch whose earlier COMMIT got no answer is not written twice when the offsets table has it', async () => {
+  const tracker = new CommitTracker();
+  const track = tracker.assign('t', 0);
+  track.start(0);
+  track.ownerEpoch = 1;
+  const rows = new Uint8Array(8);
+  const batch: Batch = { pipeline: 0, rows: 2, bytes: 8, parts: [{ chunk: chunk([track.open(1)]), rows: 2, bytes: rows, frames: new Int32Array(2) }] };
+  let copies = 0;
+  // A COPY stream that takes anything: the statement is the fake client's, not a server's.
+  const client = { query: (q: unknown) => (typeof q === 'string' ? Promise.resolve({ rows: [] }) : (copies++, new Writable({ write: (_c, _e, cb) => cb() }))) } as unknown as Client;
+  const durable: DoneRange[] = [];
+  const offsets: OffsetsStore = {
+    table: 'offsets',
+    ensure: () => Promise.resolve(),
+    claim: () => Promise.resolve([]),
+    markDone: (_c, ranges) => Promise.resolve(void durable.push(...ranges)),
+    finished: (_c, ranges) => Promise.resolve(ranges.every((r) => durable.some((d) => d.partition === r.partition && d.from <= r.from && d.to >= r.to))),
+  };
+  // The first attempt commits and the connection dies before the answer: the sink runs the work again.
+  const sink = {
+    transaction: async <T>(_what: string, work: (c: Client, attempt: number) => Promise<T>): Promise<T> => {
+      await work(client, 1);
+      return work(client, 2);
+    },
+  } as unknown as Sink;
+  const writer = new BatchWriter(sink, ['t'], {} as RecordErrors, offsets, new SharedArrayBuffer(64));
+  assert.equal(await writer.write(batch), 2);
+  assert.equal(copies, 1, 'the second attempt found the batch committed and wrote nothing');
+  assert.deepEqual(durable, [{ topic: 't', partition: 0, from: 0, to: 2, epoch: 1 }]);
 });
