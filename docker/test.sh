@@ -3,7 +3,8 @@
 # as a user would, with 3 engine replicas, then checks what docs/deploy.md promises:
 # every sample record lands exactly once, each replica owns partitions, Prometheus finds the 3 replicas,
 # a replica killed with SIGKILL loses nothing, `stop` drains every engine to exit code 0, the engine does
-# not run as root, every metric the Grafana dashboard queries exists.
+# not run as root, every metric the Grafana dashboard queries exists; then the ha overlay (compose.ha.yml):
+# the primary is killed, the replica promoted, and the engines carry on there without a restart.
 # Installs docker.io and docker-compose if missing; starts dockerd if none runs (and stops it at the end);
 # builds stand-ins for public images it cannot pull (docker/standins/build.sh).
 #   bash docker/test.sh [--install-only]     DOCKER_TEST_RECORDS (default 100000) records per seeding
@@ -25,6 +26,8 @@ die() {
   exit 1
 }
 compose() { docker-compose -p "$PROJECT" -f docker/compose.yml "$@"; }
+# The ha overlay (docker/compose.ha.yml): a primary with a streaming replica.
+ha() { docker-compose -p "$PROJECT-ha" -f docker/compose.yml -f docker/compose.ha.yml "$@"; }
 sql() { compose exec -T postgres psql -U engine -d orders -tAc "$1"; }
 engines() { docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=engine" "$@"; }
 # Scraped from the host through the container's bridge address: a second Node process started by
@@ -54,6 +57,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 cleanup() {
   compose down -v --remove-orphans >/dev/null 2>&1 || true
+  ha down -v --remove-orphans >/dev/null 2>&1 || true
   if [ "$started_dockerd" = 1 ] && [ -f /var/run/docker.pid ]; then
     kill "$(cat /var/run/docker.pid)" 2>/dev/null || true
   fi
@@ -163,4 +167,36 @@ for id in $survivors; do
 done
 wait_rows "$RECORDS_ALL"
 say "docker-compose stop: every engine drained and exited 0; still $RECORDS_ALL rows, each once"
+
+# --- The ha overlay: the primary dies, the replica is promoted, the engines carry on without a restart ---
+compose down -v --remove-orphans >/dev/null 2>&1 || true
+HA_RECORDS=$((RECORDS / 5))
+counts_on() { ha exec -T "$1" psql -U engine -d orders -tAc "select count(*) || ' ' || count(distinct id) from orders" 2>/dev/null || true; }
+wait_on() {
+  local got=""
+  for _ in $(seq 1 "$3"); do
+    got=$(counts_on "$1")
+    [ "$got" = "$2 $2" ] && return 0
+    sleep 1
+  done
+  ha logs --no-color --tail=30 engine postgres-replica >&2 2>/dev/null || true
+  die "ha overlay: expected $2 rows with $2 distinct ids on $1, found (rows, distinct ids): ${got:-none}"
+}
+say "ha overlay: a primary, a streaming replica, 2 engines listing both hosts; $HA_RECORDS records"
+SEED_RECORDS=$HA_RECORDS SEED_FIRST_ID=1 ha up -d --no-build --scale engine=2 kafka postgres postgres-replica seed engine >"$STATE/ha-up.log" 2>&1 \
+  || { cat "$STATE/ha-up.log" >&2; die "docker-compose up with compose.ha.yml failed"; }
+wait_on postgres "$HA_RECORDS" 180
+wait_on postgres-replica "$HA_RECORDS" 60
+say "ha overlay: $HA_RECORDS rows on the primary and replayed on the replica; killing the primary, promoting the replica"
+ha kill postgres >/dev/null 2>&1
+ha exec -T postgres-replica pg_ctl promote -D /var/lib/postgresql/data >/dev/null || die "ha overlay: pg_ctl promote failed"
+ha run --rm -e SEED_FIRST_ID=$((HA_RECORDS + 1)) -e SEED_RECORDS="$HA_RECORDS" seed >"$STATE/ha-seed2.log" 2>&1 \
+  || { cat "$STATE/ha-seed2.log" >&2; die "ha overlay: the second seeding failed"; }
+wait_on postgres-replica $((2 * HA_RECORDS)) 180
+for id in $(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT-ha" --filter "label=com.docker.compose.service=engine"); do
+  state=$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "$id")
+  [ "$state" = "running 0" ] || die "ha overlay: engine container $id is '$state' (status, restarts), expected 'running 0'"
+done
+say "ha overlay: the engines moved to the promoted replica without a restart: $((2 * HA_RECORDS)) rows, each once"
+ha down -v --remove-orphans >/dev/null 2>&1 || true
 say "passed"

@@ -61,6 +61,7 @@ unix_socket_directories = '$DIR'
 wal_level = replica
 max_wal_senders = 5
 max_replication_slots = 5
+wal_keep_size = 128MB
 hot_standby = on
 wal_log_hints = on
 shared_buffers = 32MB
@@ -119,7 +120,10 @@ rejoin() {
   local node=$1 primary=${2:-$(other "$1")}
   running "$node" && as_pg "$BIN/pg_ctl" -D "$(data "$node")" -m fast -w stop >/dev/null
   psql_on "$primary" -c "select pg_create_physical_replication_slot('node_$node') where not exists (select 1 from pg_replication_slots where slot_name = 'node_$node')" >/dev/null
-  # pg_rewind needs a cleanly shut down source; a crashed node is started and stopped once first.
+  # A promoted server names its new timeline in its control file only after a checkpoint: without one,
+  # pg_rewind sees the same timeline on both sides and rewinds nothing ("no rewind required").
+  psql_on "$primary" -c "CHECKPOINT" >/dev/null
+  # pg_rewind runs a crashed target's recovery itself first.
   if as_pg "$BIN/pg_rewind" -D "$(data "$node")" --source-server="host=127.0.0.1 port=$(port_of "$primary") user=root dbname=postgres" -R >/dev/null 2>"$DIR/rewind.log"; then
     say "node $node rewound to node $primary's timeline"
     sed -i "/^primary_slot_name/d" "$(data "$node")/postgresql.auto.conf"

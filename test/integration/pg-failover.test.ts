@@ -5,7 +5,7 @@ import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder, ordersTableSql } from '../../bench/lib/orders';
 import { committedOffsets, DATABASE_URL, endOffsets, runCli, unique, until, writeConfig } from '../helpers/env';
 import { ordersConfig } from '../helpers/orders';
-import { onNode, pair, PAIR_PORTS, PAIR_URL, rowsOn } from '../helpers/pg-pair';
+import { onNode, pair, PAIR_PORTS, PAIR_URL, rowsOn, type PairNode } from '../helpers/pg-pair';
 
 /**
  * [PG-HA] on a real primary/replica pair (scripts/pg-pair.sh): the engine writes to the primary, the
@@ -120,24 +120,37 @@ async function failover(s: Scenario, name: string) {
   await pair('promote', 'b');
   const promoted = Date.now();
   const survived = (await rowsOn('b', table)).rows;
+  const firstBatch = engine.waitFor('the first batch committed on the promoted replica', async () => (await rowsOn('b', table)).rows > survived, 120_000).then(() => Date.now() - promoted);
   await producing;
   // At-least-once has nothing left to write after a lost tail (it took those records as durable): a few
   // more records show that it writes to the promoted replica without a restart.
   if (s.delivery === 'at-least-once') await produce(topic, 1000, (i) => encodeOrder(i + N), { partitions: PARTITIONS });
-  await engine.waitFor('the first batch committed on the promoted replica', async () => (await rowsOn('b', table)).rows > survived, 60_000);
-  const failoverMs = Date.now() - promoted;
+  // At-least-once after a lost tail: this includes producing the 1000 records.
+  const failoverMs = await firstBatch;
   return { topic, table, group, engine, onPrimary, survived, failoverMs };
 }
 
 test('exactly-once: the primary stops (-m immediate) mid-stream, the replica is promoted: every record once, positions at the ends, no restart', async () => {
   const r = await failover({ delivery: 'exactly-once', lostTail: false }, 'ha_stop');
   await r.engine.waitFor(`${N} rows on the new primary`, async () => (await rowsOn('b', r.table)).rows >= N, 300_000);
+  assert.deepEqual(await rowsOn('b', r.table), { rows: N, ids: N }, r.engine.log());
+  assert.deepEqual(await stored('b', r.group, r.topic), await endOffsets(r.topic, PARTITIONS));
+  assert.match(r.engine.log(), /now writing to 127\.0\.0\.1:55433 \(primary/);
+  // The runbook's second half (docs/postgres-ha.md): the old primary comes back as a replica of the new
+  // one (pg_rewind), then the pair fails back, the engine still running.
+  await pair('rejoin', 'a');
+  await r.engine.waitFor('node a to replay every row', async () => (await rowsOn('a', r.table)).rows >= N, 60_000);
+  await produce(r.topic, 1000, (i) => encodeOrder(i + N), { partitions: PARTITIONS });
+  await r.engine.waitFor(`${N + 1000} rows on node b`, async () => (await rowsOn('b', r.table)).rows >= N + 1000, 60_000);
+  await pair('fail', 'b');
+  await pair('promote', 'a');
+  await produce(r.topic, 1000, (i) => encodeOrder(i + N + 1000), { partitions: PARTITIONS });
+  await r.engine.waitFor(`${N + 2000} rows on node a after failing back`, async () => (await rowsOn('a', r.table)).rows >= N + 2000, 60_000);
   const exit = await r.engine.stop();
   assert.equal(exit.code, 0, r.engine.log());
-  assert.deepEqual(await rowsOn('b', r.table), { rows: N, ids: N }, r.engine.log());
-  assert.deepEqual(await storedOnB(r.group, r.topic), await endOffsets(r.topic, PARTITIONS));
-  assert.match(r.engine.log(), /now writing to 127\.0\.0\.1:55433 \(primary/);
-  console.log(`[PG-HA] stop: ${N} records; failover (promotion → first batch on the new primary): ${r.failoverMs} ms`);
+  assert.deepEqual(await rowsOn('a', r.table), { rows: N + 2000, ids: N + 2000 }, r.engine.log());
+  assert.deepEqual(await stored('a', r.group, r.topic), await endOffsets(r.topic, PARTITIONS));
+  console.log(`[PG-HA] stop: ${N} records; failover (promotion → first batch on the new primary): ${r.failoverMs} ms; then rejoined and failed back`);
   await deleteTopic(r.topic);
 });
 
@@ -147,7 +160,7 @@ test('exactly-once: a primary that freezes mid-COPY (connections open, silent) i
   const exit = await r.engine.stop();
   assert.equal(exit.code, 0, r.engine.log());
   assert.deepEqual(await rowsOn('b', r.table), { rows: N, ids: N }, r.engine.log());
-  assert.deepEqual(await storedOnB(r.group, r.topic), await endOffsets(r.topic, PARTITIONS));
+  assert.deepEqual(await stored('b', r.group, r.topic), await endOffsets(r.topic, PARTITIONS));
   assert.match(r.engine.log(), /127\.0\.0\.1:55432 does not answer a new connection/);
   console.log(`[PG-HA] frozen primary: ${N} records; promotion → first batch on the new primary: ${r.failoverMs} ms`);
   await deleteTopic(r.topic);
@@ -161,7 +174,7 @@ test('exactly-once, asynchronous replication with a lost tail: rows the promotio
   const exit = await r.engine.stop();
   assert.equal(exit.code, 0, r.engine.log());
   assert.deepEqual(await rowsOn('b', r.table), { rows: N, ids: N }, r.engine.log());
-  assert.deepEqual(await storedOnB(r.group, r.topic), await endOffsets(r.topic, PARTITIONS));
+  assert.deepEqual(await stored('b', r.group, r.topic), await endOffsets(r.topic, PARTITIONS));
   assert.match(r.engine.log(), /positions re-read from PostgreSQL .*going back to write again what the server lacks/);
   console.log(`[PG-HA] lost tail, exactly-once: the promotion lost ≥ ${lost} committed rows; the engine wrote them again; ${N} rows, ${N} ids; failover ${r.failoverMs} ms`);
   await deleteTopic(r.topic);
@@ -230,10 +243,10 @@ test('bad PostgreSQL hosts: all standbys, all unreachable, or two primaries (spl
   await deleteTopic(topic);
 });
 
-/** Where the offsets table on node b (the promoted replica) says each partition resumes. */
-async function storedOnB(group: string, topic: string): Promise<number[]> {
+/** Where the offsets table on `node` says each partition resumes. */
+async function stored(node: PairNode, group: string, topic: string): Promise<number[]> {
   const rows = await onNode<{ partition: number; resume: string }>(
-    'b',
+    node,
     `SELECT partition, upper((SELECT r FROM unnest(done) r ORDER BY r LIMIT 1)) AS resume FROM eo_test.offsets WHERE group_id = $1 AND topic = $2`,
     [group, topic],
   );
