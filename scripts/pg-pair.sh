@@ -35,14 +35,15 @@ data() { echo "$DIR/$1"; }
 psql_on() { local port; port=$(port_of "$1"); shift; psql -h 127.0.0.1 -p "$port" -U root -d "${PG_PAIR_DB:-test}" -v ON_ERROR_STOP=1 -qtA "$@"; }
 running() { [ -f "$(data "$1")/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$(data "$1")" status >/dev/null 2>&1; }
 
+# A rewound replica accepts connections once it has replayed up to consistency: minutes after a big run.
 start_node() {
   local node=$1
   running "$node" && return 0
-  as_pg "$BIN/pg_ctl" -D "$(data "$node")" -l "$DIR/$node.log" -w -t 60 start >/dev/null || die "node $node did not start; see $DIR/$node.log"
+  as_pg "$BIN/pg_ctl" -D "$(data "$node")" -l "$DIR/$node.log" -w -t 600 start >/dev/null || die "node $node did not start; see $DIR/$node.log"
 }
 
 wait_ready() {
-  local port deadline=$((SECONDS + 60))
+  local port deadline=$((SECONDS + 600))
   port=$(port_of "$1")
   until pg_isready -q -h 127.0.0.1 -p "$port" -t 2; do
     [ $SECONDS -lt $deadline ] || die "node $1 does not answer on $port"
@@ -61,7 +62,7 @@ unix_socket_directories = '$DIR'
 wal_level = replica
 max_wal_senders = 5
 max_replication_slots = 5
-wal_keep_size = 128MB
+wal_keep_size = 512MB
 hot_standby = on
 wal_log_hints = on
 shared_buffers = 32MB
@@ -119,7 +120,7 @@ status() {
 rejoin() {
   local node=$1 primary=${2:-$(other "$1")}
   running "$node" && as_pg "$BIN/pg_ctl" -D "$(data "$node")" -m fast -w stop >/dev/null
-  psql_on "$primary" -c "select pg_create_physical_replication_slot('node_$node') where not exists (select 1 from pg_replication_slots where slot_name = 'node_$node')" >/dev/null
+  psql_on "$primary" -c "select pg_create_physical_replication_slot('node_$node', true) where not exists (select 1 from pg_replication_slots where slot_name = 'node_$node')" >/dev/null
   # A promoted server names its new timeline in its control file only after a checkpoint: without one,
   # pg_rewind sees the same timeline on both sides and rewinds nothing ("no rewind required").
   psql_on "$primary" -c "CHECKPOINT" >/dev/null
@@ -173,7 +174,12 @@ case ${1:-} in
   stop) for n in a b; do running "$n" && as_pg "$BIN/pg_ctl" -D "$(data "$n")" -m fast -w stop >/dev/null || true; done ;;
   status) status ;;
   fail) as_pg "$BIN/pg_ctl" -D "$(data "${2:?node}")" -m immediate -w stop >/dev/null; say "node $2 stopped (immediate)" ;;
-  promote) as_pg "$BIN/pg_ctl" -D "$(data "${2:?node}")" -w promote >/dev/null; say "node $2 promoted" ;;
+  promote)
+    as_pg "$BIN/pg_ctl" -D "$(data "${2:?node}")" -w promote >/dev/null
+    # The slot for the old primary's return, reserving WAL from now: pg_rewind's target replays from the
+    # start of the new timeline, which would be recycled by the time it rejoins after a long run.
+    psql_on "$2" -c "select pg_create_physical_replication_slot('node_$(other "$2")', true) where not exists (select 1 from pg_replication_slots where slot_name = 'node_$(other "$2")')" >/dev/null
+    say "node $2 promoted" ;;
   rejoin) rejoin "${2:?node}" "${3:-}" ;;
   hold-wal) hold_wal ;;
   crash) crash "${2:?node}" ;;

@@ -93,7 +93,7 @@ const PostgresSsl = Type.Object(
 
 const Postgres = Type.Object(
   {
-    url: text('postgres://user@host:port/database'),
+    url: text('postgres://user@host:port/database; several hosts as libpq writes them: postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write'),
     connections: Type.Optional(int(1, 64, { description: 'connections (batches written at once)', default: 2 })),
     ssl: Type.Optional(PostgresSsl),
   },

@@ -21,8 +21,9 @@ before(async () => {
   await pair('destroy');
 });
 
+// KPE_KEEP_PAIR=1 leaves the last pair (and its logs) behind to look at.
 after(async () => {
-  await pair('destroy');
+  if (process.env.KPE_KEEP_PAIR !== '1') await pair('destroy');
 });
 
 interface Scenario {
@@ -139,7 +140,7 @@ test('exactly-once: the primary stops (-m immediate) mid-stream, the replica is 
   // The runbook's second half (docs/postgres-ha.md): the old primary comes back as a replica of the new
   // one (pg_rewind), then the pair fails back, the engine still running.
   await pair('rejoin', 'a');
-  await r.engine.waitFor('node a to replay every row', async () => (await rowsOn('a', r.table)).rows >= N, 60_000);
+  await r.engine.waitFor('node a to replay every row', async () => (await rowsOn('a', r.table)).rows >= N, 300_000);
   await produce(r.topic, 1000, (i) => encodeOrder(i + N), { partitions: PARTITIONS });
   await r.engine.waitFor(`${N + 1000} rows on node b`, async () => (await rowsOn('b', r.table)).rows >= N + 1000, 60_000);
   await pair('fail', 'b');
