@@ -354,7 +354,8 @@ export function isRetriable(err: unknown): boolean {
   // 25P03: the server ended a session left idle in a transaction (see IDLE_IN_TRANSACTION_MS). 25006: a
   // write reached a server that is read-only now (demoted, or a standby that a failover left us on).
   if (/^(08|53|57P0|40001|40P01|25P03|25006)/.test(code)) return true;
-  if (err instanceof EngineError) return err.retriable && err.code !== ErrorCodes.SHUTDOWN;
+  // No host of the list will do yet (a promotion under way), or two claim to be primary: wait it out.
+  if (err instanceof EngineError) return err.code === ErrorCodes.PG_CONNECT || err.code === ErrorCodes.PG_SPLIT_BRAIN;
   if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN)$/.test(code)) return true;
   const message = e?.message ?? '';
   return /Connection terminated|not queryable|Client has encountered a connection error/i.test(message);
