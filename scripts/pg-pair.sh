@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A PostgreSQL primary and a streaming replica on this machine, without containers, for [PG-HA]:
-# two clusters on their own ports (PG_PAIR_PORTS, default "55432 55433"), a replication user, a physical
+# two clusters on their own ports (PG_PAIR_PORTS, default "25432 25433": below Linux's ephemeral range,
+# 32768-60999, where an outgoing connection's source port could take a server's port before it binds), a replication user, a physical
 # replication slot per node, the replica made with `pg_basebackup -R -X stream -S`. The default cluster on
 # 5432 is left alone. Servers run as the `postgres` user (initdb refuses root); state in PG_PAIR_DIR.
 #
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 DIR=${PG_PAIR_DIR:-${TMPDIR:-/tmp}/kafka-pg-engine/pg-pair}
-read -r PORT_A PORT_B <<<"${PG_PAIR_PORTS:-55432 55433}"
+read -r PORT_A PORT_B <<<"${PG_PAIR_PORTS:-25432 25433}"
 BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$BIN/pg_ctl" ] || { echo "pg-pair: ERROR: no PostgreSQL server binaries (looked in ${BIN:-/usr/lib/postgresql/*/bin})" >&2; exit 1; }
 
@@ -37,9 +38,16 @@ running() { [ -f "$(data "$1")/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$(da
 
 # A rewound replica accepts connections once it has replayed up to consistency: minutes after a big run.
 start_node() {
-  local node=$1
+  local node=$1 port
   running "$node" && return 0
-  as_pg "$BIN/pg_ctl" -D "$(data "$node")" -l "$DIR/$node.log" -w -t 600 start >/dev/null || die "node $node did not start; see $DIR/$node.log"
+  port=$(port_of "$node")
+  # A process left from a killed server may still hold the port for a moment.
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break; sleep 0.1; done
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "port $port of node $node is taken: $(ss -ltnp "sport = :$port" 2>/dev/null | tail -n +2 | tr -s ' ')"
+  fi
+  as_pg "$BIN/pg_ctl" -D "$(data "$node")" -l "$DIR/$node.log" -w -t 600 start >/dev/null \
+    || die "node $node did not start: $(grep -E 'FATAL|PANIC|could not' "$DIR/$node.log" | tail -n 3 | tr '\n' ' ')(log $DIR/$node.log)"
 }
 
 wait_ready() {
@@ -152,8 +160,12 @@ hold_wal() {
 crash() {
   local node=$1 pid
   pid=$(head -n 1 "$(data "$node")/postmaster.pid" 2>/dev/null) || die "node $node is not running"
+  # Stopped first: a postmaster that sees its children die forks new ones (crash recovery), which would
+  # outlive it, keep its shared memory attached and stop the next server on this data dir from starting.
+  kill -STOP "$pid" 2>/dev/null || true
   pkill -KILL -P "$pid" 2>/dev/null || true
   kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   rm -f "$(data "$node")/postmaster.pid"
   say "node $node killed"
 }

@@ -4,8 +4,8 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { REPO } from './env';
 
-/** scripts/pg-pair.sh: a primary (node a, 55432) and its streaming replica (node b, 55433). */
-export const PAIR_PORTS = { a: 55432, b: 55433 } as const;
+/** scripts/pg-pair.sh: a primary (node a, 25432) and its streaming replica (node b, 25433). */
+export const PAIR_PORTS = { a: 25432, b: 25433 } as const;
 export type PairNode = keyof typeof PAIR_PORTS;
 export const PAIR_URL = `postgres://root@127.0.0.1:${PAIR_PORTS.a},127.0.0.1:${PAIR_PORTS.b}/test?target_session_attrs=read-write`;
 

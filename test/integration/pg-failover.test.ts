@@ -136,7 +136,7 @@ test('exactly-once: the primary stops (-m immediate) mid-stream, the replica is 
   await r.engine.waitFor(`${N} rows on the new primary`, async () => (await rowsOn('b', r.table)).rows >= N, 300_000);
   assert.deepEqual(await rowsOn('b', r.table), { rows: N, ids: N }, r.engine.log());
   assert.deepEqual(await stored('b', r.group, r.topic), await endOffsets(r.topic, PARTITIONS));
-  assert.match(r.engine.log(), /now writing to 127\.0\.0\.1:55433 \(primary/);
+  assert.match(r.engine.log(), /now writing to 127\.0\.0\.1:25433 \(primary/);
   // The runbook's second half (docs/postgres-ha.md): the old primary comes back as a replica of the new
   // one (pg_rewind), then the pair fails back, the engine still running.
   await pair('rejoin', 'a');
@@ -162,7 +162,7 @@ test('exactly-once: a primary that freezes mid-COPY (connections open, silent) i
   assert.equal(exit.code, 0, r.engine.log());
   assert.deepEqual(await rowsOn('b', r.table), { rows: N, ids: N }, r.engine.log());
   assert.deepEqual(await stored('b', r.group, r.topic), await endOffsets(r.topic, PARTITIONS));
-  assert.match(r.engine.log(), /127\.0\.0\.1:55432 does not answer a new connection/);
+  assert.match(r.engine.log(), /127\.0\.0\.1:25432 does not answer a new connection/);
   console.log(`[PG-HA] frozen primary: ${N} records; promotion → first batch on the new primary: ${r.failoverMs} ms`);
   await deleteTopic(r.topic);
 });
@@ -221,7 +221,7 @@ test('bad PostgreSQL hosts: all standbys, all unreachable, or two primaries (spl
   const cases: Array<{ url: string; message: RegExp; before?: () => Promise<unknown> }> = [
     {
       url: `postgres://root@127.0.0.1:${PAIR_PORTS.b},127.0.0.1:${PAIR_PORTS.b}/test?target_session_attrs=read-write`,
-      message: /no host of postgres\.url is a server for target_session_attrs=read-write: 127\.0\.0\.1:55433: a standby \(in recovery\); 127\.0\.0\.1:55433: a standby/,
+      message: /no host of postgres\.url is a server for target_session_attrs=read-write: 127\.0\.0\.1:25433: a standby \(in recovery\); 127\.0\.0\.1:25433: a standby/,
     },
     {
       url: 'postgres://root@127.0.0.1:1,127.0.0.1:2/test?target_session_attrs=read-write',
@@ -230,7 +230,7 @@ test('bad PostgreSQL hosts: all standbys, all unreachable, or two primaries (spl
     {
       url: PAIR_URL,
       before: () => pair('promote', 'b'),
-      message: /split brain: 127\.0\.0\.1:55432 \(system \d+, timeline 1\) and 127\.0\.0\.1:55433 \(system \d+, timeline 2\) all answer as primaries/,
+      message: /split brain: 127\.0\.0\.1:25432 \(system \d+, timeline 1\) and 127\.0\.0\.1:25433 \(system \d+, timeline 2\) all answer as primaries/,
     },
   ];
   for (const c of cases) {

@@ -11,11 +11,11 @@ function hosts(url: string): PgHostList {
 }
 
 test('libpq multi-host URLs: every host in order, one single-host URL each, libpq-only parameters taken out', () => {
-  const h = hosts('postgres://root:pw@127.0.0.1:55432,127.0.0.1:55433/test?target_session_attrs=read-write&connect_timeout=3&application_name=x');
-  assert.deepEqual(h.hosts, [{ host: '127.0.0.1', port: 55432 }, { host: '127.0.0.1', port: 55433 }]);
+  const h = hosts('postgres://root:pw@127.0.0.1:25432,127.0.0.1:25433/test?target_session_attrs=read-write&connect_timeout=3&application_name=x');
+  assert.deepEqual(h.hosts, [{ host: '127.0.0.1', port: 25432 }, { host: '127.0.0.1', port: 25433 }]);
   assert.equal(h.targetSessionAttrs, 'read-write');
   assert.equal(h.connectTimeoutMs, 3000);
-  assert.deepEqual(h.urls, ['postgres://root:pw@127.0.0.1:55432/test?application_name=x', 'postgres://root:pw@127.0.0.1:55433/test?application_name=x']);
+  assert.deepEqual(h.urls, ['postgres://root:pw@127.0.0.1:25432/test?application_name=x', 'postgres://root:pw@127.0.0.1:25433/test?application_name=x']);
 });
 
 test('ports: per host, else the port parameter, else 5432; IPv6 in brackets; one host keeps libpq defaults', () => {
