@@ -32,6 +32,10 @@ export const ErrorCodes = {
   SHUTDOWN: 'ENG_SHUTDOWN',
   FENCED: 'ENG_FENCED',
   OFFSETS: 'ENG_OFFSETS',
+  /** [DR] The group failed over to the other Kafka cluster: an engine on the old one restarts on the new. */
+  CLUSTER_INACTIVE: 'ENG_CLUSTER_INACTIVE',
+  /** [DR] A failover that cannot be done exactly (a cluster unreachable, a mirror or checkpoints missing): nothing moved. */
+  FAILOVER: 'ENG_FAILOVER',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const [brokers, topic, countArg] = process.argv.slice(2);
   const count = Number(countArg);
   const routes = new TopicRoutes([{ name: 'raw', topics: [topic] } as never]);
-  const source = new NativeSource({ brokers, groupId: `raw-native-${topic}-${Date.now()}`, config: {} }, routes, {
+  const source = new NativeSource({ brokers, groupId: `raw-native-${topic}-${Date.now()}`, config: {}, dr: null, cluster: 'primary' }, routes, {
     assigned: (parts, assign) => {
       parts.forEach((p) => routes.route(p.topic));
       assign(null);

@@ -4,7 +4,12 @@ import { loadConfig } from '../config/load';
 import { configJsonSchema } from '../config/schema';
 import { inspectDeadLetters, replayConfig } from './dlq';
 import { formatPositions, parseTarget, resetPositions, showPositions } from './offsets';
+import { ClusterInactiveError } from '../commit/active-cluster';
+import type { ClusterName, EngineConfig } from '../config/types';
 import { Engine } from '../engine/engine';
+import { activeCluster, failover } from '../engine/failover';
+import { clusterView } from '../source/clusters';
+import { formatFailover } from './failover-report';
 import { EngineError, exitCodeFor, ExitCodes, messageOf } from '../errors';
 import { log, redact } from '../log';
 import { loadSchemas } from '../schema/load';
@@ -16,6 +21,7 @@ const USAGE = `usage:
   engine dlq inspect <config.yaml> --pipeline P    count a pipeline's dead letters by error code, show samples
   engine dlq replay <config.yaml> --pipeline P [--from-offset N]
                                                    write a pipeline's dead letters into its table (after a fix)
+  engine failover <config.yaml> --to dr|primary    [DR] move the group to the other Kafka cluster (docs/kafka-dr.md)
   engine offsets show <config.yaml> --pipeline P   where each partition stands (offsets table, Kafka, log ends)
   engine offsets reset <config.yaml> --pipeline P --to earliest|latest|<offset>|<ISO time>
                                                    move a stopped pipeline's position (offsets table and Kafka)
@@ -28,6 +34,7 @@ const COMMANDS = {
   'config-schema': { options: {}, words: 0 },
   dlq: { options: { pipeline: { type: 'string' }, 'from-offset': { type: 'string' } }, words: 2 },
   offsets: { options: { pipeline: { type: 'string' }, to: { type: 'string' } }, words: 2 },
+  failover: { options: { to: { type: 'string' } }, words: 1 },
 } as const satisfies Record<string, { options: ParseArgsConfig['options']; words: number }>;
 
 type Command = keyof typeof COMMANDS;
@@ -59,6 +66,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'start' || command === 'validate') return await startOrValidate(command, positionals[0], values['until-caught-up'] === true);
     if (command === 'offsets') return await offsets(positionals, values);
+    if (command === 'failover') {
+      const to = values.to;
+      if (to !== 'dr' && to !== 'primary') throw new UsageError('failover needs --to dr or --to primary');
+      return await runFailover(positionals[0], to);
+    }
     return await dlq(positionals, values);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -76,6 +88,21 @@ async function startOrValidate(command: 'start' | 'validate', file: string, unti
     process.stdout.write(`${file}: valid (${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'}: ${config.pipelines.map((p) => p.name).join(', ')})\n`);
     return ExitCodes.OK;
   }
+  // [DR] The group's active cluster is in PostgreSQL; a failover while running ends this engine with
+  // ClusterInactiveError and it starts again on the other cluster.
+  let cluster = await activeCluster(config);
+  for (;;) {
+    try {
+      return await runEngine(cluster === config.kafka.cluster ? config : clusterView(config, cluster), untilCaughtUp);
+    } catch (err) {
+      if (!(err instanceof ClusterInactiveError) || err.active === null) throw err;
+      log.info(`the group failed over to the ${err.active} Kafka cluster: starting again there`);
+      cluster = err.active;
+    }
+  }
+}
+
+async function runEngine(config: EngineConfig, untilCaughtUp: boolean): Promise<number> {
   const engine = new Engine(config, { untilCaughtUp, progressEveryMs: 10_000 });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -88,9 +115,20 @@ async function startOrValidate(command: 'start' | 'validate', file: string, unti
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const summary = await engine.run();
+  const summary = await engine.run().finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
   process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary })}\n`);
   log.info(`done (${summary.reason}): ${summary.records} records, ${summary.rows} rows in ${summary.seconds.toFixed(1)} s (drain ${summary.drainSeconds.toFixed(2)} s = ${summary.recordsPerSecond.toFixed(0)} records/s), peak RSS ${(summary.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+  return ExitCodes.OK;
+}
+
+/** `engine failover <config> --to dr|primary`: the report as lines, then as one JSON line. */
+async function runFailover(file: string, to: ClusterName): Promise<number> {
+  const config = loadConfig(file);
+  const report = await failover(config, to);
+  process.stdout.write(`${formatFailover(report)}\n${JSON.stringify({ event: 'failover', ...report })}\n`);
   return ExitCodes.OK;
 }
 

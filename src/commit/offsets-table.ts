@@ -1,6 +1,9 @@
 import type { ClientBase } from 'pg';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { parseQualifiedName, qualifiedSql, quoteIdent } from '../config/identifiers';
+import type { ClusterName } from '../config/types';
+import { ClusterInactiveError, type ActiveCluster } from './active-cluster';
+import { mergeMarks, type RecordMark } from './record-marks';
 
 /**
  * Exactly-once delivery: the Kafka positions live in PostgreSQL, next to the rows, and change in the same
@@ -14,6 +17,7 @@ import { parseQualifiedName, qualifiedSql, quoteIdent } from '../config/identifi
  *     epoch      bigint         NOT NULL,           -- owner epoch, bumped by every assignment
  *     owner      text,                              -- host:pid of the process that claimed it last
  *     updated_at timestamptz    NOT NULL DEFAULT now(),
+ *     marks      jsonb,                              -- [DR] the first and last record of each range
  *     PRIMARY KEY (group_id, topic, partition));
  *
  * `done` is the set of offsets whose records are finished: a row is durable, or the record was
@@ -36,6 +40,11 @@ import { parseQualifiedName, qualifiedSql, quoteIdent } from '../config/identifi
  * pause, a network split, SIGSTOP) finds a newer epoch, rolls its transaction back and writes nothing for
  * it. Row locks also order a claim after a transaction in flight: the new owner reads what the old one
  * committed.
+ *
+ * [DR] With kafka.dr, `marks` identifies the first and last record of each finished range by timestamp and
+ * a hash of key and value (commit/record-marks.ts), which MirrorMaker 2 keeps: a failover finds them on the
+ * other cluster and resumes exactly there. Claims and batches also check that their cluster is the group's
+ * active one (commit/active-cluster.ts).
  */
 
 export interface ClaimRequest {
@@ -67,6 +76,8 @@ export interface DoneRange {
   from: number;
   to: number;
   epoch: number;
+  /** [DR] The first and last record of the range that produced a row (record-marks.ts); absent when not tracked. */
+  marks?: RecordMark[];
 }
 
 export interface StoredPartition {
@@ -77,6 +88,7 @@ export interface StoredPartition {
   epoch: number;
   owner: string | null;
   updatedAt: Date;
+  marks: RecordMark[];
 }
 
 /** The partitions a transaction could not write because another process claimed them since. */
@@ -133,14 +145,21 @@ export interface OffsetsStore {
   finished(client: ClientBase, ranges: readonly DoneRange[]): Promise<boolean>;
 }
 
+/** [DR] The engine reads `cluster`: claims and batches write only while it is the group's active one. */
+export interface ClusterGuard {
+  cluster: ClusterName;
+  active: ActiveCluster;
+}
+
 export class OffsetsTable implements OffsetsStore {
   readonly table: string;
   private readonly schema: string | null;
 
   constructor(
     name: string,
-    private readonly groupId: string,
+    readonly groupId: string,
     private readonly owner: string,
+    private readonly guard: ClusterGuard | null = null,
   ) {
     this.table = qualifiedName(name);
     const q = parseQualifiedName(name);
@@ -158,8 +177,10 @@ export class OffsetsTable implements OffsetsStore {
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
         group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL,
         done int8multirange NOT NULL, epoch bigint NOT NULL, owner text,
-        updated_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(), marks jsonb,
         PRIMARY KEY (group_id, topic, partition))`);
+      // Tables made before [DR] tracked marks.
+      await client.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS marks jsonb`);
     } catch (err) {
       throw new EngineError(ErrorCodes.OFFSETS, `cannot create the offsets table ${this.table} (engine.offsetsTable, for engine.delivery exactly-once): ${messageOf(err)}; create it as documented, or grant CREATE on the schema`, { cause: err });
     }
@@ -168,6 +189,7 @@ export class OffsetsTable implements OffsetsStore {
   /** Takes the partitions over: bumps their epochs and reads where they stand (rows created as needed). */
   async claim(client: ClientBase, parts: readonly ClaimRequest[]): Promise<ClaimedPartition[]> {
     if (parts.length === 0) return [];
+    await this.checkCluster(client);
     const sorted = [...parts].sort(byPartition);
     const res = await client.query<{ topic: string; partition: number; epoch: string; done: string }>(
       `INSERT INTO ${this.table} AS o (group_id, topic, partition, done, epoch, owner)
@@ -187,10 +209,11 @@ export class OffsetsTable implements OffsetsStore {
    */
   async markDone(client: ClientBase, ranges: readonly DoneRange[]): Promise<void> {
     if (ranges.length === 0) return;
+    await this.checkCluster(client);
     const topics = ranges.map((r) => r.topic);
     const partitions = ranges.map((r) => r.partition);
-    const locked = await client.query<{ topic: string; partition: number; epoch: string }>(
-      `SELECT o.topic, o.partition, o.epoch FROM ${this.table} o
+    const locked = await client.query<{ topic: string; partition: number; epoch: string; done: string; marks: RecordMark[] | null }>(
+      `SELECT o.topic, o.partition, o.epoch, o.done::text AS done, o.marks FROM ${this.table} o
         WHERE o.group_id = $1 AND (o.topic, o.partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
         ORDER BY o.topic, o.partition FOR UPDATE`,
       [this.groupId, topics, partitions],
@@ -201,14 +224,28 @@ export class OffsetsTable implements OffsetsStore {
       if (epochs.get(`${r.partition}:${r.topic}`) !== r.epoch) fenced.set(`${r.epoch}:${r.partition}:${r.topic}`, { topic: r.topic, partition: r.partition, epoch: r.epoch });
     }
     if (fenced.size > 0) throw new FencedError([...fenced.values()]);
+    const marked = ranges.some((r) => r.marks !== undefined) ? locked.rows.map((row) => ({ row, marks: mergeMarks(row.done, row.marks, ranges.filter((r) => r.topic === row.topic && r.partition === row.partition)) })) : [];
     await client.query(
-      `UPDATE ${this.table} o SET done = o.done + v.done, updated_at = now()
+      `UPDATE ${this.table} o SET done = o.done + v.done, updated_at = now(), marks = COALESCE(m.marks, o.marks)
          FROM (SELECT x.topic, x.partition, range_agg(int8range(x.lo, x.hi)) AS done
                  FROM unnest($2::text[], $3::int[], $4::int8[], $5::int8[]) AS x(topic, partition, lo, hi)
                 GROUP BY x.topic, x.partition) v
+         LEFT JOIN unnest($6::text[], $7::int[], $8::jsonb[]) AS m(topic, partition, marks) ON m.topic = v.topic AND m.partition = v.partition
         WHERE o.group_id = $1 AND o.topic = v.topic AND o.partition = v.partition`,
-      [this.groupId, topics, partitions, ranges.map((r) => r.from), ranges.map((r) => r.to)],
+      [
+        this.groupId, topics, partitions, ranges.map((r) => r.from), ranges.map((r) => r.to),
+        marked.map((m) => m.row.topic), marked.map((m) => m.row.partition), marked.map((m) => JSON.stringify(m.marks)),
+      ],
     );
+  }
+
+  /** [DR] Throws ClusterInactiveError unless the engine's cluster is the group's active one (the row stays locked FOR SHARE until the transaction ends). */
+  private async checkCluster(client: ClientBase): Promise<void> {
+    if (this.guard === null) return;
+    const { cluster, active } = this.guard;
+    const res = await client.query<{ cluster: ClusterName }>(`SELECT cluster FROM ${active.table} WHERE group_id = $1 FOR SHARE`, [active.groupId]);
+    const now = res.rows[0]?.cluster ?? 'primary';
+    if (now !== cluster) throw new ClusterInactiveError(cluster, now);
   }
 
   async finished(client: ClientBase, ranges: readonly DoneRange[]): Promise<boolean> {
@@ -224,12 +261,12 @@ export class OffsetsTable implements OffsetsStore {
 
   /** What is stored for this group (optionally only some topics). */
   async read(client: ClientBase, topics: readonly string[] | null = null): Promise<StoredPartition[]> {
-    const res = await client.query<{ topic: string; partition: number; epoch: string; done: string; owner: string | null; updated_at: Date }>(
-      `SELECT topic, partition, epoch, done::text AS done, owner, updated_at FROM ${this.table}
+    const res = await client.query<{ topic: string; partition: number; epoch: string; done: string; owner: string | null; updated_at: Date; marks: RecordMark[] | null }>(
+      `SELECT topic, partition, epoch, done::text AS done, owner, updated_at, marks FROM ${this.table}
         WHERE group_id = $1 AND ($2::text[] IS NULL OR topic = ANY($2)) ORDER BY topic, partition`,
       [this.groupId, topics],
     );
-    return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, epoch: Number(r.epoch), owner: r.owner, updatedAt: r.updated_at, ...resumeOf(parseRanges(r.done)) }));
+    return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, epoch: Number(r.epoch), owner: r.owner, updatedAt: r.updated_at, marks: r.marks ?? [], ...resumeOf(parseRanges(r.done)) }));
   }
 
   /** Moves partitions to new positions (everything below is finished, nothing above) and fences their current owners. */
@@ -240,9 +277,34 @@ export class OffsetsTable implements OffsetsStore {
        SELECT $1, v.topic, v.partition, int8multirange(int8range(NULL, v.next)), 1, $2
          FROM unnest($3::text[], $4::int[], $5::int8[]) AS v(topic, partition, next)
        ON CONFLICT (group_id, topic, partition)
-       DO UPDATE SET done = EXCLUDED.done, epoch = o.epoch + 1, owner = EXCLUDED.owner, updated_at = now()`,
+       DO UPDATE SET done = EXCLUDED.done, epoch = o.epoch + 1, owner = EXCLUDED.owner, updated_at = now(), marks = NULL`,
       [this.groupId, this.owner, sorted.map((p) => p.topic), sorted.map((p) => p.partition), sorted.map((p) => p.offset)],
     );
+  }
+
+  /**
+   * [DR] Sets partitions' finished ranges and marks outright (a failover's translated positions) and fences
+   * their current owners.
+   */
+  async place(client: ClientBase, positions: ReadonlyArray<{ topic: string; partition: number; done: Array<[number, number]>; marks: RecordMark[] }>): Promise<void> {
+    const sorted = [...positions].sort(byPartition);
+    await client.query(
+      `INSERT INTO ${this.table} AS o (group_id, topic, partition, done, epoch, owner, marks)
+       SELECT $1, v.topic, v.partition, v.done::int8multirange, 1, $2, v.marks
+         FROM unnest($3::text[], $4::int[], $5::text[], $6::jsonb[]) AS v(topic, partition, done, marks)
+       ON CONFLICT (group_id, topic, partition)
+       DO UPDATE SET done = EXCLUDED.done, epoch = o.epoch + 1, owner = EXCLUDED.owner, updated_at = now(), marks = EXCLUDED.marks`,
+      [
+        this.groupId, this.owner, sorted.map((p) => p.topic), sorted.map((p) => p.partition),
+        sorted.map((p) => `{${p.done.map(([lo, hi]) => `[${lo === -Infinity ? '' : lo},${hi})`).join(',')}}`), sorted.map((p) => JSON.stringify(p.marks)),
+      ],
+    );
+  }
+
+  /** [DR] Bumps the owner epoch of every partition of the group: whoever holds one writes nothing more of it. */
+  async fenceAll(client: ClientBase): Promise<number> {
+    const res = await client.query(`UPDATE ${this.table} SET epoch = epoch + 1, owner = $2, updated_at = now() WHERE group_id = $1`, [this.groupId, this.owner]);
+    return res.rowCount ?? 0;
   }
 }
 

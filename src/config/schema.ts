@@ -66,17 +66,29 @@ export const DELIVERIES = ['at-least-once', 'exactly-once'] as const;
 export const ON_RECORD_ERROR = ['fail', 'skip', 'dead-letter'] as const;
 export const SOURCES = ['auto', 'native', 'node-rdkafka'] as const;
 export const WRITE_MODES = ['insert', 'upsert', 'cdc'] as const;
+export const REPLICATION_POLICIES = ['default', 'identity'] as const;
+
+const librdkafkaSettings = (description: string) =>
+  Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()], { expected: 'a string, number or boolean' }), { description, default: {} });
+
+const Dr = Type.Object(
+  {
+    brokers: text('bootstrap servers of the cluster MirrorMaker 2 mirrors the primary into'),
+    primaryAlias: Type.Optional(text('MM2\'s alias of the primary cluster: on the DR cluster the topic orders is <primaryAlias>.orders', 'primary')),
+    drAlias: Type.Optional(text('MM2\'s alias of the DR cluster: after failback the primary holds DR\'s records in <drAlias>.orders', 'dr')),
+    replicationPolicy: Type.Optional(oneOf(REPLICATION_POLICIES, { description: 'MM2\'s replication.policy.class: DefaultReplicationPolicy (prefixed names) or IdentityReplicationPolicy', default: 'default' })),
+    config: Type.Optional(librdkafkaSettings('librdkafka settings for the DR cluster only (e.g. its credentials), applied after kafka.config')),
+    autoFailoverAfter: Type.Optional(duration({ description: 'fail over by itself once the active cluster has been unreachable this long; 0: only by `engine failover` (the default: a network split would otherwise move the group while the primary still takes writes)', default: 0 })),
+  },
+  { ...strict, description: '[DR] the cluster MirrorMaker 2 mirrors the primary into (docs/kafka-dr.md)' },
+);
 
 const Kafka = Type.Object(
   {
     brokers: text('bootstrap servers, host:port[,host:port…]'),
     groupId: text('the consumer group; exactly-once positions are kept per group'),
-    config: Type.Optional(
-      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()], { expected: 'a string, number or boolean' }), {
-        description: 'librdkafka settings, applied after the engine\'s own; the settings exactly-once rests on are refused',
-        default: {},
-      }),
-    ),
+    config: Type.Optional(librdkafkaSettings('librdkafka settings, applied after the engine\'s own; the settings exactly-once rests on are refused')),
+    dr: Type.Optional(Dr),
   },
   strict,
 );
@@ -211,6 +223,7 @@ export const ConfigSchema = Type.Object(
 export type ConfigDocument = Static<typeof ConfigSchema>;
 export type PipelineDocument = Static<typeof Pipeline>;
 export type RegistryDocument = Static<typeof Registry>;
+export type KafkaDocument = Static<typeof Kafka>;
 export type PostgresSslDocument = Static<typeof PostgresSsl>;
 
 /** The JSON Schema file's content (draft 2020-12), for `# yaml-language-server: $schema=…` in config files. */

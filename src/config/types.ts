@@ -1,7 +1,7 @@
 import type { PgTls } from './postgres-tls';
 import type { PgHostList } from './postgres-url';
 import type { RetryPolicy } from '../retry';
-import type { DELIVERIES, FORMATS, ON_RECORD_ERROR, SOURCES, WRITE_MODES } from './schema';
+import type { DELIVERIES, FORMATS, ON_RECORD_ERROR, REPLICATION_POLICIES, SOURCES, WRITE_MODES } from './schema';
 /**
  * A schema registry and how to reach it: HTTP basic auth (also from the URL's user:password) and, for
  * https, a CA file to verify it by (else the system's roots) and optionally a client certificate.
@@ -79,12 +79,32 @@ export interface PipelineConfig {
   merge: MergeConfig | null;
 }
 
+/** [DR] The two Kafka clusters a mirrored deployment consumes from (source/clusters.ts). */
+export type ClusterName = 'primary' | 'dr';
+export type ReplicationPolicy = (typeof REPLICATION_POLICIES)[number];
+
+/** kafka.dr: the cluster MirrorMaker 2 mirrors the primary into. */
+export interface DrConfig {
+  brokers: string;
+  primaryAlias: string;
+  drAlias: string;
+  replicationPolicy: ReplicationPolicy;
+  /** librdkafka settings for the DR cluster, over kafka.config. */
+  config: Record<string, string | number | boolean>;
+  /** 0: failover only by command. */
+  autoFailoverAfterMs: number;
+}
+
 export interface EngineConfig {
   kafka: {
+    /** The cluster this configuration reads: kafka.brokers, or kafka.dr.brokers once the group failed over. */
     brokers: string;
     groupId: string;
     /** Passed through to librdkafka, after the engine's own defaults. */
     config: Record<string, string | number | boolean>;
+    dr: DrConfig | null;
+    /** Which cluster `brokers` is (clusterView switches it; validation gives the primary). */
+    cluster: ClusterName;
   };
   /**
    * `url` without libpq's TLS parameters, which are in `tls` (config/postgres-tls.ts); `hosts`: its hosts,

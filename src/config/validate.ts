@@ -8,11 +8,11 @@ import { ownedSettingProblems } from './owned-settings';
 import { compileTopicPattern } from './topic-pattern';
 import { readPgTls } from './postgres-tls';
 import { parsePgHosts, type PgHostList } from './postgres-url';
-import { ConfigSchema, type ConfigDocument, type PipelineDocument, type RegistryDocument } from './schema';
+import { ConfigSchema, type ConfigDocument, type KafkaDocument, type PipelineDocument, type RegistryDocument } from './schema';
 import { shapeProblems } from './schema-errors';
 import { parseBytes, parseMillis } from './units';
 import { redact } from '../log';
-import type { BatchConfig, EngineConfig, MergeConfig, OnRecordError, PipelineConfig, RegistryConfig } from './types';
+import type { BatchConfig, DrConfig, EngineConfig, MergeConfig, OnRecordError, PipelineConfig, RegistryConfig } from './types';
 
 const shape = TypeCompiler.Compile(ConfigSchema);
 
@@ -56,7 +56,7 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
   for (const p of pipelines) p.batch.maxBytes = Math.min(p.batch.maxBytes, memoryPlan.maxBatchBytes);
 
   return {
-    kafka: { brokers: str(kafka.brokers), groupId: str(kafka.groupId), config: passThrough },
+    kafka: { brokers: str(kafka.brokers), groupId: str(kafka.groupId), config: passThrough, dr: drConfig(kafka.dr, problems), cluster: 'primary' },
     postgres: { url: pgTarget.url, hosts, tls: pgTarget.tls, connections: int(postgres.connections) },
     engine: {
       workers: int(engine.workers),
@@ -79,6 +79,19 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
       host: str(metrics.host),
     },
   };
+}
+
+function drConfig(dr: KafkaDocument['dr'], problems: string[]): DrConfig | null {
+  if (dr === undefined) return null;
+  const config = dr.config ?? {};
+  problems.push(...ownedSettingProblems(config).map((p) => p.replace(/^kafka\.config/, 'kafka.dr.config')));
+  const primaryAlias = str(dr.primaryAlias);
+  const drAlias = str(dr.drAlias);
+  for (const [key, alias] of [['primaryAlias', primaryAlias], ['drAlias', drAlias]]) {
+    if (!/^[A-Za-z0-9_-]+$/.test(alias)) problems.push(`kafka.dr.${key}: "${alias}" is not an MM2 cluster alias (letters, digits, _ and -)`);
+  }
+  if (primaryAlias === drAlias) problems.push(`kafka.dr: primaryAlias and drAlias are both "${primaryAlias}"; MM2 names each cluster differently`);
+  return { brokers: str(dr.brokers), primaryAlias, drAlias, replicationPolicy: dr.replicationPolicy!, config, autoFailoverAfterMs: millis(dr.autoFailoverAfter) };
 }
 
 /** The URL's hosts (libpq's multi-host form); the engine writes, so a session that refuses writes is refused here. */

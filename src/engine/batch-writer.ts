@@ -5,6 +5,7 @@ import type { RecordErrors } from '../deadletter/record-errors';
 import { splitRows } from '../deadletter/rescue';
 import { EngineError, ErrorCodes } from '../errors';
 import { log } from '../log';
+import type { RangeMarker } from './range-marks';
 import { F_PARTITION, F_TOPIC_ID } from '../ring/layout';
 import type { MergePlan } from '../sink/merge';
 import { copyRows, isRetriable, underSavepoint, type Sink } from '../sink/pg-sink';
@@ -35,6 +36,8 @@ export class BatchWriter {
     private readonly offsets: OffsetsStore | null,
     private readonly ring: SharedArrayBuffer,
     private readonly merges: ReadonlyArray<MergePlan | null> = [],
+    /** [DR] Names each finished range's first and last record, for a failover to find on the other cluster. */
+    private readonly marker: RangeMarker | null = null,
   ) {}
 
   /** Per merge pipeline: settles when its last batch so far has committed (true) or failed (false). */
@@ -93,7 +96,8 @@ export class BatchWriter {
         // loses its rows here, and one fenced from now on fails the offsets check below.
         if (this.offsets) current = this.withoutFenced(current);
         try {
-          return await this.attempt(client, current, this.offsets ? doneRanges(current) : [], merge);
+          const ranges = this.offsets ? doneRanges(current) : [];
+          return await this.attempt(client, current, this.marker ? this.marker.mark(ranges, current) : ranges, merge);
         } catch (err) {
           if (!(err instanceof FencedError) || !this.fence(current, err)) throw err;
           // Again on the same connection: a merge batch that let go of its connection would wait for one

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Batcher, type Batch } from '../batcher/batcher';
+import { ActiveCluster, ClusterInactiveError } from '../commit/active-cluster';
 import { OffsetsTable, type OffsetsStore } from '../commit/offsets-table';
 import { CommitTracker } from '../commit/commit-tracker';
 import type { EngineConfig } from '../config/types';
@@ -15,6 +16,8 @@ import { createSource } from '../source/create';
 import type { ChunkWork } from '../ring/chunk-work';
 import type { ChunkPoller } from '../source/poller';
 import { TopicRoutes } from '../source/routes';
+import { positionsGroup } from '../source/clusters';
+import { RangeMarker } from './range-marks';
 import { SchemaGate } from '../source/schema-registry';
 import type { ConsumerClient, SourceEvents } from '../source/source';
 import { BatchWriter } from './batch-writer';
@@ -106,12 +109,16 @@ export class Engine {
   private writer!: BatchWriter;
   /** Exactly-once: the table where positions commit with the rows. */
   private readonly offsets: OffsetsStore | null;
+  /** [DR] Which Kafka cluster the group reads, in PostgreSQL; null without kafka.dr. */
+  private readonly active: ActiveCluster | null;
 
   constructor(
     private readonly config: EngineConfig,
     private readonly options: EngineOptions = {},
   ) {
-    this.offsets = config.engine.delivery === 'exactly-once' ? new OffsetsTable(config.engine.offsetsTable, config.kafka.groupId, `${os.hostname()}:${process.pid}`) : null;
+    this.active = config.kafka.dr ? new ActiveCluster(config.engine.offsetsTable, config.kafka.groupId) : null;
+    const guard = this.active ? { cluster: config.kafka.cluster, active: this.active } : null;
+    this.offsets = config.engine.delivery === 'exactly-once' ? new OffsetsTable(config.engine.offsetsTable, positionsGroup(config), `${os.hostname()}:${process.pid}`, guard) : null;
     this.routes = new TopicRoutes(config.pipelines);
     this.inPollOrder = config.pipelines.some((p) => p.merge !== null);
     this.sink = new PgSink({
@@ -159,10 +166,15 @@ export class Engine {
       await this.sink.open();
       this.plans = await planPipelines(this.config, this.sink);
       if (this.offsets) await this.sink.transaction(`creating ${this.offsets.table}`, (c) => this.offsets!.ensure(c));
+      if (this.active) {
+        await this.checkCluster(true);
+        timers.push(setInterval(() => void this.checkCluster().catch((err) => this.fail(err)), 2_000));
+      }
       this.ring = new RingWriter(this.config.engine.ringBytes);
       this.recordErrors = new RecordErrors(this.config, this.ring.sab, this.routes, this.ops.metrics);
       await this.recordErrors.prepare();
-      this.writer = new BatchWriter(this.sink, this.plans.map((p) => p.copyTarget), this.recordErrors, this.offsets, this.ring.sab, this.plans.map((p) => p.merge));
+      const marker = this.active && this.offsets ? new RangeMarker(this.ring.sab, (topic) => this.routes.get(topic)?.id ?? -1) : null;
+      this.writer = new BatchWriter(this.sink, this.plans.map((p) => p.copyTarget), this.recordErrors, this.offsets, this.ring.sab, this.plans.map((p) => p.merge), marker);
       this.pool = new DecodePool(this.config.engine.workers, {
         ring: this.ring.sab,
         schemaTable: this.schemas.enabled ? this.schemas.table.sab : null,
@@ -229,6 +241,17 @@ export class Engine {
     };
   }
 
+  /**
+   * [DR] Fails with ClusterInactiveError once the group's active cluster is not the one this engine reads
+   * (a failover elsewhere): the caller starts again on the active one. Batches are fenced regardless; this
+   * catches an engine that has nothing to write (its cluster is down).
+   */
+  private async checkCluster(create = false): Promise<void> {
+    if (this.stopReason || !this.active) return;
+    const now = await this.sink.transaction('reading the active Kafka cluster', (c) => (create ? this.active!.ensure(c) : this.active!.read(c)));
+    if (now.cluster !== this.config.kafka.cluster) this.fail(new ClusterInactiveError(this.config.kafka.cluster, now.cluster));
+  }
+
   stop(reason: StopReason = 'requested'): void {
     if (this.stopReason) return;
     this.stopReason = reason;
@@ -290,7 +313,9 @@ export class Engine {
     this.partitions.finishRevoke();
     if (this.commitTimer) clearTimeout(this.commitTimer);
     if (this.source) {
-      await this.partitions.commitFinal();
+      // After a failover the old cluster may be dead (the final commit would wait for its coordinator) and
+      // its group positions no longer matter: the group reads the other cluster now.
+      if (!(this.failure instanceof ClusterInactiveError)) await this.partitions.commitFinal();
       await this.source.disconnect();
     }
     await this.pool?.close();

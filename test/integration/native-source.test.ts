@@ -38,7 +38,7 @@ test('native source: every message lands in the ring as a frame the workers read
 
   const routes = new TopicRoutes([{ name: 'p', topics: [topic] } as never]);
   const assigned: string[] = [];
-  const source = new NativeSource({ brokers: BROKERS, groupId: group, config: {} }, routes, {
+  const source = new NativeSource({ brokers: BROKERS, groupId: group, config: {}, dr: null, cluster: 'primary' }, routes, {
     assigned: (parts, assign) => {
       parts.forEach((p) => (routes.route(p.topic), assigned.push(`${p.topic}[${p.partition}]`)));
       assign(null);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { after, afterEach, before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder, ordersTableSql } from '../../bench/lib/orders';
-import { committedOffsets, DATABASE_URL, endOffsets, runCli, unique, until, writeConfig } from '../helpers/env';
+import { committedOffsets, DATABASE_URL, endOffsets, runCli, unique, writeConfig } from '../helpers/env';
+import { startEngine } from '../helpers/engine-process';
 import { ordersConfig } from '../helpers/orders';
 import { onNode, pair, PAIR_PORTS, PAIR_URL, rowsOn, type PairNode } from '../helpers/pg-pair';
 
@@ -53,46 +53,6 @@ async function setup(prefix: string, delivery: Scenario['delivery'], url = PAIR_
     }).replace(`url: ${DATABASE_URL}`, `url: "${url}"`),
   );
   return { topic, table, group, config };
-}
-
-/** Starts the engine and keeps its log; `stop()` sends SIGTERM and resolves with the exit. */
-const running = new Set<ChildProcess>();
-
-// A test that fails leaves no engine behind to write into the next test's pair.
-afterEach(() => {
-  for (const c of running) c.kill('SIGKILL');
-  running.clear();
-});
-
-function startEngine(config: string) {
-  let log = '';
-  let child: ChildProcess | null = null;
-  const done = runCli(['start', config], {
-    timeoutMs: 600_000,
-    during: (c) => {
-      child = c;
-      running.add(c);
-      c.on('exit', () => running.delete(c));
-      c.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-    },
-  });
-  /** Resolves with `check`'s value like until(), but fails at once, with the log, if the engine exits first. */
-  const waitFor = <T>(what: string, check: () => Promise<T | null | false>, ms: number) =>
-    Promise.race([
-      until(what, check, ms),
-      done.then((r): never => {
-        throw new Error(`the engine exited (${r.code ?? r.signal}) while waiting for ${what}\n${log}`);
-      }),
-    ]);
-  return {
-    log: () => log,
-    done,
-    waitFor,
-    stop: async () => {
-      child?.kill('SIGTERM');
-      return done;
-    },
-  };
 }
 
 async function failover(s: Scenario, name: string) {

@@ -1,0 +1,134 @@
+import Kafka from 'node-rdkafka';
+import { recordHash, type RecordMark } from '../commit/record-marks';
+import type { ClusterName, EngineConfig } from '../config/types';
+import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { decodeCheckpoint, type Checkpoint } from './mm2-checkpoints';
+import { connectionSettings } from './source';
+
+/**
+ * [DR] What a failover reads of a Kafka cluster: topics and their ends, MirrorMaker 2's checkpoints, and
+ * records searched for by their marks. A consumer that assigns partitions itself and never joins the
+ * group (nothing it does moves a running member's partitions).
+ */
+export class ClusterReader {
+  /** Set by librdkafka's end-of-partition event: a scan's partition holds nothing more (markers may end it). */
+  private atEnd = false;
+
+  private constructor(
+    private readonly c: Kafka.KafkaConsumer,
+    readonly name: ClusterName,
+    readonly brokers: string,
+  ) {
+    c.setDefaultConsumeTimeout(200);
+    c.on('partition.eof', () => (this.atEnd = true));
+  }
+
+  /** Connects to the cluster `view` reads (clusterView); an unreachable cluster is ENG_FAILOVER naming it. */
+  static async open(view: EngineConfig): Promise<ClusterReader> {
+    const { cluster, brokers } = view.kafka;
+    const c = new Kafka.KafkaConsumer({ ...connectionSettings(view.kafka), 'group.id': view.kafka.groupId, 'enable.auto.commit': false, 'enable.partition.eof': true }, { 'auto.offset.reset': 'earliest' });
+    try {
+      await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      throw new EngineError(ErrorCodes.FAILOVER, `the ${cluster} Kafka cluster (${brokers}) is unreachable: ${messageOf(err)}; nothing moved`, { cause: err });
+    }
+    return new ClusterReader(c, cluster, brokers);
+  }
+
+  async close(): Promise<void> {
+    if (this.c.isConnected()) await new Promise<void>((resolve) => this.c.disconnect(() => resolve()));
+  }
+
+  /** Topic → partition count, for every topic of the cluster. */
+  async topics(): Promise<Map<string, number>> {
+    const md = await this.call<Kafka.Metadata>('reading metadata', (cb) => this.c.getMetadata({ timeout: 10_000 }, cb));
+    return new Map(md.topics.map((t) => [t.name, t.partitions.length]));
+  }
+
+  async ends(topic: string, partition: number): Promise<{ low: number; high: number }> {
+    const o = await this.call<Kafka.WatermarkOffsets>(`reading the ends of ${topic}[${partition}]`, (cb) => this.c.queryWatermarkOffsets(topic, partition, 10_000, cb));
+    return { low: o.lowOffset, high: o.highOffset };
+  }
+
+  /**
+   * The newest checkpoint of `group` per mirrored partition (`topic:partition` as named on this cluster),
+   * read whole from `<sourceAlias>.checkpoints.internal`; null when the topic does not exist.
+   */
+  async checkpoints(topic: string, group: string): Promise<Map<string, Checkpoint> | null> {
+    const partitions = (await this.topics()).get(topic);
+    if (partitions === undefined) return null;
+    const out = new Map<string, Checkpoint>();
+    for (let p = 0; p < partitions; p++) {
+      await this.scan(topic, p, null, (m) => {
+        const cp = decodeCheckpoint(keyOf(m), m.value);
+        if (typeof cp === 'string') throw new EngineError(ErrorCodes.FAILOVER, `${topic}[${p}]@${m.offset} on the ${this.name} cluster is not an MM2 checkpoint: ${cp}`);
+        if (cp.group === group) out.set(`${cp.topic}:${cp.partition}`, cp);
+        return false;
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Where each mark is in `topic[partition]`, searching forward from `from`: the marks in offset order, each
+   * looked for after the one before it was found. -1 for a mark not found before the partition's end.
+   */
+  async find(topic: string, partition: number, from: number, marks: readonly RecordMark[]): Promise<number[]> {
+    const found = marks.map(() => -1);
+    let next = 0;
+    if (marks.length === 0) return found;
+    await this.scan(topic, partition, from, (m) => {
+      const mark = marks[next];
+      if (m.timestamp !== mark[1] || recordHash(keyOf(m), m.value) !== mark[2]) return false;
+      found[next++] = m.offset;
+      return next === marks.length;
+    });
+    return found;
+  }
+
+  /** Reads a partition from `from` (null: its start) to its end as it is now, until `visit` says stop. */
+  private async scan(topic: string, partition: number, from: number | null, visit: (m: Kafka.Message) => boolean): Promise<void> {
+    const { low, high } = await this.ends(topic, partition);
+    const start = Math.max(low, from ?? low);
+    if (start >= high) return;
+    this.atEnd = false;
+    this.c.assign([{ topic, partition, offset: start }]);
+    try {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const batch = await this.call<Kafka.Message[]>(`reading ${topic}[${partition}]`, (cb) => this.c.consume(1000, cb));
+        for (const m of batch) {
+          if (visit(m) || m.offset >= high - 1) return;
+        }
+        if (batch.length === 0 && this.atEnd) return;
+        if (Date.now() > deadline) throw new EngineError(ErrorCodes.FAILOVER, `reading ${topic}[${partition}] on the ${this.name} cluster from ${start} to ${high} took over 120 s; nothing moved`);
+      }
+    } finally {
+      this.c.unassign();
+    }
+  }
+
+  private call<T>(what: string, fn: (cb: (err: Kafka.LibrdKafkaError | null | undefined, value: T) => void) => void): Promise<T> {
+    return new Promise((resolve, reject) =>
+      fn((err, value) => (err ? reject(new EngineError(ErrorCodes.FAILOVER, `${what} on the ${this.name} cluster (${this.brokers}): ${err.message}; nothing moved`, { cause: err })) : resolve(value))),
+    );
+  }
+}
+
+function keyOf(m: Kafka.Message): Buffer | null {
+  return m.key === null || m.key === undefined ? null : Buffer.isBuffer(m.key) ? m.key : Buffer.from(m.key);
+}
+
+/** Creates a topic (the one producers write to after they fail over), as many partitions as its mirror. */
+export async function createTopic(view: EngineConfig, topic: string, partitions: number): Promise<void> {
+  const admin = Kafka.AdminClient.create({ ...connectionSettings(view.kafka), 'client.id': 'kafka-pg-engine-failover' });
+  try {
+    await new Promise<void>((resolve, reject) =>
+      admin.createTopic({ topic, num_partitions: partitions, replication_factor: -1 }, 15_000, (err) => (err && !/already exists/i.test(err.message) ? reject(err) : resolve())),
+    );
+  } catch (err) {
+    throw new EngineError(ErrorCodes.FAILOVER, `cannot create ${topic} on the ${view.kafka.cluster} cluster (${view.kafka.brokers}): ${messageOf(err)}; nothing moved`, { cause: err });
+  } finally {
+    admin.disconnect();
+  }
+}

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createTopic, produce } from '../../bench/lib/kafka-tools';
+import { encodeOrder } from '../../bench/lib/orders';
+import { ClusterReader } from '../../src/source/mirror';
+import type { EngineConfig } from '../../src/config/types';
+import { BROKERS, runCli, sql, unique, until, writeConfig } from '../helpers/env';
+import { DR, drScript, ends, PRIMARY, primaryBroker, sum } from '../helpers/dr';
+import { startEngine } from '../helpers/engine-process';
+import { createOrdersTable, ordersConfig } from '../helpers/orders';
+
+/**
+ * [DR] The runbook of docs/kafka-dr.md on real clusters: a primary broker of the test's own, a DR broker
+ * and MirrorMaker 2 (scripts/dr.sh). The engine writes (exactly-once) while MM2 mirrors; the primary is
+ * killed (SIGKILL) right after a burst, so MM2 and the engine are both somewhere in it; producers move to
+ * the DR cluster; `engine failover --to dr`; the engine, still running, starts again on DR. Then the
+ * primary comes back, MM2 mirrors DR's new records into it, `engine failover --to primary`. Every record
+ * is in the table exactly once at each step. KPE_FULL_SCENARIOS=1: 10× the records.
+ */
+const SCALE = process.env.KPE_FULL_SCENARIOS === '1' ? 10 : 1;
+const PARTITIONS = 3;
+const FIRST = 20_000 * SCALE;
+const BURST = 20_000 * SCALE;
+const ON_DR = 5_000 * SCALE;
+const BACK = 5_000 * SCALE;
+const skipFallback = process.env.ENGINE_SOURCE === 'node-rdkafka' ? { skip: 'the failover command is the source-independent part; the engine restart is covered on the native source' } : {};
+
+before(() => {
+  primaryBroker('start');
+});
+
+after(() => {
+  drScript(['stop-mm2'], { topics: '-', groups: '-' });
+  primaryBroker('stop');
+});
+
+async function rows(table: string): Promise<{ rows: number; ids: number }> {
+  const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
+  return { rows: Number(r.rows), ids: Number(r.ids) };
+}
+
+/** The group's checkpoints on a cluster, per partition of `topic` (as named there). */
+async function checkpointed(brokers: string, cluster: 'primary' | 'dr', alias: string, group: string, topic: string): Promise<number> {
+  const reader = await ClusterReader.open({ kafka: { brokers, groupId: `${group}-probe`, config: {}, dr: null, cluster } } as unknown as EngineConfig);
+  try {
+    const cps = await reader.checkpoints(`${alias}.checkpoints.internal`, group);
+    return cps ? [...cps.keys()].filter((k) => k.startsWith(`${topic}:`)).length : 0;
+  } finally {
+    await reader.close();
+  }
+}
+
+test('exactly-once: the primary Kafka cluster dies mid-stream; failover to the MM2 mirror and back, every record once', skipFallback, async () => {
+  const topic = unique('dr_orders');
+  const table = unique('dr_orders');
+  const group = unique('dr_group');
+  const filters = { topics: topic, groups: group };
+  await createTopic(topic, PARTITIONS, PRIMARY);
+  await createOrdersTable(table);
+  drScript(['start'], filters);
+  const config = writeConfig(
+    ordersConfig({ topic, table, group, engine: '  offsetsTable: eo_test.offsets\n', extra: '    batch: { maxRows: 2000, maxWaitMs: 20 }\n' }).replace(
+      `brokers: ${BROKERS}`,
+      `brokers: ${PRIMARY}\n  dr: { brokers: "${DR}", primaryAlias: primary }`,
+    ),
+  );
+  await produce(topic, FIRST, encodeOrder, { partitions: PARTITIONS, brokers: PRIMARY });
+  const engine = startEngine(config);
+  await engine.waitFor(`${FIRST} rows`, async () => (await rows(table)).rows >= FIRST, 120_000);
+  await engine.waitFor('MM2 to mirror them', async () => sum(await ends(DR, `primary.${topic}`, PARTITIONS)) >= FIRST, 120_000);
+  await engine.waitFor('MM2 checkpoints of the group for every partition', async () => (await checkpointed(DR, 'dr', 'primary', group, `primary.${topic}`)) === PARTITIONS, 120_000);
+
+  // The burst: half of it streams while MM2 mirrors and the engine writes; then MM2 stalls (SIGSTOP) and
+  // the rest goes to partitions 0 and 1 only, which the engine writes and MM2 never mirrors: the primary
+  // dies (SIGKILL) with DR behind on those two partitions and even on partition 2.
+  await produce(topic, BURST / 2, (i) => encodeOrder(FIRST + i), { partitions: PARTITIONS, brokers: PRIMARY });
+  await engine.waitFor('MM2 to mirror the first half of the burst', async () => sum(await ends(DR, `primary.${topic}`, PARTITIONS)) >= FIRST + BURST / 2, 120_000);
+  drScript(['freeze-mm2'], filters);
+  const tail = BURST / 2;
+  await produce(topic, tail, (i) => encodeOrder(FIRST + BURST / 2 + i), { partitions: 2, brokers: PRIMARY });
+  await engine.waitFor('the engine to write half of what MM2 missed', async () => (await rows(table)).rows >= FIRST + BURST / 2 + tail / 2, 120_000);
+  primaryBroker('kill');
+  drScript(['kill-mm2'], filters);
+  const mirrored = await ends(DR, `primary.${topic}`, PARTITIONS);
+
+  const t0 = Date.now();
+  const run = await runCli(['failover', config, '--to', 'dr'], { timeoutMs: 120_000 });
+  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+  const report = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('{"event":"failover"'))!);
+  const written = [0, 1, 2].map((p) => report.moves.find((m: { partition: number; from: { topic: string } }) => m.partition === p && m.from.topic === topic).from.resume as number);
+  const lost = sum(written.map((w, p) => Math.max(0, w - mirrored[p])));
+  console.log(`[DR] at the primary's death: the engine had written ${sum(written)} of ${FIRST + BURST} records, MM2 had mirrored ${sum(mirrored)}; ${lost} written records never reached DR (the failover reported ${report.lost})\n${run.stdout.split('\n').filter((l) => !l.startsWith('{')).join('\n')}`);
+  assert.ok(Math.abs(report.lost - lost) <= PARTITIONS, `reported ${report.lost} lost, counted ${lost}`);
+
+  // Producers move to DR (the failover created the topic they write to there).
+  await produce(topic, ON_DR, (i) => encodeOrder(1_000_000 + i), { partitions: PARTITIONS, brokers: DR });
+  const expected = sum(written.map((w, p) => Math.max(w, mirrored[p]))) + ON_DR;
+  await engine.waitFor('the engine to start again on DR', () => Promise.resolve(/starting again there/.test(engine.log())), 60_000);
+  const firstOnDr = await engine.waitFor('a first batch from DR', async () => (await rows(table)).rows > sum(written) && Date.now(), 120_000);
+  console.log(`[DR] failover: command → first batch committed from DR: ${firstOnDr - t0} ms`);
+  await engine.waitFor(`${expected} rows`, async () => (await rows(table)).rows >= expected, 120_000);
+  assert.deepEqual(await rows(table), { rows: expected, ids: expected }, engine.log());
+
+  // Failback: the primary returns; MM2 runs dr → primary, mirroring DR's records into dr.<topic>.
+  primaryBroker('start');
+  drScript(['start', '--reverse'], filters);
+  await engine.waitFor('MM2 to mirror DR\'s records back', async () => sum(await ends(PRIMARY, `dr.${topic}`, PARTITIONS)) >= ON_DR, 120_000);
+  await engine.waitFor('MM2 checkpoints of the group on the primary', async () => (await checkpointed(PRIMARY, 'primary', 'dr', group, `dr.${topic}`)) === PARTITIONS, 120_000);
+  const back = await runCli(['failover', config, '--to', 'primary'], { timeoutMs: 120_000 });
+  assert.equal(back.code, 0, `${back.stdout}\n${back.stderr}`);
+  console.log(`[DR] failback:\n${back.stdout.split('\n').filter((l) => !l.startsWith('{')).join('\n')}`);
+  await produce(topic, BACK, (i) => encodeOrder(2_000_000 + i), { partitions: PARTITIONS, brokers: PRIMARY });
+  // Everything: the primary's records (those DR never got included), DR's, and the new ones.
+  const all = FIRST + BURST + ON_DR + BACK;
+  await engine.waitFor(`${all} rows after failing back`, async () => (await rows(table)).rows >= all, 180_000);
+  const exit = await engine.stop();
+  assert.equal(exit.code, 0, engine.log());
+  assert.deepEqual(await rows(table), { rows: all, ids: all }, engine.log());
+  const again = await runCli(['failover', config, '--to', 'primary']);
+  assert.match(again.stdout, /already reads the primary cluster: nothing moved/);
+});
+
+test('failover refuses, moving nothing: a DR cluster without the mirror, and an unreachable one', skipFallback, async () => {
+  const topic = unique('dr_missing');
+  const group = unique('dr_missing');
+  const table = unique('dr_missing');
+  await createTopic(topic, 1, PRIMARY);
+  await createOrdersTable(table);
+  const base = ordersConfig({ topic, table, group, engine: '  offsetsTable: eo_test.offsets\n' });
+  const config = writeConfig(base.replace(`brokers: ${BROKERS}`, `brokers: ${PRIMARY}\n  dr: { brokers: "${DR}", primaryAlias: elsewhere }`));
+  await produce(topic, 100, encodeOrder, { partitions: 1, brokers: PRIMARY });
+  const engine = startEngine(config);
+  await engine.waitFor('100 rows', async () => (await rows(table)).rows >= 100, 60_000);
+  await engine.stop();
+  const wrongAlias = await runCli(['failover', config, '--to', 'dr']);
+  assert.equal(wrongAlias.code, 1, wrongAlias.stderr);
+  assert.match(wrongAlias.stderr, new RegExp(`ENG_FAILOVER: the dr cluster \\(${DR}\\) has no topic elsewhere\\.${topic}, the mirror of ${topic} \\(kafka.dr.primaryAlias elsewhere`));
+  const unreachable = writeConfig(base.replace(`brokers: ${BROKERS}`, `brokers: ${PRIMARY}\n  dr: { brokers: "127.0.0.1:1" }`));
+  const down = await runCli(['failover', unreachable, '--to', 'dr']);
+  assert.equal(down.code, 1, down.stderr);
+  assert.match(down.stderr, /ENG_FAILOVER: the dr Kafka cluster \(127\.0\.0\.1:1\) is unreachable: .*nothing moved/);
+  // Nothing moved: the group still reads the primary, its positions untouched.
+  const [active] = await sql<{ cluster: string }>(`SELECT cluster FROM eo_test.offsets_cluster WHERE group_id = $1`, [group]);
+  assert.equal(active.cluster, 'primary');
+  await until('the positions to be untouched', async () => {
+    const stored = await sql<{ done: string }>(`SELECT done::text AS done FROM eo_test.offsets WHERE group_id = $1`, [group]);
+    return stored.length === 1 && stored[0].done === '{(,100)}';
+  });
+});
