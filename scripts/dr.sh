@@ -6,6 +6,7 @@
 # `primary.checkpoints.internal` and synced (sync.group.offsets.enabled).
 #   scripts/dr.sh start [--reverse]   DR broker and MM2 (--reverse: dr → primary instead, for failback)
 #   scripts/dr.sh stop | stop-mm2     stop MM2 and the DR broker | MM2 only
+#   scripts/dr.sh fetch               MM2's jars only (setup.sh runs it)
 #   scripts/dr.sh freeze-mm2 | kill-mm2   SIGSTOP | SIGKILL MM2: a mirror that lags, one that dies (tests)
 #   scripts/dr.sh status              MM2 running or not; per mirrored partition the source and mirror end
 #                                     offsets and the replication lag
@@ -117,11 +118,12 @@ stop_mm2() {
 case ${1:-} in
   start) start "${2:-}" ;;
   stop-mm2) stop_mm2 ;;
+  fetch) fetch_jars ;;
   freeze-mm2) pid=$(mm2_pid) || die "MM2 is not running"; kill -STOP "$pid"; say "MM2 frozen (pid $pid)" ;;
   kill-mm2) if pid=$(mm2_pid); then kill -9 "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; rm -f "$PIDFILE"; say "MM2 killed (pid $pid)"; else say "MM2 not running"; fi ;;
   stop) stop_mm2; KAFKA_PORT=$DR_PORT bash "$ROOT/scripts/kafka.sh" stop ;;
   status)
     if pid=$(mm2_pid); then say "MM2 running (pid $pid): $(grep -- '-> *[a-z]*.enabled = true\|->.*enabled = true' "$STATE/mm2.properties" | head -n 1)"; else say "MM2 not running"; fi
     node "$ROOT/scripts/dr-lag.js" "$HOST:$PRIMARY_PORT" "$HOST:$DR_PORT" "$PRIMARY_ALIAS" "$DR_ALIAS" ;;
-  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,15p' "$0" >&2; exit 2 ;;
 esac

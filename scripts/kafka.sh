@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local Apache Kafka broker (KRaft, one combined broker+controller on loopback) used by tests,
 # benchmarks and the demo.
-#   scripts/kafka.sh start [--secure] | stop | kill | status | address | secure-env
+#   scripts/kafka.sh start [--secure] | stop | kill | status | address | secure-env | fetch
 # kill: SIGKILL, as a crashed broker (its data stays; start recovers it), for the [DR] failover test.
 # --secure (or KAFKA_SECURE=1) adds a SASL_SSL listener on KAFKA_SECURE_PORT (default PORT+2): SCRAM-SHA-512,
 # a CA and a broker certificate generated at start with openssl into the state dir (none is committed),
@@ -228,6 +228,7 @@ case "${1:-}" in
   start) [ "${2:-}" = --secure ] && SECURE=1; start ;;
   secure-env) [ -f "$SECURE_MARK" ] || die "the broker was not started with --secure"; secure_env ;;
   stop) stop ;;
+  fetch) fetch_jars ;;
   kill) if pid=$(running_pid); then kill -9 "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; rm -f "$PIDFILE"; say "killed (pid $pid, SIGKILL)"; else say "not running"; fi ;;
   status) if pid=$(running_pid); then say "running (pid $pid) on $HOST:$PORT"; else say "not running"; exit 3; fi ;;
   address) echo "$HOST:$PORT" ;;

@@ -29,6 +29,13 @@ if [ -z "${npm_config_nodedir:-}" ] && [ -d /usr/include/node ]; then
   export npm_config_nodedir=/usr
 fi
 
+# The broker's and MirrorMaker 2's jars come from Maven Central while npm compiles: one Maven after the
+# other (they share ~/.m2), in the background, waited for at the end.
+jars_log=$ROOT/.cache/jars.log
+mkdir -p "$ROOT/.cache"
+(bash scripts/kafka.sh fetch && bash scripts/dr.sh fetch) >"$jars_log" 2>&1 &
+jars_pid=$!
+
 # CI must get the native consumer; elsewhere a failed native build leaves the node-rdkafka fallback.
 [ "${1:-}" = "--ci" ] && export KPE_NATIVE_REQUIRED=1
 
@@ -51,3 +58,6 @@ fi
 
 say "building"
 npm run --silent build
+
+wait "$jars_pid" || { cat "$jars_log" >&2; echo "setup: ERROR: fetching the Kafka / MirrorMaker 2 jars failed" >&2; exit 1; }
+say "Kafka and MirrorMaker 2 jars ready"

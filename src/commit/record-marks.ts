@@ -30,23 +30,31 @@ export function recordHash(key: Uint8Array | null, value: Uint8Array | null): st
 
 /**
  * The marks a partition keeps after a batch: the finished ranges (`done`, int8multirange text) with the
- * batch's ranges added, each with the lowest and the highest mark that falls in it.
+ * batch's ranges added, each with its lowest and highest mark; the first range (everything up to the resume
+ * point) also keeps a few older marks, spaced by powers of two back from its last one, the newest in each
+ * span. When the other cluster never received the last record (MM2 lagged), the newest older one it has
+ * tells exactly how offsets there line up with offsets here, hence how many records it lacks.
  */
 export function mergeMarks(done: string, stored: RecordMark[] | null, added: ReadonlyArray<{ from: number; to: number; marks?: RecordMark[] }>): RecordMark[] {
   const ranges = unionRanges([...parseRanges(done), ...added.map((r): [number, number] => [r.from, r.to])]);
-  const all = [...(stored ?? []), ...added.flatMap((r) => r.marks ?? [])];
+  const all = [...(stored ?? []), ...added.flatMap((r) => r.marks ?? [])].sort((a, b) => a[0] - b[0]);
   const out: RecordMark[] = [];
-  for (const [lo, hi] of ranges) {
-    let first: RecordMark | null = null;
-    let last: RecordMark | null = null;
-    for (const m of all) {
-      if (m[0] < lo || m[0] >= hi) continue;
-      if (first === null || m[0] < first[0]) first = m;
-      if (last === null || m[0] > last[0]) last = m;
+  ranges.forEach(([lo, hi], i) => {
+    const inRange = all.filter((m) => m[0] >= lo && m[0] < hi);
+    if (inRange.length === 0) return;
+    const last = inRange[inRange.length - 1];
+    const keep = new Map<number, RecordMark>([[-1, inRange[0]]]);
+    if (i === 0) {
+      // Newest first: the first mark seen in a span is the one kept.
+      for (let j = inRange.length - 2; j > 0; j--) {
+        const span = Math.floor(Math.log2(last[0] - inRange[j][0]));
+        if (!keep.has(span)) keep.set(span, inRange[j]);
+      }
     }
-    if (first !== null) out.push(first);
-    if (last !== null && last !== first && last[0] !== first![0]) out.push(last);
-  }
+    keep.set(Infinity, last);
+    const kept = [...new Set(keep.values())].sort((a, b) => a[0] - b[0]);
+    for (const m of kept) if (out.length === 0 || out[out.length - 1][0] !== m[0]) out.push(m);
+  });
   return out;
 }
 

@@ -94,10 +94,12 @@ export async function failover(config: EngineConfig, to: ClusterName): Promise<F
       const stored = config.engine.delivery === 'exactly-once' ? await fromTable.read(client) : [];
       const storedTarget = config.engine.delivery === 'exactly-once' ? await toTable.read(client) : [];
       const previous = (now.report as FailoverReport | null)?.moves ?? [];
-      const plan = await planMoves(config, dr, now.cluster, to, target, toView, stored, storedTarget, previous, report);
       if (config.engine.delivery === 'exactly-once') {
+        const plan = await planMoves(config, dr, now.cluster, to, target, toView, stored, storedTarget, previous, report);
         await fromTable.fenceAll(client);
         await toTable.place(client, plan);
+      } else {
+        target.commit(await planAtLeastOnce(config, dr, now.cluster, to, target, toView, report));
       }
       report.lost = report.moves.reduce((n, m) => n + Math.max(0, m.lost), 0);
       report.seconds = (Date.now() - started) / 1000;
@@ -191,6 +193,61 @@ async function planMoves(
   return out;
 }
 
+/**
+ * At-least-once: the group's offsets on the target are MM2's checkpoints (the target's own topics: their
+ * start, unless the group committed there before). The re-read window per partition is what the engine
+ * wrote after the checkpointed commit, plus up to offset.lag.max records of MM2's conservative translation.
+ */
+async function planAtLeastOnce(
+  config: EngineConfig,
+  dr: DrConfig,
+  from: ClusterName,
+  to: ClusterName,
+  target: ClusterReader,
+  toView: EngineConfig,
+  report: FailoverReport,
+): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+  const topics = await target.topics();
+  const checkpointTopic = `${aliasOf(dr, from)}.checkpoints.internal`;
+  const checkpoints = await target.checkpoints(checkpointTopic, config.kafka.groupId);
+  const commits: Array<{ topic: string; partition: number; offset: number }> = [];
+  const logical = [...new Set(config.pipelines.flatMap((p) => p.topics ?? []))].sort();
+  for (const topic of logical) {
+    const mirrorTopic = streamTopic(dr, topic, from, to);
+    const partitions = topics.get(mirrorTopic);
+    if (partitions === undefined) {
+      throw new EngineError(ErrorCodes.FAILOVER, `the ${to} cluster (${target.brokers}) has no topic ${mirrorTopic}, the mirror of ${topic} (kafka.dr.${from === 'primary' ? 'primaryAlias' : 'drAlias'} ${aliasOf(dr, from)}, replicationPolicy ${dr.replicationPolicy}): is MirrorMaker 2 replicating it under that name? Nothing moved`);
+    }
+    if (checkpoints === null || ![...checkpoints.keys()].some((k) => k.startsWith(`${mirrorTopic}:`))) {
+      throw new EngineError(ErrorCodes.FAILOVER, `the ${to} cluster (${target.brokers}) holds no MM2 checkpoint of group ${config.kafka.groupId} for ${mirrorTopic} (${checkpointTopic}${checkpoints === null ? ' does not exist' : ''}): is MirrorMaker 2 checkpointing the group (groups filter, emit.checkpoints.enabled)? Nothing moved`);
+    }
+    for (let partition = 0; partition < partitions; partition++) {
+      const cp = checkpoints.get(`${mirrorTopic}:${partition}`) ?? null;
+      const ends = await target.ends(mirrorTopic, partition);
+      const resume = cp?.downstreamOffset ?? ends.low;
+      commits.push({ topic: mirrorTopic, partition, offset: resume });
+      const fromTopic = streamTopic(dr, topic, from, from);
+      report.moves.push({ topic, origin: from, partition, from: { topic: fromTopic, resume: cp?.upstreamOffset ?? -1, lastMark: null }, to: { topic: mirrorTopic, resume, searchedFrom: resume, found: false }, lost: -1 });
+    }
+    const local = streamTopic(dr, topic, to, to);
+    let localPartitions = topics.get(local);
+    if (localPartitions === undefined) {
+      localPartitions = partitions;
+      await createTopic(toView, local, partitions);
+      report.createdTopics.push(local);
+    }
+    const parts = Array.from({ length: localPartitions }, (_, partition) => ({ topic: local, partition }));
+    const committed = await target.committed(parts);
+    for (const [i, part] of parts.entries()) {
+      if (committed[i] >= 0) continue;
+      const { low } = await target.ends(part.topic, part.partition);
+      commits.push({ ...part, offset: low });
+      report.started.push({ ...part, offset: low });
+    }
+  }
+  return commits;
+}
+
 /** One partition: where the source's finished ranges are on the target. */
 async function translate(
   target: ClusterReader,
@@ -201,27 +258,31 @@ async function translate(
   high: number,
   cp: Checkpoint | null,
 ): Promise<{ done: Array<[number, number]>; marks: RecordMark[]; found: boolean; lost: number; lastMark: number | null }> {
-  const inPrefix = row.marks.filter((m) => m[0] < row.resume);
-  const last = inPrefix.length > 0 ? inPrefix.reduce((a, b) => (b[0] > a[0] ? b : a)) : null;
+  const prefix = row.marks.filter((m) => m[0] < row.resume).sort((a, b) => a[0] - b[0]);
+  const last = prefix.length > 0 ? prefix[prefix.length - 1] : null;
   if (last === null) {
     // No record of the prefix made a row that was marked (all dead-lettered, or written before kafka.dr
     // was configured): from the checkpoint, which is at or before it. Records there may be written again.
     return { done: [[-Infinity, searchFrom]], marks: [], found: false, lost: 0, lastMark: null };
   }
   const above = row.skip.map(([lo, hi]) => row.marks.filter((m) => m[0] >= lo && m[0] < hi));
-  const wanted = [last, ...above.flat()];
+  const wanted = [...prefix, ...above.flat()];
   const at = await target.find(topic, partition, searchFrom, wanted);
-  if (at[0] < 0) {
-    // Never mirrored: the target ends before the last record written. MM2's checkpoint pairs an upstream
-    // and a downstream offset; records after it are mirrored one for one.
-    const lost = cp === null ? -1 : Math.max(0, last[0] + 1 - (cp.upstreamOffset + (high - cp.downstreamOffset)));
+  const lastAt = at[prefix.length - 1];
+  if (lastAt < 0) {
+    // Never mirrored: the target ends before the last record written. Records are mirrored one for one, so
+    // the newest older mark it has lines the offsets up; without one, MM2's checkpoint does, as an estimate
+    // (it may be up to offset.lag.max behind).
+    let delta = -1;
+    for (let i = prefix.length - 2; i >= 0 && delta < 0; i--) if (at[i] >= 0) delta = prefix[i][0] - at[i];
+    const lost = delta >= 0 ? Math.max(0, last[0] + 1 - high - delta) : cp === null ? -1 : Math.max(0, last[0] + 1 - (cp.upstreamOffset + (high - cp.downstreamOffset)));
     const end = lost > 0 ? high + lost : high;
     // The mark stays, at the offset the record would have here: a failback finds it again on the source.
     return { done: [[-Infinity, end]], marks: [[end - 1, last[1], last[2]]], found: false, lost, lastMark: last[0] };
   }
-  const done: Array<[number, number]> = [[-Infinity, at[0] + 1]];
-  const marks: RecordMark[] = [[at[0], last[1], last[2]]];
-  let i = 1;
+  const done: Array<[number, number]> = [[-Infinity, lastAt + 1]];
+  const marks: RecordMark[] = prefix.flatMap((m, i): RecordMark[] => (at[i] >= 0 ? [[at[i], m[1], m[2]]] : []));
+  let i = prefix.length;
   for (const range of above) {
     const idx = range.map(() => i++);
     const offsets = idx.map((k) => at[k]);

@@ -46,8 +46,33 @@ export class ClusterReader {
   }
 
   async ends(topic: string, partition: number): Promise<{ low: number; high: number }> {
-    const o = await this.call<Kafka.WatermarkOffsets>(`reading the ends of ${topic}[${partition}]`, (cb) => this.c.queryWatermarkOffsets(topic, partition, 10_000, cb));
-    return { low: o.lowOffset, high: o.highOffset };
+    // A topic just created (the one producers fail over to) has no leader for a moment.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const o = await this.call<Kafka.WatermarkOffsets>(`reading the ends of ${topic}[${partition}]`, (cb) => this.c.queryWatermarkOffsets(topic, partition, 10_000, cb));
+        return { low: o.lowOffset, high: o.highOffset };
+      } catch (err) {
+        if (attempt >= 30 || !/not leader|leader not available|unknown topic/i.test(messageOf(err))) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  /** The group's committed offsets on this cluster (-1: none). */
+  async committed(parts: Array<{ topic: string; partition: number }>): Promise<number[]> {
+    if (parts.length === 0) return [];
+    const tps = await this.call<Kafka.TopicPartitionOffset[]>('reading the group\'s committed offsets', (cb) => this.c.committed(parts, 10_000, cb));
+    return parts.map((p) => tps.find((t) => t.topic === p.topic && t.partition === p.partition)?.offset ?? -1).map((o) => (o >= 0 ? o : -1));
+  }
+
+  /** Commits offsets for the group (which has no member on this cluster: its engines read the other one). */
+  commit(offsets: Array<{ topic: string; partition: number; offset: number }>): void {
+    if (offsets.length === 0) return;
+    try {
+      this.c.commitSync(offsets);
+    } catch (err) {
+      throw new EngineError(ErrorCodes.FAILOVER, `committing the group's offsets on the ${this.name} cluster (${this.brokers}): ${messageOf(err)}; nothing moved`, { cause: err });
+    }
   }
 
   /**
@@ -70,18 +95,27 @@ export class ClusterReader {
   }
 
   /**
-   * Where each mark is in `topic[partition]`, searching forward from `from`: the marks in offset order, each
-   * looked for after the one before it was found. -1 for a mark not found before the partition's end.
+   * Where each mark is in `topic[partition]`: the first record at or after `from` with its timestamp and
+   * hash, -1 for a mark not found before the partition's end. Only records whose timestamp some mark has
+   * are hashed.
    */
   async find(topic: string, partition: number, from: number, marks: readonly RecordMark[]): Promise<number[]> {
     const found = marks.map(() => -1);
-    let next = 0;
     if (marks.length === 0) return found;
+    const byTimestamp = new Map<number, number[]>();
+    marks.forEach((m, i) => byTimestamp.set(m[1], [...(byTimestamp.get(m[1]) ?? []), i]));
+    let missing = marks.length;
     await this.scan(topic, partition, from, (m) => {
-      const mark = marks[next];
-      if (m.timestamp !== mark[1] || recordHash(keyOf(m), m.value) !== mark[2]) return false;
-      found[next++] = m.offset;
-      return next === marks.length;
+      const candidates = m.timestamp === undefined ? undefined : byTimestamp.get(m.timestamp);
+      if (candidates === undefined) return false;
+      const hash = recordHash(keyOf(m), m.value);
+      for (const i of candidates) {
+        if (found[i] < 0 && marks[i][2] === hash) {
+          found[i] = m.offset;
+          missing--;
+        }
+      }
+      return missing === 0;
     });
     return found;
   }
