@@ -3,13 +3,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load';
 import { configJsonSchema } from '../config/schema';
 import { inspectDeadLetters, replayConfig } from './dlq';
-import { formatPositions, parseTarget, resetPositions, showPositions } from './offsets';
+import { formatPositions, otherClusterPositions, parseTarget, resetPositions, showPositions } from './offsets';
 import { ClusterInactiveError } from '../commit/active-cluster';
 import type { ClusterName, EngineConfig } from '../config/types';
 import { Engine } from '../engine/engine';
 import { activeCluster, failover } from '../engine/failover';
-import { clusterView } from '../source/clusters';
-import { formatFailover } from './failover-report';
+import { clusterView, otherCluster } from '../source/clusters';
+import { formatFailover } from '../engine/failover-report';
 import { EngineError, exitCodeFor, ExitCodes, messageOf } from '../errors';
 import { log, redact } from '../log';
 import { loadSchemas } from '../schema/load';
@@ -148,13 +148,22 @@ async function offsets([sub, file]: string[], values: Record<string, string | bo
   if (sub === 'show' && to !== undefined) throw new UsageError('offsets show takes no --to');
   const target = to === undefined ? null : parseTarget(to);
   if (sub === 'reset' && target === null) throw new UsageError('--to takes earliest, latest, an offset or an ISO time such as 2026-11-22T10:00:00Z');
-  const config = loadConfig(file);
+  const loaded = loadConfig(file);
+  // [DR] Positions on the cluster the group reads now.
+  const cluster = await activeCluster(loaded);
+  const config = cluster === loaded.kafka.cluster ? loaded : clusterView(loaded, cluster);
+  if (config.kafka.dr) process.stdout.write(`group ${config.kafka.groupId} reads the ${cluster} Kafka cluster (${config.kafka.brokers})\n`);
   if (sub === 'reset') {
     const moved = await resetPositions(config, pipeline, target!);
     for (const m of moved) process.stdout.write(`${m.topic} ${m.partition} → ${m.offset}\n`);
     log.info(`reset ${moved.length} partitions of ${pipeline} (group ${config.kafka.groupId})`);
   }
   process.stdout.write(`${formatPositions(await showPositions(config, pipeline))}\n`);
+  const other = await otherClusterPositions(config);
+  if (other.length > 0) {
+    process.stdout.write(`positions kept for the ${otherCluster(cluster)} cluster (used by a failover back to it):\n`);
+    for (const o of other) process.stdout.write(`  ${o.topic}[${o.partition}] @${o.resume} (epoch ${o.epoch})\n`);
+  }
   return ExitCodes.OK;
 }
 

@@ -8,6 +8,7 @@ import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { log } from '../log';
 import { connectPg } from '../sink/pg-connection';
 import { connectionSettings } from '../source/source';
+import { otherCluster, positionsGroup } from '../source/clusters';
 
 /** Where `engine offsets reset --to` moves a pipeline: an end of the log, an offset, or the first record at or after a time. */
 export type ResetTarget = { kind: 'earliest' | 'latest' } | { kind: 'offset'; offset: number } | { kind: 'time'; ms: number };
@@ -54,7 +55,8 @@ async function partitionsOf(c: Kafka.KafkaConsumer, topics: string[] | null, pat
   const re = pattern ? topicPattern(pattern).re : null;
   const out: Array<{ topic: string; partition: number }> = [];
   for (const t of md.topics) {
-    if (!(topics?.includes(t.name) ?? re?.test(t.name))) continue;
+    // [DR] a cluster view has both: its own topics by name, the mirrors by pattern.
+    if (!(topics?.includes(t.name) === true || re?.test(t.name) === true)) continue;
     for (const p of t.partitions) out.push({ topic: t.name, partition: p.id });
   }
   for (const t of topics ?? []) if (!out.some((o) => o.topic === t)) throw new EngineError(ErrorCodes.OFFSETS, `topic ${t} does not exist`);
@@ -89,6 +91,7 @@ function table(config: EngineConfig, groupId: string): OffsetsTable {
 
 /** `engine offsets show`: per partition, the offsets table's position (exactly-once), Kafka's committed offset and the log's ends. */
 export async function showPositions(config: EngineConfig, pipelineName: string, groupId = config.kafka.groupId): Promise<PartitionPosition[]> {
+  const positions = groupId === config.kafka.groupId ? positionsGroup(config) : groupId;
   const p = pipelineOf(config, pipelineName);
   return withGroupClient(config, groupId, async (c) => {
     const parts = await partitionsOf(c, p.topics, p.topicPattern);
@@ -96,7 +99,7 @@ export async function showPositions(config: EngineConfig, pipelineName: string, 
     const stored =
       config.engine.delivery === 'exactly-once'
         ? await withPg(config, async (pg) => {
-            const t = table(config, groupId);
+            const t = table(config, positions);
             await t.ensure(pg);
             return t.read(pg, [...new Set(parts.map((x) => x.topic))]);
           })
@@ -123,6 +126,7 @@ export async function showPositions(config: EngineConfig, pipelineName: string, 
  * member of the group runs: stop the engines first.
  */
 export async function resetPositions(config: EngineConfig, pipelineName: string, target: ResetTarget, groupId = config.kafka.groupId): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+  const positionsKey = groupId === config.kafka.groupId ? positionsGroup(config) : groupId;
   const p = pipelineOf(config, pipelineName);
   return withGroupClient(config, groupId, async (c) => {
     const parts = await partitionsOf(c, p.topics, p.topicPattern);
@@ -148,7 +152,7 @@ export async function resetPositions(config: EngineConfig, pipelineName: string,
     }
     if (config.engine.delivery === 'exactly-once') {
       await withPg(config, async (pg) => {
-        const t = table(config, groupId);
+        const t = table(config, positionsKey);
         await t.ensure(pg);
         await t.reset(pg, positions);
       });
@@ -162,6 +166,16 @@ export async function resetPositions(config: EngineConfig, pipelineName: string,
       log.warn(why);
     }
     return positions;
+  });
+}
+
+/** [DR] The positions kept for the cluster the group does not read now (from PostgreSQL only: it may be down). */
+export async function otherClusterPositions(config: EngineConfig): Promise<StoredPartition[]> {
+  if (config.kafka.dr === null || config.engine.delivery !== 'exactly-once') return [];
+  return withPg(config, async (pg) => {
+    const t = table(config, positionsGroup(config, otherCluster(config.kafka.cluster)));
+    await t.ensure(pg);
+    return t.read(pg);
   });
 }
 

@@ -93,6 +93,9 @@ export interface DrConfig {
   config: Record<string, string | number | boolean>;
   /** 0: failover only by command. */
   autoFailoverAfterMs: number;
+  /** kafka.brokers and kafka.config as configured: the primary's, whichever cluster a view reads. */
+  primaryBrokers: string;
+  primaryConfig: Record<string, string | number | boolean>;
 }
 
 export interface EngineConfig {

@@ -56,7 +56,7 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
   for (const p of pipelines) p.batch.maxBytes = Math.min(p.batch.maxBytes, memoryPlan.maxBatchBytes);
 
   return {
-    kafka: { brokers: str(kafka.brokers), groupId: str(kafka.groupId), config: passThrough, dr: drConfig(kafka.dr, problems), cluster: 'primary' },
+    kafka: { brokers: str(kafka.brokers), groupId: str(kafka.groupId), config: passThrough, dr: drConfig(kafka.dr, str(kafka.brokers), passThrough, problems), cluster: 'primary' },
     postgres: { url: pgTarget.url, hosts, tls: pgTarget.tls, connections: int(postgres.connections) },
     engine: {
       workers: int(engine.workers),
@@ -81,7 +81,7 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
   };
 }
 
-function drConfig(dr: KafkaDocument['dr'], problems: string[]): DrConfig | null {
+function drConfig(dr: KafkaDocument['dr'], primaryBrokers: string, primaryConfig: DrConfig['primaryConfig'], problems: string[]): DrConfig | null {
   if (dr === undefined) return null;
   const config = dr.config ?? {};
   problems.push(...ownedSettingProblems(config).map((p) => p.replace(/^kafka\.config/, 'kafka.dr.config')));
@@ -91,7 +91,7 @@ function drConfig(dr: KafkaDocument['dr'], problems: string[]): DrConfig | null 
     if (!/^[A-Za-z0-9_-]+$/.test(alias)) problems.push(`kafka.dr.${key}: "${alias}" is not an MM2 cluster alias (letters, digits, _ and -)`);
   }
   if (primaryAlias === drAlias) problems.push(`kafka.dr: primaryAlias and drAlias are both "${primaryAlias}"; MM2 names each cluster differently`);
-  return { brokers: str(dr.brokers), primaryAlias, drAlias, replicationPolicy: dr.replicationPolicy!, config, autoFailoverAfterMs: millis(dr.autoFailoverAfter) };
+  return { brokers: str(dr.brokers), primaryAlias, drAlias, replicationPolicy: dr.replicationPolicy!, config, autoFailoverAfterMs: millis(dr.autoFailoverAfter), primaryBrokers, primaryConfig };
 }
 
 /** The URL's hosts (libpq's multi-host form); the engine writes, so a session that refuses writes is refused here. */

@@ -58,6 +58,16 @@ export interface FailoverReport {
   already?: boolean;
 }
 
+/** Whether the cluster a view reads answers a new connection (within ClusterReader's 10 s). */
+export async function clusterAnswers(view: EngineConfig): Promise<boolean> {
+  try {
+    await (await ClusterReader.open(view)).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The cluster the group reads now (the primary when nothing is stored). */
 export async function activeCluster(config: EngineConfig): Promise<ClusterName> {
   if (config.kafka.dr === null) return 'primary';

@@ -43,6 +43,7 @@ export class EngineMetrics {
   readonly pgFailovers = new Counter({ name: `${PREFIX}postgres_failovers_total`, help: 'Reconnects that reached another PostgreSQL server (host, system or timeline) than before', registers: this.r });
   readonly pgServer = new Gauge({ name: `${PREFIX}postgres_server`, help: '1 for the PostgreSQL host the engine writes to', labelNames: ['host', 'role'], registers: this.r });
   readonly pgUnwritableSeconds = new Gauge({ name: `${PREFIX}postgres_unwritable_seconds`, help: 'How long no PostgreSQL host could be connected to (0 while one can)', registers: this.r });
+  readonly kafkaCluster = new Gauge({ name: `${PREFIX}kafka_cluster`, help: '[DR] 1 for the Kafka cluster the group reads (primary or dr; engine failover moves it)', labelNames: ['cluster', 'brokers'], registers: this.r });
   readonly retries = new Counter({ name: `${PREFIX}retries_total`, help: 'Retried failures, by cause (SQLSTATE or error code)', labelNames: ['stage', 'cause'], registers: this.r });
   readonly paused = new Gauge({ name: `${PREFIX}paused`, help: '1 while polling waits, by reason (ring_full: PostgreSQL or the workers behind)', labelNames: ['reason'], registers: this.r });
 

@@ -20,7 +20,9 @@ export class Readiness {
   /** Set by the engine's watchdog (engine/watchdog.ts): why the engine counts as stalled, or null. */
   stalled: string | null = null;
   private pgProblem: string | null = 'not checked yet';
-  private kafkaProblem: string | null = null;
+  private problem: string | null = null;
+  /** [DR] Since when (ms) the brokers have not answered; null while they do. */
+  kafkaUnreachableSince: number | null = null;
   private probe: Client | null = null;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -45,6 +47,16 @@ export class Readiness {
     void this.probePostgres();
     every(PROBE_EVERY_MS, () => this.probePostgres());
     every(WATERMARKS_EVERY_MS, () => this.refreshWatermarks(source(), tracker, metrics));
+  }
+
+  private get kafkaProblem(): string | null {
+    return this.problem;
+  }
+
+  private set kafkaProblem(problem: string | null) {
+    if (problem === null) this.kafkaUnreachableSince = null;
+    else if (this.problem === null) this.kafkaUnreachableSince = Date.now();
+    this.problem = problem;
   }
 
   /** A client error that says the brokers are unreachable (cleared by the next watermark query that works). */

@@ -58,9 +58,9 @@ const escapeRegex = (text: string) => text.replace(/[.^$|?*+()[\]{}\\]/g, '\\$&'
  */
 export function clusterView(config: EngineConfig, cluster: ClusterName): EngineConfig {
   const dr = config.kafka.dr;
-  if (dr === null || (cluster === 'primary' && dr.replicationPolicy === 'identity')) return { ...config, kafka: { ...config.kafka, cluster: 'primary' } };
-  const brokers = cluster === 'primary' ? config.kafka.brokers : dr.brokers;
-  const settings = cluster === 'primary' ? config.kafka.config : { ...config.kafka.config, ...dr.config };
+  if (dr === null) return { ...config, kafka: { ...config.kafka, cluster: 'primary' } };
+  const brokers = cluster === 'primary' ? dr.primaryBrokers : dr.brokers;
+  const settings = cluster === 'primary' ? dr.primaryConfig : { ...dr.primaryConfig, ...dr.config };
   const mirrorPrefix = escapeRegex(`${aliasOf(dr, otherCluster(cluster))}.`);
   const pipelines = config.pipelines.map((p): PipelineConfig => {
     if (dr.replicationPolicy === 'identity') return p;

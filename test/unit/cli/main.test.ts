@@ -56,6 +56,10 @@ test('exit codes per command: usage 2, config 3 (start, validate, dlq, offsets a
   assert.equal(await run('dlq', 'inspect', good, '--pipeline', 'p', '--from-offset', '3'), ExitCodes.USAGE, '--from-offset only with replay');
   assert.equal(await run('offsets', 'reset', good, '--pipeline', 'p', '--to', 'yesterday'), ExitCodes.USAGE);
   assert.equal(await run('offsets', 'show', good, '--pipeline', 'p', '--to', 'earliest'), ExitCodes.USAGE);
+  assert.equal(await run('failover', good), ExitCodes.USAGE, 'failover needs --to');
+  assert.equal(await run('failover', good, '--to', 'backup'), ExitCodes.USAGE, '--to is dr or primary');
+  assert.equal(await run('failover', bad, '--to', 'dr'), ExitCodes.CONFIG);
+  assert.equal(await run('failover', good, '--to', 'dr'), ExitCodes.CONFIG, 'no kafka.dr: nothing to fail over to');
 });
 
 test('--name=value works like --name value', async () => {

@@ -1,4 +1,4 @@
-import type { FailoverReport } from '../engine/failover';
+import type { FailoverReport } from './failover';
 
 /** `engine failover`'s report for a person: what moved where, what the target never received. */
 export function formatFailover(r: FailoverReport): string {
