@@ -104,12 +104,13 @@ export async function failover(config: EngineConfig, to: ClusterName): Promise<F
       const stored = config.engine.delivery === 'exactly-once' ? await fromTable.read(client) : [];
       const storedTarget = config.engine.delivery === 'exactly-once' ? await toTable.read(client) : [];
       const previous = (now.report as FailoverReport | null)?.moves ?? [];
+      const move: Move = { config, dr, from: now.cluster, to, target, toView, report };
       if (config.engine.delivery === 'exactly-once') {
-        const plan = await planMoves(config, dr, now.cluster, to, target, toView, stored, storedTarget, previous, report);
+        const plan = await planMoves(move, stored, storedTarget, previous);
         await fromTable.fenceAll(client);
         await toTable.place(client, plan);
       } else {
-        target.commit(await planAtLeastOnce(config, dr, now.cluster, to, target, toView, report));
+        target.commit(await planAtLeastOnce(move));
       }
       report.lost = report.moves.reduce((n, m) => n + Math.max(0, m.lost), 0);
       report.seconds = (Date.now() - started) / 1000;
@@ -129,19 +130,33 @@ export async function failover(config: EngineConfig, to: ClusterName): Promise<F
 
 type Placement = { topic: string; partition: number; done: Array<[number, number]>; marks: RecordMark[] };
 
+/** One failover: the group's config, the two clusters, the target's reader and view, the report it fills. */
+interface Move {
+  config: EngineConfig;
+  dr: DrConfig;
+  from: ClusterName;
+  to: ClusterName;
+  target: ClusterReader;
+  toView: EngineConfig;
+  report: FailoverReport;
+}
+
+function noMirror(m: Move, mirror: string, of: string): EngineError {
+  const alias = m.from === 'primary' ? 'primaryAlias' : 'drAlias';
+  return new EngineError(ErrorCodes.FAILOVER, `the ${m.to} cluster (${m.target.brokers}) has no topic ${mirror}, the mirror of ${of} (kafka.dr.${alias} ${aliasOf(m.dr, m.from)}, replicationPolicy ${m.dr.replicationPolicy}): is MirrorMaker 2 replicating it under that name? Nothing moved`);
+}
+
+/** The group's checkpoints on the target, refusing a mirror that has none. */
+function checkpointsOf(m: Move, all: Map<string, Checkpoint> | null, checkpointTopic: string, mirror: string): Map<string, Checkpoint> {
+  if (all === null || ![...all.keys()].some((k) => k.startsWith(`${mirror}:`))) {
+    throw new EngineError(ErrorCodes.FAILOVER, `the ${m.to} cluster (${m.target.brokers}) holds no MM2 checkpoint of group ${m.config.kafka.groupId} for ${mirror} (${checkpointTopic}${all === null ? ' does not exist' : ''}): is MirrorMaker 2 checkpointing the group (groups filter, emit.checkpoints.enabled)? Nothing moved`);
+  }
+  return all;
+}
+
 /** The target's positions (exactly-once), filling report.moves / started / createdTopics. */
-async function planMoves(
-  config: EngineConfig,
-  dr: DrConfig,
-  from: ClusterName,
-  to: ClusterName,
-  target: ClusterReader,
-  toView: EngineConfig,
-  stored: StoredPartition[],
-  storedTarget: StoredPartition[],
-  previous: PartitionMove[],
-  report: FailoverReport,
-): Promise<Placement[]> {
+async function planMoves(m: Move, stored: StoredPartition[], storedTarget: StoredPartition[], previous: PartitionMove[]): Promise<Placement[]> {
+  const { config, dr, from, to, target, toView, report } = m;
   const topics = await target.topics();
   const logical = new Set<string>();
   for (const p of config.pipelines) for (const t of p.topics ?? []) logical.add(t);
@@ -161,18 +176,14 @@ async function planMoves(
       const mirror = origin !== to;
       let partitions = topics.get(toTopic);
       if (partitions === undefined) {
-        if (mirror && rows.length > 0) {
-          throw new EngineError(ErrorCodes.FAILOVER, `the ${to} cluster (${target.brokers}) has no topic ${toTopic}, the mirror of ${fromTopic} (kafka.dr.${from === 'primary' ? 'primaryAlias' : 'drAlias'} ${aliasOf(dr, from)}, replicationPolicy ${dr.replicationPolicy}): is MirrorMaker 2 replicating it under that name? Nothing moved`);
-        }
+        if (mirror && rows.length > 0) throw noMirror(m, toTopic, fromTopic);
         if (mirror) continue;
         // The topic producers write to after they fail over: as many partitions as its mirror.
         partitions = topics.get(streamTopic(dr, topic, otherCluster(to), to)) ?? Math.max(1, ...rows.map((r) => r.partition + 1));
         await createTopic(toView, toTopic, partitions);
         report.createdTopics.push(toTopic);
       }
-      if (mirror && rows.length > 0 && (checkpoints === null || ![...checkpoints.keys()].some((k) => k.startsWith(`${toTopic}:`)))) {
-        throw new EngineError(ErrorCodes.FAILOVER, `the ${to} cluster (${target.brokers}) holds no MM2 checkpoint of group ${config.kafka.groupId} for ${toTopic} (${checkpointTopic}${checkpoints === null ? ' does not exist' : ''}): is MirrorMaker 2 checkpointing the group (groups filter, emit.checkpoints.enabled)? Nothing moved`);
-      }
+      if (mirror && rows.length > 0) checkpointsOf(m, checkpoints, checkpointTopic, toTopic);
       for (let partition = 0; partition < partitions; partition++) {
         const row = rows.find((r) => r.partition === partition) ?? null;
         const mine = storedTarget.find((s) => s.topic === toTopic && s.partition === partition) ?? null;
@@ -208,15 +219,8 @@ async function planMoves(
  * start, unless the group committed there before). The re-read window per partition is what the engine
  * wrote after the checkpointed commit, plus up to offset.lag.max records of MM2's conservative translation.
  */
-async function planAtLeastOnce(
-  config: EngineConfig,
-  dr: DrConfig,
-  from: ClusterName,
-  to: ClusterName,
-  target: ClusterReader,
-  toView: EngineConfig,
-  report: FailoverReport,
-): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+async function planAtLeastOnce(m: Move): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+  const { config, dr, from, to, target, toView, report } = m;
   const topics = await target.topics();
   const checkpointTopic = `${aliasOf(dr, from)}.checkpoints.internal`;
   const checkpoints = await target.checkpoints(checkpointTopic, config.kafka.groupId);
@@ -225,14 +229,10 @@ async function planAtLeastOnce(
   for (const topic of logical) {
     const mirrorTopic = streamTopic(dr, topic, from, to);
     const partitions = topics.get(mirrorTopic);
-    if (partitions === undefined) {
-      throw new EngineError(ErrorCodes.FAILOVER, `the ${to} cluster (${target.brokers}) has no topic ${mirrorTopic}, the mirror of ${topic} (kafka.dr.${from === 'primary' ? 'primaryAlias' : 'drAlias'} ${aliasOf(dr, from)}, replicationPolicy ${dr.replicationPolicy}): is MirrorMaker 2 replicating it under that name? Nothing moved`);
-    }
-    if (checkpoints === null || ![...checkpoints.keys()].some((k) => k.startsWith(`${mirrorTopic}:`))) {
-      throw new EngineError(ErrorCodes.FAILOVER, `the ${to} cluster (${target.brokers}) holds no MM2 checkpoint of group ${config.kafka.groupId} for ${mirrorTopic} (${checkpointTopic}${checkpoints === null ? ' does not exist' : ''}): is MirrorMaker 2 checkpointing the group (groups filter, emit.checkpoints.enabled)? Nothing moved`);
-    }
+    if (partitions === undefined) throw noMirror(m, mirrorTopic, topic);
+    const known = checkpointsOf(m, checkpoints, checkpointTopic, mirrorTopic);
     for (let partition = 0; partition < partitions; partition++) {
-      const cp = checkpoints.get(`${mirrorTopic}:${partition}`) ?? null;
+      const cp = known.get(`${mirrorTopic}:${partition}`) ?? null;
       const ends = await target.ends(mirrorTopic, partition);
       const resume = cp?.downstreamOffset ?? ends.low;
       commits.push({ topic: mirrorTopic, partition, offset: resume });
