@@ -110,9 +110,13 @@ NativeConsumer::NativeConsumer(const Napi::CallbackInfo& info) : Napi::ObjectWra
   queue_ = rd_kafka_queue_get_consumer(rk_);
 }
 
-NativeConsumer::~NativeConsumer() { Destroy(); }
+NativeConsumer::~NativeConsumer() {
+  // A close still waiting for a coordinator when the process exits: leave the handle to the exit.
+  if (close_running_.load()) return;
+  Destroy();
+}
 
-void NativeConsumer::Destroy() {
+void NativeConsumer::Destroy(int flags) {
   if (rk_ == nullptr) return;
   closing_ = true;
   for (size_t i = held_at_; i < held_.size(); i++) rd_kafka_message_destroy(held_[i]);
@@ -120,16 +124,24 @@ void NativeConsumer::Destroy() {
   held_at_ = 0;
   if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
   queue_ = nullptr;
-  rd_kafka_destroy(rk_);
+  rd_kafka_destroy_flags(rk_, flags);
   rk_ = nullptr;
 }
 
-void NativeConsumer::CloseBlocking() {
+void NativeConsumer::CloseBlocking(bool leave_group) {
   closing_ = true;
+  close_running_ = true;
   // Calls already on libuv threads still use rk_; each ends by its own timeout.
   while (calls_in_flight_.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  rd_kafka_consumer_close(rk_);
-  Destroy();
+  if (!leave_group) {
+    // The cluster is gone or no longer the group's ([DR] failover): leaving the group would wait for a
+    // coordinator that may never answer, holding a libuv thread (and the process's exit) meanwhile.
+    Destroy(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  } else {
+    rd_kafka_consumer_close(rk_);
+    Destroy();
+  }
+  close_running_ = false;
 }
 
 void NativeConsumer::CheckOpen(Napi::Env env) {
@@ -405,18 +417,20 @@ Napi::Value NativeConsumer::TakeEvents(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// close(cb()): leaves the group (revoking at once, see RebalanceCb) and frees the client. No fill may run.
+// close(cb(), leaveGroup = true): leaves the group (revoking at once, see RebalanceCb) and frees the
+// client; leaveGroup false frees it without a word to the coordinator. No fill may run.
 Napi::Value NativeConsumer::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Function cb = info[0].As<Napi::Function>();
+  bool leave_group = info.Length() < 2 || !info[1].IsBoolean() || info[1].As<Napi::Boolean>().Value();
   if (rk_ == nullptr || closing_) {
     cb.Call({env.Null()});
     return env.Undefined();
   }
   if (busy) throw Napi::Error::New(env, "close: a fill is still running");
   closing_ = true;  // no new call may start; CloseBlocking waits for those running
-  auto* w = new BlockingWorker(cb, Value(), [this]() -> std::string {
-    CloseBlocking();
+  auto* w = new BlockingWorker(cb, Value(), [this, leave_group]() -> std::string {
+    CloseBlocking(leave_group);
     return "";
   }, nullptr);
   w->Queue();

@@ -70,7 +70,7 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   // Run on a libuv worker thread by FillWorker: moves messages into ring_[pos, limit).
   void Fill(uint32_t pos, uint32_t limit, uint32_t max_messages, int timeout_ms, double* out, uint32_t out_len);
   // Run on a libuv worker thread by CloseWorker.
-  void CloseBlocking();
+  void CloseBlocking(bool leave_group);
   rd_kafka_t* handle() const { return rk_; }
   std::atomic<bool> busy{false};
 
@@ -111,13 +111,15 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   void CheckOpen(Napi::Env env);
-  void Destroy();
+  void Destroy(int flags = 0);
 
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
   std::atomic<bool> closing_{false};
   // Calls running on libuv threads with rk_ (connect, committed, watermarks, commitAndWait): close waits for them.
   std::atomic<int> calls_in_flight_{0};
+  // A close running on a libuv thread: the destructor (at process exit) must not destroy rk_ under it.
+  std::atomic<bool> close_running_{false};
 
   Napi::Reference<Napi::Uint8Array> ring_ref_;
   uint8_t* ring_ = nullptr;

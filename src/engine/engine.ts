@@ -342,8 +342,9 @@ export class Engine {
     if (this.source) {
       // After a failover the old cluster may be dead (the final commit would wait for its coordinator) and
       // its group positions no longer matter: the group reads the other cluster now.
-      if (!(this.failure instanceof ClusterInactiveError)) await this.partitions.commitFinal();
-      await this.source.disconnect();
+      const failedOver = this.failure instanceof ClusterInactiveError;
+      if (!failedOver) await this.partitions.commitFinal();
+      await this.source.disconnect(!failedOver);
     }
     await this.pool?.close();
     await this.recordErrors?.close();

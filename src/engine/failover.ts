@@ -20,8 +20,9 @@ import type { Checkpoint } from '../source/mm2-checkpoints';
  *   1. where to start looking on the target: MM2's checkpoint of the group (conservative: at or before
  *      the record the group had reached) when the target holds a mirror; for a topic that is the target's
  *      own (failback), the target's earlier position less the records it was missing then;
- *   2. search forward from there for the marks (record-marks.ts) of the last record of the finished
- *      prefix and of any finished range above it; resume right after the last record found;
+ *   2. search forward from there to the end for the marks (record-marks.ts) of the last record of the
+ *      finished prefix and of any finished range above it; resume right after the last copy found (MM2
+ *      may have mirrored a span twice);
  *   3. not found: the target never received that record (MM2 lagged when the source died): resume at the
  *      target's end, report how many records were written that the target lacks (from the checkpoint's
  *      pair of offsets), and mark as finished that many offsets past the end, in case MM2 delivers them
@@ -58,10 +59,10 @@ export interface FailoverReport {
   already?: boolean;
 }
 
-/** Whether the cluster a view reads answers a new connection (within ClusterReader's 10 s). */
+/** Whether the cluster a view reads answers a new connection within 5 s. */
 export async function clusterAnswers(view: EngineConfig): Promise<boolean> {
   try {
-    await (await ClusterReader.open(view)).close();
+    await (await ClusterReader.open(view, 5_000)).close();
     return true;
   } catch {
     return false;
@@ -283,9 +284,9 @@ async function translate(
     // Never mirrored: the target ends before the last record written. Records are mirrored one for one, so
     // the newest older mark it has lines the offsets up; without one, MM2's checkpoint does, as an estimate
     // (it may be up to offset.lag.max behind).
-    let delta = -1;
-    for (let i = prefix.length - 2; i >= 0 && delta < 0; i--) if (at[i] >= 0) delta = prefix[i][0] - at[i];
-    const lost = delta >= 0 ? Math.max(0, last[0] + 1 - high - delta) : cp === null ? -1 : Math.max(0, last[0] + 1 - (cp.upstreamOffset + (high - cp.downstreamOffset)));
+    let delta: number | null = null;
+    for (let i = prefix.length - 2; i >= 0 && delta === null; i--) if (at[i] >= 0) delta = prefix[i][0] - at[i];
+    const lost = delta !== null ? Math.max(0, last[0] + 1 - high - delta) : cp === null ? -1 : Math.max(0, last[0] + 1 - (cp.upstreamOffset + (high - cp.downstreamOffset)));
     const end = lost > 0 ? high + lost : high;
     // The mark stays, at the offset the record would have here: a failback finds it again on the source.
     return { done: [[-Infinity, end]], marks: [[end - 1, last[1], last[2]]], found: false, lost, lastMark: last[0] };

@@ -216,6 +216,7 @@ export class KafkaSource implements ConsumerClient {
     return this.consume(1).then(() => undefined);
   }
 
+  /** node-rdkafka always leaves the group (its disconnect has no other way); a dead coordinator costs the 10 s. */
   disconnect(): Promise<void> {
     if (this.disconnected) return Promise.resolve();
     this.disconnected = true;

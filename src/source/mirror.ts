@@ -24,11 +24,11 @@ export class ClusterReader {
   }
 
   /** Connects to the cluster `view` reads (clusterView); an unreachable cluster is ENG_FAILOVER naming it. */
-  static async open(view: EngineConfig): Promise<ClusterReader> {
+  static async open(view: EngineConfig, timeoutMs = 10_000): Promise<ClusterReader> {
     const { cluster, brokers } = view.kafka;
     const c = new Kafka.KafkaConsumer({ ...connectionSettings(view.kafka), 'group.id': view.kafka.groupId, 'enable.auto.commit': false, 'enable.partition.eof': true }, { 'auto.offset.reset': 'earliest' });
     try {
-      await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => c.connect({ timeout: timeoutMs }, (err) => (err ? reject(err) : resolve())));
     } catch (err) {
       throw new EngineError(ErrorCodes.FAILOVER, `the ${cluster} Kafka cluster (${brokers}) is unreachable: ${messageOf(err)}; nothing moved`, { cause: err });
     }
@@ -95,27 +95,22 @@ export class ClusterReader {
   }
 
   /**
-   * Where each mark is in `topic[partition]`: the first record at or after `from` with its timestamp and
-   * hash, -1 for a mark not found before the partition's end. Only records whose timestamp some mark has
-   * are hashed.
+   * Where each mark is in `topic[partition]`: the LAST record at or after `from` with its timestamp and
+   * hash (MM2 may mirror a span twice when a task restarts: resuming after the last copy of the last record
+   * written skips the repeats too), -1 for a mark not found before the partition's end. Only records whose
+   * timestamp some mark has are hashed.
    */
   async find(topic: string, partition: number, from: number, marks: readonly RecordMark[]): Promise<number[]> {
     const found = marks.map(() => -1);
     if (marks.length === 0) return found;
     const byTimestamp = new Map<number, number[]>();
     marks.forEach((m, i) => byTimestamp.set(m[1], [...(byTimestamp.get(m[1]) ?? []), i]));
-    let missing = marks.length;
     await this.scan(topic, partition, from, (m) => {
       const candidates = m.timestamp === undefined ? undefined : byTimestamp.get(m.timestamp);
       if (candidates === undefined) return false;
       const hash = recordHash(keyOf(m), m.value);
-      for (const i of candidates) {
-        if (found[i] < 0 && marks[i][2] === hash) {
-          found[i] = m.offset;
-          missing--;
-        }
-      }
-      return missing === 0;
+      for (const i of candidates) if (marks[i][2] === hash) found[i] = m.offset;
+      return false;
     });
     return found;
   }

@@ -49,7 +49,8 @@ export interface NativeConsumerHandle {
   seek(parts: NativePartition[]): NativePartition[];
   pause(parts: NativePartition[]): void;
   resume(parts: NativePartition[]): void;
-  close(cb: (err: Error | null) => void): void;
+  /** leaveGroup false: free the client without a word to the coordinator (a cluster failed over from). */
+  close(cb: (err: Error | null) => void, leaveGroup?: boolean): void;
 }
 
 /** A delivery report: `code` 0 = acknowledged (with the producer's acks), else librdkafka's error. */

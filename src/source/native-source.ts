@@ -207,7 +207,7 @@ export class NativeSource implements ConsumerClient {
   }
 
   /** Leaves the group and frees the client; no fill may be running (the poller has stopped). */
-  disconnect(): Promise<void> {
+  disconnect(leaveGroup = true): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     return new Promise((resolve) => {
@@ -216,7 +216,7 @@ export class NativeSource implements ConsumerClient {
         this.handle.close(() => {
           clearTimeout(timer);
           resolve();
-        });
+        }, leaveGroup);
       } catch (err) {
         log.warn(`closing the Kafka consumer failed: ${messageOf(err)}`);
         clearTimeout(timer);

@@ -58,7 +58,11 @@ export interface ConsumerClient {
    * fetched meanwhile is dropped: it was never written, so it is not committed and is read again.
    */
   serve(timeoutMs: number): Promise<void>;
-  disconnect(): Promise<void>;
+  /**
+   * Leaves the group and frees the client (waiting up to 10 s). leaveGroup false ([DR]: the cluster was
+   * failed over from, perhaps dead): frees it without waiting for a coordinator, where the client can.
+   */
+  disconnect(leaveGroup?: boolean): Promise<void>;
 }
 
 /**

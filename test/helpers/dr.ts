@@ -41,3 +41,36 @@ export async function ends(brokers: string, topic: string, partitions: number): 
 }
 
 export const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * Per partition, how many distinct records (key and value) a topic holds, and how many in all: MM2 may
+ * mirror a span twice when one of its tasks restarts (it is at-least-once).
+ */
+export async function distinctRecords(brokers: string, topic: string, partitions: number): Promise<Array<{ distinct: number; total: number }>> {
+  const highs = await ends(brokers, topic, partitions);
+  const c = new Kafka.KafkaConsumer({ 'metadata.broker.list': brokers, 'group.id': 'kpe-dr-probe', 'enable.auto.commit': false }, {});
+  await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+  c.setDefaultConsumeTimeout(200);
+  try {
+    const out: Array<{ distinct: number; total: number }> = [];
+    for (let p = 0; p < partitions; p++) {
+      const seen = new Set<string>();
+      let total = 0;
+      if (highs[p] > 0) {
+        c.assign([{ topic, partition: p, offset: 0 }]);
+        while (total < highs[p]) {
+          const batch = await new Promise<Kafka.Message[]>((resolve, reject) => c.consume(1000, (err, m) => (err ? reject(err) : resolve(m))));
+          for (const m of batch) {
+            total++;
+            seen.add(`${m.key?.toString('hex') ?? '-'}:${m.value?.toString('hex') ?? '-'}`);
+          }
+        }
+        c.unassign();
+      }
+      out.push({ distinct: seen.size, total });
+    }
+    return out;
+  } finally {
+    await new Promise<void>((resolve) => c.disconnect(() => resolve()));
+  }
+}

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { createTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
 import { ClusterReader } from '../../src/source/mirror';
 import type { EngineConfig } from '../../src/config/types';
-import { BROKERS, runCli, sql, unique, until, writeConfig } from '../helpers/env';
-import { DR, drScript, ends, PRIMARY, primaryBroker, sum } from '../helpers/dr';
+import { BROKERS, runCli, sql, unique, writeConfig } from '../helpers/env';
+import { distinctRecords, DR, drScript, ends, PRIMARY, primaryBroker, sum } from '../helpers/dr';
 import { startEngine } from '../helpers/engine-process';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 
@@ -15,7 +16,8 @@ import { createOrdersTable, ordersConfig } from '../helpers/orders';
  * killed (SIGKILL) right after a burst, so MM2 and the engine are both somewhere in it; producers move to
  * the DR cluster; `engine failover --to dr`; the engine, still running, starts again on DR. Then the
  * primary comes back, MM2 mirrors DR's new records into it, `engine failover --to primary`. Every record
- * is in the table exactly once at each step. KPE_FULL_SCENARIOS=1: 10× the records.
+ * is in the table exactly once at each step; the failovers that cannot be exact are refused first. Then
+ * at-least-once, and the automatic mode. KPE_FULL_SCENARIOS=1: 10× the records.
  */
 const SCALE = process.env.KPE_FULL_SCENARIOS === '1' ? 10 : 1;
 const PARTITIONS = 3;
@@ -87,7 +89,20 @@ test('exactly-once: the primary Kafka cluster dies mid-stream; failover to the M
   await engine.waitFor('the engine to write half of what MM2 missed', async () => (await rows(table)).rows >= FIRST + BURST / 2 + tail / 2, 120_000);
   primaryBroker('kill');
   drScript(['kill-mm2'], filters);
-  const mirrored = await ends(DR, `primary.${topic}`, PARTITIONS);
+  // What DR holds of each partition: the records mirrored (distinct: MM2 may have mirrored a span twice).
+  const onDr = await distinctRecords(DR, `primary.${topic}`, PARTITIONS);
+  const mirrored = onDr.map((p) => p.distinct);
+
+  // Refused, nothing moved: a wrong alias (no such mirror on DR), an unreachable DR cluster.
+  const yaml = readFileSync(config, 'utf8');
+  const wrongAlias = await runCli(['failover', writeConfig(yaml.replace('primaryAlias: primary', 'primaryAlias: elsewhere')), '--to', 'dr']);
+  assert.equal(wrongAlias.code, 1, wrongAlias.stderr);
+  assert.match(wrongAlias.stderr, new RegExp(`ENG_FAILOVER: the dr cluster \\(${DR}\\) has no topic elsewhere\\.${topic}, the mirror of ${topic} \\(kafka.dr.primaryAlias elsewhere`));
+  const down = await runCli(['failover', writeConfig(yaml.replace(`brokers: "${DR}"`, 'brokers: "127.0.0.1:1"')), '--to', 'dr']);
+  assert.equal(down.code, 1, down.stderr);
+  assert.match(down.stderr, /ENG_FAILOVER: the dr Kafka cluster \(127\.0\.0\.1:1\) is unreachable: .*nothing moved/);
+  const [still] = await sql<{ cluster: string }>(`SELECT cluster FROM eo_test.offsets_cluster WHERE group_id = $1`, [group]);
+  assert.equal(still.cluster, 'primary', 'a refused failover moves nothing');
 
   const t0 = Date.now();
   const run = await runCli(['failover', config, '--to', 'dr'], { timeoutMs: 120_000 });
@@ -95,7 +110,7 @@ test('exactly-once: the primary Kafka cluster dies mid-stream; failover to the M
   const report = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('{"event":"failover"'))!);
   const written = [0, 1, 2].map((p) => report.moves.find((m: { partition: number; from: { topic: string } }) => m.partition === p && m.from.topic === topic).from.resume as number);
   const lost = sum(written.map((w, p) => Math.max(0, w - mirrored[p])));
-  console.log(`[DR] at the primary's death: the engine had written ${sum(written)} of ${FIRST + BURST} records, MM2 had mirrored ${sum(mirrored)}; ${lost} written records never reached DR (the failover reported ${report.lost})\n${run.stdout.split('\n').filter((l) => !l.startsWith('{')).join('\n')}`);
+  console.log(`[DR] at the primary's death: the engine had written ${sum(written)} of ${FIRST + BURST} records, MM2 had mirrored ${sum(mirrored)} (${sum(onDr.map((p) => p.total)) - sum(mirrored)} of them twice); ${lost} written records never reached DR (the failover reported ${report.lost})\n${run.stdout.split('\n').filter((l) => !l.startsWith('{')).join('\n')}`);
   assert.equal(report.lost, lost, 'the records the DR cluster lacks, as the failover counts them');
 
   // Producers move to DR (the failover created the topic they write to there).
@@ -106,6 +121,12 @@ test('exactly-once: the primary Kafka cluster dies mid-stream; failover to the M
   console.log(`[DR] failover: command → first batch committed from DR: ${firstOnDr - t0} ms`);
   await engine.waitFor(`${expected} rows`, async () => (await rows(table)).rows >= expected, 120_000);
   assert.deepEqual(await rows(table), { rows: expected, ids: expected }, engine.log());
+  const show = await runCli(['offsets', 'show', config, '--pipeline', 'orders']);
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, new RegExp(`reads the dr Kafka cluster \\(${DR}\\)`));
+  const drEnd0 = onDr[0].total + Math.max(0, written[0] - mirrored[0]);
+  assert.match(show.stdout, new RegExp(`primary\\.${topic}\\s+0\\s+${drEnd0}\\s`), 'the position on DR: its end, past the records it never received');
+  assert.match(show.stdout, new RegExp(`positions kept for the primary cluster[^]*  ${topic}\\[0\\] @${written[0]} `));
 
   // Failback: the primary returns; MM2 runs dr → primary, mirroring DR's records into dr.<topic>.
   primaryBroker('start');
@@ -164,31 +185,35 @@ test('at-least-once: failover resumes at MM2\'s checkpoints; every record that r
   console.log(`[DR] at-least-once: ${mirrored} of ${2 * n} records mirrored before the primary died; after the failover ${got.rows} rows, ${got.ids} ids: ${got.rows - got.ids} duplicates (the re-read window)\n${run.stdout.split('\n').filter((l) => !l.startsWith('{')).join('\n')}`);
 });
 
-test('failover refuses, moving nothing: a DR cluster without the mirror, and an unreachable one', skipFallback, async () => {
-  const topic = unique('dr_missing');
-  const group = unique('dr_missing');
-  const table = unique('dr_missing');
+test('kafka.dr.autoFailoverAfter: the engine fails the group over by itself once the primary has been gone that long', skipFallback, async () => {
+  const topic = unique('dr_auto');
+  const table = unique('dr_auto');
+  const group = unique('dr_auto');
+  const filters = { topics: topic, groups: group };
+  const n = 3_000;
   primaryBroker('start');
-  await createTopic(topic, 1, PRIMARY);
+  await createTopic(topic, PARTITIONS, PRIMARY);
   await createOrdersTable(table);
-  const base = ordersConfig({ topic, table, group, engine: '  offsetsTable: eo_test.offsets\n' });
-  const config = writeConfig(base.replace(`brokers: ${BROKERS}`, `brokers: ${PRIMARY}\n  dr: { brokers: "${DR}", primaryAlias: elsewhere }`));
-  await produce(topic, 100, encodeOrder, { partitions: 1, brokers: PRIMARY });
+  drScript(['start'], filters);
+  const config = writeConfig(
+    ordersConfig({ topic, table, group, engine: '  offsetsTable: eo_test.offsets\n' }).replace(`brokers: ${BROKERS}`, `brokers: ${PRIMARY}\n  dr: { brokers: "${DR}", autoFailoverAfter: 5s }`),
+  );
+  await produce(topic, n, encodeOrder, { partitions: PARTITIONS, brokers: PRIMARY });
   const engine = startEngine(config);
-  await engine.waitFor('100 rows', async () => (await rows(table)).rows >= 100, 60_000);
-  await engine.stop();
-  const wrongAlias = await runCli(['failover', config, '--to', 'dr']);
-  assert.equal(wrongAlias.code, 1, wrongAlias.stderr);
-  assert.match(wrongAlias.stderr, new RegExp(`ENG_FAILOVER: the dr cluster \\(${DR}\\) has no topic elsewhere\\.${topic}, the mirror of ${topic} \\(kafka.dr.primaryAlias elsewhere`));
-  const unreachable = writeConfig(base.replace(`brokers: ${BROKERS}`, `brokers: ${PRIMARY}\n  dr: { brokers: "127.0.0.1:1" }`));
-  const down = await runCli(['failover', unreachable, '--to', 'dr']);
-  assert.equal(down.code, 1, down.stderr);
-  assert.match(down.stderr, /ENG_FAILOVER: the dr Kafka cluster \(127\.0\.0\.1:1\) is unreachable: .*nothing moved/);
-  // Nothing moved: the group still reads the primary, its positions untouched.
-  const [active] = await sql<{ cluster: string }>(`SELECT cluster FROM eo_test.offsets_cluster WHERE group_id = $1`, [group]);
-  assert.equal(active.cluster, 'primary');
-  await until('the positions to be untouched', async () => {
-    const stored = await sql<{ done: string }>(`SELECT done::text AS done FROM eo_test.offsets WHERE group_id = $1`, [group]);
-    return stored.length === 1 && stored[0].done === '{(,100)}';
-  });
+  await engine.waitFor(`${n} rows`, async () => (await rows(table)).rows >= n, 120_000);
+  await engine.waitFor('MM2 checkpoints of the group', async () => (await checkpointed(DR, 'dr', 'primary', group, `primary.${topic}`)) === PARTITIONS, 120_000);
+  primaryBroker('kill');
+  drScript(['kill-mm2'], filters);
+  const killed = Date.now();
+  await engine.waitFor('the engine to fail over by itself', async () => {
+    const [a] = await sql<{ cluster: string }>(`SELECT cluster FROM eo_test.offsets_cluster WHERE group_id = $1`, [group]);
+    return a?.cluster === 'dr';
+  }, 120_000);
+  await produce(topic, n, (i) => encodeOrder(1_000_000 + i), { partitions: PARTITIONS, brokers: DR });
+  const firstFromDr = await engine.waitFor('the records produced on DR', async () => (await rows(table)).rows >= 2 * n && Date.now(), 120_000);
+  const exit = await engine.stop();
+  assert.equal(exit.code, 0, engine.log());
+  assert.deepEqual(await rows(table), { rows: 2 * n, ids: 2 * n }, engine.log());
+  assert.match(engine.log(), /has not answered for \d+ s \(kafka\.dr\.autoFailoverAfter\): failing over to the DR cluster/);
+  console.log(`[DR] automatic failover (autoFailoverAfter 5s): the primary's death → ${n} records produced on DR landed: ${firstFromDr - killed} ms`);
 });
