@@ -198,7 +198,7 @@ async function planMoves(m: Move, stored: StoredPartition[], storedTarget: Store
         }
         const cp = checkpoints?.get(`${toTopic}:${partition}`) ?? null;
         const earlier = previous.find((m) => m.to.topic === fromTopic && m.partition === partition);
-        const searchedFrom = mirror ? cp?.downstreamOffset ?? ends.low : Math.max(ends.low, mine ? mine.resume - 1 - Math.max(0, earlier?.lost ?? 0) : ends.low);
+        const searchedFrom = mirror ? mirrorSearchStart(row, cp, ends.low) : Math.max(ends.low, mine ? mine.resume - 1 - Math.max(0, earlier?.lost ?? 0) : ends.low);
         const placed = await translate(target, toTopic, partition, row, Math.max(searchedFrom, ends.low), ends.high, cp);
         out.push({ topic: toTopic, partition, done: placed.done, marks: placed.marks });
         report.moves.push({
@@ -257,6 +257,21 @@ async function planAtLeastOnce(m: Move): Promise<Array<{ topic: string; partitio
     }
   }
   return commits;
+}
+
+/**
+ * Where a search of a mirror starts. MM2 translates conservatively: a checkpoint (U upstream, D downstream)
+ * puts the copy of any record o at or after o + D − U. So: one before D (a checkpoint of an exact sync names
+ * the next record), and no later than where the newest older mark below U can be: when the last written
+ * record never arrived, that mark's copy lines the offsets up (records are mirrored one for one).
+ */
+function mirrorSearchStart(row: StoredPartition, cp: Checkpoint | null, low: number): number {
+  if (cp === null) return low;
+  const prefix = row.marks.filter((m) => m[0] < row.resume).sort((a, b) => a[0] - b[0]);
+  const older = prefix.slice(0, -1).filter((m) => m[0] < cp.upstreamOffset);
+  let from = cp.downstreamOffset - 1;
+  if (older.length > 0) from = Math.min(from, older[older.length - 1][0] + cp.downstreamOffset - cp.upstreamOffset);
+  return Math.max(low, from);
 }
 
 /** One partition: where the source's finished ranges are on the target. */
