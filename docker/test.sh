@@ -4,7 +4,9 @@
 # every sample record lands exactly once, each replica owns partitions, Prometheus finds the 3 replicas,
 # a replica killed with SIGKILL loses nothing, `stop` drains every engine to exit code 0, the engine does
 # not run as root, every metric the Grafana dashboard queries exists; then the ha overlay (compose.ha.yml):
-# the primary is killed, the replica promoted, and the engines carry on there without a restart.
+# the primary is killed, the replica promoted, and the engines carry on there without a restart; then the
+# dr profile: MirrorMaker 2 mirrors kafka into kafka-dr, kafka dies, `engine failover --to dr`, and the
+# engines carry on from kafka-dr without a container restart.
 # Installs docker.io and docker-compose if missing; starts dockerd if none runs (and stops it at the end);
 # builds stand-ins for public images it cannot pull (docker/standins/build.sh).
 #   bash docker/test.sh [--install-only]     DOCKER_TEST_RECORDS (default 100000) records per seeding
@@ -28,6 +30,8 @@ die() {
 compose() { docker-compose -p "$PROJECT" -f docker/compose.yml "$@"; }
 # The ha overlay (docker/compose.ha.yml): a primary with a streaming replica.
 ha() { docker-compose -p "$PROJECT-ha" -f docker/compose.yml -f docker/compose.ha.yml "$@"; }
+# The dr profile: a DR Kafka cluster and MirrorMaker 2; the engines run docker/engine-dr.yaml.
+drc() { ENGINE_CONFIG=engine-dr.yaml docker-compose -p "$PROJECT-dr" -f docker/compose.yml --profile dr "$@"; }
 sql() { compose exec -T postgres psql -U engine -d orders -tAc "$1"; }
 engines() { docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=engine" "$@"; }
 # Scraped from the host through the container's bridge address: a second Node process started by
@@ -58,6 +62,7 @@ fi
 cleanup() {
   compose down -v --remove-orphans >/dev/null 2>&1 || true
   ha down -v --remove-orphans >/dev/null 2>&1 || true
+  drc down -v --remove-orphans >/dev/null 2>&1 || true
   if [ "$started_dockerd" = 1 ] && [ -f /var/run/docker.pid ]; then
     kill "$(cat /var/run/docker.pid)" 2>/dev/null || true
   fi
@@ -172,15 +177,32 @@ say "docker-compose stop: every engine drained and exited 0; still $RECORDS_ALL 
 compose down -v --remove-orphans >/dev/null 2>&1 || true
 HA_RECORDS=$((RECORDS / 5))
 counts_on() { ha exec -T "$1" psql -U engine -d orders -tAc "select count(*) || ' ' || count(distinct id) from orders" 2>/dev/null || true; }
-wait_on() {
-  local got=""
-  for _ in $(seq 1 "$3"); do
-    got=$(counts_on "$1")
-    [ "$got" = "$2 $2" ] && return 0
+# wait_counts SECONDS WANT COMMAND…: until COMMAND prints "WANT WANT" (rows, distinct ids); else prints
+# what it last printed and fails.
+wait_counts() {
+  local secs=$1 want=$2 got=""
+  shift 2
+  for _ in $(seq 1 "$secs"); do
+    got=$("$@")
+    [ "$got" = "$want $want" ] && return 0
     sleep 1
   done
+  echo "${got:-none}"
+  return 1
+}
+# never_restarted PROJECT WHAT: every engine container of the project runs and never restarted.
+never_restarted() {
+  local id state
+  for id in $(docker ps -aq --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=engine"); do
+    state=$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "$id")
+    [ "$state" = "running 0" ] || die "$2: engine container $id is '$state' (status, restarts), expected 'running 0'"
+  done
+}
+wait_on() {
+  local got
+  got=$(wait_counts "$3" "$2" counts_on "$1") && return 0
   ha logs --no-color --tail=30 engine postgres-replica >&2 2>/dev/null || true
-  die "ha overlay: expected $2 rows with $2 distinct ids on $1, found (rows, distinct ids): ${got:-none}"
+  die "ha overlay: expected $2 rows with $2 distinct ids on $1, found (rows, distinct ids): $got"
 }
 say "ha overlay: a primary, a streaming replica, 2 engines listing both hosts; $HA_RECORDS records"
 SEED_RECORDS=$HA_RECORDS SEED_FIRST_ID=1 ha up -d --no-build --scale engine=2 kafka postgres postgres-replica seed engine >"$STATE/ha-up.log" 2>&1 \
@@ -193,10 +215,53 @@ ha exec -T postgres-replica pg_ctl promote -D /var/lib/postgresql/data >/dev/nul
 ha run --rm -e SEED_FIRST_ID=$((HA_RECORDS + 1)) -e SEED_RECORDS="$HA_RECORDS" seed >"$STATE/ha-seed2.log" 2>&1 \
   || { cat "$STATE/ha-seed2.log" >&2; die "ha overlay: the second seeding failed"; }
 wait_on postgres-replica $((2 * HA_RECORDS)) 180
-for id in $(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT-ha" --filter "label=com.docker.compose.service=engine"); do
-  state=$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "$id")
-  [ "$state" = "running 0" ] || die "ha overlay: engine container $id is '$state' (status, restarts), expected 'running 0'"
-done
+never_restarted "$PROJECT-ha" "ha overlay"
 say "ha overlay: the engines moved to the promoted replica without a restart: $((2 * HA_RECORDS)) rows, each once"
 ha down -v --remove-orphans >/dev/null 2>&1 || true
+
+# --- The dr profile: MM2 mirrors kafka into kafka-dr; the primary dies; engine failover --to dr ----------
+DR_RECORDS=$((RECORDS / 5))
+dr_counts() { drc exec -T postgres psql -U engine -d orders -tAc "select count(*) || ' ' || count(distinct id) from orders" 2>/dev/null || true; }
+dr_wait() {
+  local got
+  got=$(wait_counts "$2" "$1" dr_counts) && return 0
+  drc logs --no-color --tail=30 engine mm2 >&2 2>/dev/null || true
+  die "dr profile: expected $1 rows with $1 distinct ids, found (rows, distinct ids): $got"
+}
+say "dr profile: kafka, kafka-dr, MirrorMaker 2, 2 engines with kafka.dr (engine-dr.yaml); $DR_RECORDS records"
+SEED_RECORDS=$DR_RECORDS SEED_FIRST_ID=1 drc up -d --no-build --scale engine=2 kafka kafka-dr mm2 postgres seed engine >"$STATE/dr-up.log" 2>&1 \
+  || { cat "$STATE/dr-up.log" >&2; die "docker-compose --profile dr up failed"; }
+dr_wait "$DR_RECORDS" 180
+# MM2 mirrored every record once its copies sum to them; it checkpointed the group once it synced the
+# group's offsets to kafka-dr (it does so after each checkpoint) for every partition that holds records
+# (the console producer leaves some partitions empty: no commit, no checkpoint there).
+mirror_state() {
+  local filled synced
+  filled=$(drc exec -T kafka-dr kafka-run-class.sh org.apache.kafka.tools.GetOffsetShell --bootstrap-server kafka-dr:9092 --topic primary.orders 2>/dev/null \
+    | awk -F: '$3 > 0 {n++; s += $3} END {print n + 0, s + 0}')
+  synced=$(drc exec -T kafka-dr kafka-consumer-groups.sh --bootstrap-server kafka-dr:9092 --describe --group orders-sink 2>/dev/null \
+    | awk '$2 == "primary.orders" && $4 ~ /^[0-9]+$/ {n++} END {print n + 0}')
+  echo "${filled% *} $synced ${filled#* }"
+}
+state=""
+for _ in $(seq 1 60); do
+  state=$(mirror_state)
+  read -r filled synced copies <<<"$state"
+  [ "$copies" = "$DR_RECORDS" ] && [ "$filled" -gt 0 ] && [ "$synced" = "$filled" ] && break
+  sleep 2
+done
+read -r filled synced copies <<<"$state"
+[ "$copies" = "$DR_RECORDS" ] && [ "$filled" -gt 0 ] && [ "$synced" = "$filled" ] \
+  || die "dr profile: MM2 did not mirror and checkpoint everything (partitions with records, partitions checkpointed, records mirrored: $state; expected … … $DR_RECORDS)"
+say "dr profile: MM2 mirrored $copies records into primary.orders on kafka-dr and checkpointed the group on its $filled partitions that hold records; killing kafka and MM2"
+drc kill kafka mm2 >/dev/null 2>&1
+drc run --rm --no-deps engine failover /etc/kafka-pg-engine/config.yaml --to dr >"$STATE/dr-failover.log" 2>&1 \
+  || { cat "$STATE/dr-failover.log" >&2; die "dr profile: engine failover --to dr failed"; }
+grep -q 'group orders-sink: primary → dr' "$STATE/dr-failover.log" || { cat "$STATE/dr-failover.log" >&2; die "dr profile: the failover did not report the move"; }
+drc run --rm --no-deps -e KAFKA_BOOTSTRAP=kafka-dr:9092 -e SEED_FIRST_ID=$((DR_RECORDS + 1)) -e SEED_RECORDS="$DR_RECORDS" seed >"$STATE/dr-seed2.log" 2>&1 \
+  || { cat "$STATE/dr-seed2.log" >&2; die "dr profile: seeding kafka-dr failed"; }
+dr_wait $((2 * DR_RECORDS)) 180
+never_restarted "$PROJECT-dr" "dr profile"
+say "dr profile: after engine failover the engines read kafka-dr without a container restart: $((2 * DR_RECORDS)) rows, each once"
+drc down -v --remove-orphans >/dev/null 2>&1 || true
 say "passed"

@@ -28,7 +28,7 @@ base() {
 
 # The legacy builder (dockerd 20.10 without buildx); its output goes to a log shown on failure.
 dbuild() {
-  DOCKER_BUILDKIT=0 docker build -t "$1" "$2" >"$WORK/build-${1//[\/:]/_}.log" 2>&1 \
+  DOCKER_BUILDKIT=0 docker build --label "kpe.standin=$(fingerprint "$(basename "$2")")" -t "$1" "$2" >"$WORK/build-${1//[\/:]/_}.log" 2>&1 \
     || { tail -n 30 "$WORK/build-${1//[\/:]/_}.log" >&2; die "building the stand-in $1 failed"; }
 }
 
@@ -59,16 +59,29 @@ build_kafka() {
 
 build_plain() { local ctx; ctx=$(context "$2"); dbuild "$1" "$ctx"; }
 
+# A stand-in is labelled with a hash of its directory: one built from an older directory is built again.
+# An image that does not start from our base was pulled (the real one): it stays.
+fingerprint() { tar -C "$HERE/$1" --sort=name --mtime=@0 --owner=0 --group=0 -cf - . | sha1sum | cut -c1-16; }
+current() {
+  local first; first=$(docker image inspect -f '{{index .RootFS.Layers 0}}' "$1")
+  have "$BASE" && [ "$first" = "$(docker image inspect -f '{{index .RootFS.Layers 0}}' "$BASE")" ] || return 0
+  [ "$(docker image inspect -f '{{index .Config.Labels "kpe.standin"}}' "$1")" = "$(fingerprint "$2")" ]
+}
+
 for image in $(images); do
-  have "$image" && continue
   case "$image" in
-    node:20-*) kind=node ;;
+    node:20-*) have "$image" && continue; kind=node ;;
     apache/kafka:*) kind=kafka ;;
     postgres:15-bookworm) kind=postgres ;;
     prom/prometheus:*) kind=prometheus ;;
     grafana/*|kafka-pg-engine*) continue ;;
     *) die "no stand-in for $image: pull it, or add one under docker/standins" ;;
   esac
+  if have "$image"; then
+    [ "$kind" = node ] && continue
+    current "$image" "$kind" && continue
+    say "the stand-in for $image is older than docker/standins/$kind: building it again"
+  fi
   base
   say "building a stand-in for $image"
   case "$kind" in
