@@ -150,7 +150,7 @@ test('exactly-once: the primary Kafka cluster dies mid-stream; failover to the M
   assert.match(again.stdout, /already reads the primary cluster: nothing moved/);
 });
 
-test('at-least-once: failover resumes at MM2\'s checkpoints; every record that reached DR lands, the duplicates are counted', skipFallback, async () => {
+test('at-least-once: failover resumes at MM2\'s checkpoints (refused for a group MM2 never checkpointed); every record that reached DR lands, the duplicates are counted', skipFallback, async () => {
   const topic = unique('dr_alo');
   const table = unique('dr_alo');
   const group = unique('dr_alo');
@@ -172,6 +172,13 @@ test('at-least-once: failover resumes at MM2\'s checkpoints; every record that r
   primaryBroker('kill');
   drScript(['kill-mm2'], filters);
   const mirrored = sum((await distinctRecords(DR, `primary.${topic}`, PARTITIONS)).map((p) => p.distinct));
+  // Refused, nothing moved: a group MM2 never checkpointed (outside its groups filter).
+  const other = `${group}_unmirrored`;
+  const unmirrored = await runCli(['failover', writeConfig(readFileSync(config, 'utf8').replace(`groupId: ${group}`, `groupId: ${other}`)), '--to', 'dr']);
+  assert.equal(unmirrored.code, 1, unmirrored.stderr);
+  assert.match(unmirrored.stderr, new RegExp(`ENG_FAILOVER: the dr cluster \\(${DR}\\) holds no MM2 checkpoint of group ${other} for primary\\.${topic} \\(primary\\.checkpoints\\.internal\\): .*Nothing moved`));
+  const [unmoved] = await sql<{ cluster: string }>(`SELECT cluster FROM eo_test.offsets_cluster WHERE group_id = $1`, [other]);
+  assert.equal(unmoved.cluster, 'primary');
   const run = await runCli(['failover', config, '--to', 'dr'], { timeoutMs: 120_000 });
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
   await produce(topic, ON_DR, (i) => encodeOrder(1_000_000 + i), { partitions: PARTITIONS, brokers: DR });
