@@ -18,8 +18,7 @@ import type { ChunkPoller } from '../source/poller';
 import { TopicRoutes } from '../source/routes';
 import { positionsGroup } from '../source/clusters';
 import { RangeMarker } from './range-marks';
-import { clusterAnswers, failover } from './failover';
-import { formatFailover } from './failover-report';
+import { ClusterWatch } from './cluster-watch';
 import { SchemaGate } from '../source/schema-registry';
 import type { ConsumerClient, SourceEvents } from '../source/source';
 import { BatchWriter } from './batch-writer';
@@ -113,7 +112,6 @@ export class Engine {
   private readonly offsets: OffsetsStore | null;
   /** [DR] Which Kafka cluster the group reads, in PostgreSQL; null without kafka.dr. */
   private readonly active: ActiveCluster | null;
-  private nextAutoFailover = 0;
 
   constructor(
     private readonly config: EngineConfig,
@@ -171,8 +169,9 @@ export class Engine {
       this.plans = await planPipelines(this.config, this.sink);
       if (this.offsets) await this.sink.transaction(`creating ${this.offsets.table}`, (c) => this.offsets!.ensure(c));
       if (this.active) {
-        await this.checkCluster(true);
-        timers.push(setInterval(() => void this.checkCluster().catch((err) => this.fail(err)), 2_000));
+        const watch = new ClusterWatch(this.config, this.active, this.sink, () => this.ops.readiness.kafkaUnreachableSince, (err) => this.fail(err));
+        await watch.check(true);
+        timers.push(setInterval(() => void (this.stopReason ? undefined : watch.check().catch((err) => this.fail(err))), 2_000));
       }
       this.ring = new RingWriter(this.config.engine.ringBytes);
       this.recordErrors = new RecordErrors(this.config, this.ring.sab, this.routes, this.ops.metrics);
@@ -243,40 +242,6 @@ export class Engine {
       drainCpuSeconds: this.firstRecordCpu && this.lastDurableCpu ? cpuSeconds(this.lastDurableCpu) - cpuSeconds(this.firstRecordCpu) : 0,
       peakRssBytes: peakRssBytes(),
     };
-  }
-
-  /**
-   * [DR] Fails with ClusterInactiveError once the group's active cluster is not the one this engine reads
-   * (a failover elsewhere): the caller starts again on the active one. Batches are fenced regardless; this
-   * catches an engine that has nothing to write (its cluster is down).
-   */
-  private async checkCluster(create = false): Promise<void> {
-    if (this.stopReason || !this.active) return;
-    const now = await this.sink.transaction('reading the active Kafka cluster', (c) => (create ? this.active!.ensure(c) : this.active!.read(c)));
-    if (now.cluster !== this.config.kafka.cluster) return this.fail(new ClusterInactiveError(this.config.kafka.cluster, now.cluster));
-    await this.autoFailover();
-  }
-
-  /**
-   * [DR] kafka.dr.autoFailoverAfter: once the primary has not answered for that long (and still does not,
-   * checked with a connection of its own), fail the group over to DR. Never back: failback is a decision.
-   */
-  private async autoFailover(): Promise<void> {
-    const after = this.config.kafka.dr?.autoFailoverAfterMs ?? 0;
-    const since = this.ops.readiness.kafkaUnreachableSince;
-    if (after <= 0 || this.config.kafka.cluster !== 'primary' || since === null || Date.now() - since < after || Date.now() < this.nextAutoFailover) return;
-    // Not again before another autoFailoverAfter, whatever happens.
-    this.nextAutoFailover = Date.now() + after;
-    if (await clusterAnswers(this.config)) return;
-    log.warn(`the primary Kafka cluster (${this.config.kafka.brokers}) has not answered for ${((Date.now() - since) / 1000).toFixed(0)} s (kafka.dr.autoFailoverAfter): failing over to the DR cluster`);
-    try {
-      log.info(formatFailover(await failover(this.config, 'dr')));
-    } catch (err) {
-      // Nothing moved; the primary may come back, or the DR cluster be ready by the next attempt.
-      log.error(`automatic failover: ${messageOf(err)}; trying again in ${(after / 1000).toFixed(0)} s`);
-      return;
-    }
-    this.fail(new ClusterInactiveError('primary', 'dr'));
   }
 
   stop(reason: StopReason = 'requested'): void {
