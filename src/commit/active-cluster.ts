@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import { runDdl } from '../sink/ddl-lock';
 import { parseQualifiedName, qualifiedSql, quoteIdent } from '../config/identifiers';
 import type { ClusterName } from '../config/types';
 import { EngineError, ErrorCodes } from '../errors';
@@ -34,10 +35,12 @@ export class ActiveCluster {
 
   /** Creates the table if missing and the group's row (the primary) if it has none; returns the active cluster. */
   async ensure(client: ClientBase): Promise<{ cluster: ClusterName; epoch: number }> {
-    if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
-      group_id text PRIMARY KEY, cluster text NOT NULL, epoch bigint NOT NULL,
-      changed_at timestamptz NOT NULL DEFAULT now(), changed_by text, report jsonb)`);
+    await runDdl(client, [
+      ...(this.schema ? [`CREATE SCHEMA IF NOT EXISTS ${this.schema}`] : []),
+      `CREATE TABLE IF NOT EXISTS ${this.table} (
+        group_id text PRIMARY KEY, cluster text NOT NULL, epoch bigint NOT NULL,
+        changed_at timestamptz NOT NULL DEFAULT now(), changed_by text, report jsonb)`,
+    ]);
     await client.query(`INSERT INTO ${this.table} (group_id, cluster, epoch) VALUES ($1, 'primary', 1) ON CONFLICT (group_id) DO NOTHING`, [this.groupId]);
     return this.read(client);
   }

@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
+import { runDdl } from '../sink/ddl-lock';
 import { parseQualifiedName, qualifiedSql, quoteIdent } from '../config/identifiers';
 import type { ClusterName } from '../config/types';
 import { ClusterInactiveError, type ActiveCluster } from './active-cluster';
@@ -173,14 +174,16 @@ export class OffsetsTable implements OffsetsStore {
       throw new EngineError(ErrorCodes.OFFSETS, `engine.delivery exactly-once keeps its positions in an int8multirange, which needs PostgreSQL 14 or later (this server is ${Math.floor(version / 10000)}); set engine.delivery: at-least-once`);
     }
     try {
-      if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
-        group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL,
-        done int8multirange NOT NULL, epoch bigint NOT NULL, owner text,
-        updated_at timestamptz NOT NULL DEFAULT now(), marks jsonb,
-        PRIMARY KEY (group_id, topic, partition))`);
-      // Tables made before [DR] tracked marks.
-      await client.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS marks jsonb`);
+      await runDdl(client, [
+        ...(this.schema ? [`CREATE SCHEMA IF NOT EXISTS ${this.schema}`] : []),
+        `CREATE TABLE IF NOT EXISTS ${this.table} (
+          group_id text NOT NULL, topic text NOT NULL, partition integer NOT NULL,
+          done int8multirange NOT NULL, epoch bigint NOT NULL, owner text,
+          updated_at timestamptz NOT NULL DEFAULT now(), marks jsonb,
+          PRIMARY KEY (group_id, topic, partition))`,
+        // Tables made before [DR] tracked marks.
+        `ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS marks jsonb`,
+      ]);
     } catch (err) {
       throw new EngineError(ErrorCodes.OFFSETS, `cannot create the offsets table ${this.table} (engine.offsetsTable, for engine.delivery exactly-once): ${messageOf(err)}; create it as documented, or grant CREATE on the schema`, { cause: err });
     }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ActiveCluster } from '../../src/commit/active-cluster';
 import { OffsetsTable } from '../../src/commit/offsets-table';
-import { unique, withPg } from '../helpers/env';
+import { Client } from 'pg';
+import { DATABASE_URL, unique, withPg } from '../helpers/env';
 
 test('offsets table: finished() says whether a batch committed; a re-claim after a failover lifts the epoch above the one written with', async () => {
   await withPg(async (c) => {
@@ -23,3 +25,36 @@ test('offsets table: finished() says whether a batch committed; a re-claim after
     await c.query(`DROP TABLE ${offsets.table}`);
   });
 });
+
+test('offsets table: engines that start together on a fresh database all create it (no duplicate-key race in CREATE … IF NOT EXISTS)', async () => {
+  // Two sessions creating the same table or schema at once: without a lock the slower one fails with a
+  // unique violation on pg_type or pg_namespace (found by the deploy test: an engine of two exited).
+  for (let round = 0; round < 5; round++) {
+    const schema = unique('eo_race');
+    const table = `${schema}.offsets`;
+    const clients = await Promise.all(Array.from({ length: 6 }, () => connect()));
+    try {
+      await Promise.all(
+        clients.map(async (c, i) => {
+          await c.query('BEGIN');
+          await new OffsetsTable(table, 'g', `test:${i}`).ensure(c);
+          await new ActiveCluster(table, 'g').ensure(c);
+          await c.query('COMMIT');
+        }),
+      );
+      const rows = await clients[0].query(`SELECT count(*)::int AS n FROM ${table}`);
+      assert.equal(rows.rows[0].n, 0);
+      const active = await clients[0].query(`SELECT cluster FROM ${table}_cluster`);
+      assert.deepEqual(active.rows, [{ cluster: 'primary' }]);
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+      await withPg((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+    }
+  }
+});
+
+async function connect(): Promise<Client> {
+  const c = new Client({ connectionString: DATABASE_URL });
+  await c.connect();
+  return c;
+}
