@@ -83,7 +83,9 @@ mb() { docker image inspect -f '{{.Size}}' "$1" | awk '{printf "%.0f MB", $1 / 1
 say "engine image: $(mb kafka-pg-engine:latest) (its base, node:20-bookworm-slim: $(mb node:20-bookworm-slim))"
 docker run --rm -v "$ROOT/docker/prometheus:/etc/prometheus:ro" --entrypoint /bin/promtool prom/prometheus:v2.53.5 \
   check config /etc/prometheus/prometheus.yml >/dev/null || die "promtool rejects docker/prometheus/prometheus.yml"
-say "promtool: docker/prometheus/prometheus.yml is valid"
+docker run --rm -v "$ROOT/docker/prometheus:/etc/prometheus:ro" -w /etc/prometheus --entrypoint /bin/promtool prom/prometheus:v2.53.5 \
+  test rules alerts.test.yml >"$STATE/promtool-test.log" 2>&1 || { cat "$STATE/promtool-test.log" >&2; die "promtool test rules: the alert rules do not behave as docker/prometheus/alerts.test.yml expects"; }
+say "promtool: docker/prometheus/prometheus.yml and its alert rules are valid; the rules pass their unit tests (alerts.test.yml)"
 
 if phase main; then
 # --- The stack, 3 replicas ------------------------------------------------------------------------------
@@ -113,6 +115,10 @@ for _ in $(seq 1 60); do
 done
 [ "$targets" = "3 3" ] || die "Prometheus lists (engine targets, up): $targets, expected 3 3"
 say "Prometheus discovers 3 engine targets through Docker's DNS, all up"
+rules=$(prom rules | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const g=JSON.parse(s).data.groups;console.log(g.flatMap(x=>x.rules).filter(r=>r.health==='ok').length+' '+g.flatMap(x=>x.rules).filter(r=>r.state==='firing').map(r=>r.name).join(','))})")
+[ "${rules%% *}" = 6 ] || die "Prometheus loaded (healthy alert rules, firing): $rules, expected 6 healthy rules"
+[ -z "${rules#* }" ] || die "alert rules fire on a healthy stack: ${rules#* }"
+say "Prometheus evaluates the 6 alert rules of docker/prometheus/alerts.yml; none fires"
 
 # Partitions per replica, as its metrics say ("?" where the scrape failed), e.g. "2 2 2".
 owned() { local id n; for id in "$@"; do n=$(scrape "$id" 2>/dev/null | awk '$1 == "kpe_assigned_partitions" {print $2}'); echo -n "${n:-?} "; done; }

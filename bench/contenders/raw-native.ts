@@ -1,6 +1,7 @@
 import { DATA_START } from '../../src/ring/layout';
 import { FILL_FULL, OUT_FRAMES, OUT_HEAD, OUT_STATUS } from '../../src/source/native-binding';
 import { FILL_REPORT_PARTITIONS, NativeSource } from '../../src/source/native-source';
+import { DEFAULT_GROUP_SETTINGS } from '../../src/source/source';
 import { TopicRoutes } from '../../src/source/routes';
 import { OUT_PART0 } from '../../src/source/native-binding';
 
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   const [brokers, topic, countArg] = process.argv.slice(2);
   const count = Number(countArg);
   const routes = new TopicRoutes([{ name: 'raw', topics: [topic] } as never]);
-  const source = new NativeSource({ brokers, groupId: `raw-native-${topic}-${Date.now()}`, config: {}, dr: null, cluster: 'primary' }, routes, {
+  const source = new NativeSource({ brokers, groupId: `raw-native-${topic}-${Date.now()}`, config: {}, ...DEFAULT_GROUP_SETTINGS, dr: null, cluster: 'primary' }, routes, {
     assigned: (parts, assign) => {
       parts.forEach((p) => routes.route(p.topic));
       assign(null);

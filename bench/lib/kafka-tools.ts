@@ -16,6 +16,18 @@ export async function createTopic(name: string, partitions: number, brokers = DE
   }
 }
 
+/** Grows a topic to `total` partitions (Kafka never shrinks one). */
+export async function addPartitions(name: string, total: number, brokers = DEFAULT_BROKERS): Promise<void> {
+  const admin = Kafka.AdminClient.create({ 'metadata.broker.list': brokers, 'client.id': 'engine-tools' });
+  try {
+    await new Promise<void>((resolve, reject) =>
+      admin.createPartitions(name, total, 30_000, (err) => (err ? reject(new Error(`growing topic ${name} to ${total} partitions on ${brokers}: ${err.message}`)) : resolve())),
+    );
+  } finally {
+    admin.disconnect();
+  }
+}
+
 export async function deleteTopic(name: string, brokers = DEFAULT_BROKERS): Promise<void> {
   const admin = Kafka.AdminClient.create({ 'metadata.broker.list': brokers, 'client.id': 'engine-tools' });
   try {

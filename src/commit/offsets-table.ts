@@ -54,6 +54,11 @@ export interface ClaimRequest {
   /** Where a partition without stored positions starts (Kafka's committed offset, or the log's start or end). */
   start: number;
   /**
+   * [Scale] Where it starts instead when the group already has positions for its topic (or a related one,
+   * see claim): a partition added to a live topic, whose first records may predate the engine seeing it.
+   */
+  startIfTopicKnown?: number;
+  /**
    * The new epoch is above this one too: after a failover to an asynchronous replica the table's epoch may
    * have rolled back below one this engine already wrote with (0: no floor).
    */
@@ -136,7 +141,7 @@ export interface OffsetsStore {
   /** Creates the table if it is missing. */
   ensure(client: ClientBase): Promise<void>;
   /** Takes partitions over (a new owner epoch each) and says where each resumes. */
-  claim(client: ClientBase, parts: readonly ClaimRequest[]): Promise<ClaimedPartition[]>;
+  claim(client: ClientBase, parts: readonly ClaimRequest[], related?: (stored: string, topic: string) => boolean): Promise<ClaimedPartition[]>;
   /** Records offset ranges as written, in the batch's transaction; throws FencedError for a stale epoch. */
   markDone(client: ClientBase, ranges: readonly DoneRange[]): Promise<void>;
   /**
@@ -189,11 +194,15 @@ export class OffsetsTable implements OffsetsStore {
     }
   }
 
-  /** Takes the partitions over: bumps their epochs and reads where they stand (rows created as needed). */
-  async claim(client: ClientBase, parts: readonly ClaimRequest[]): Promise<ClaimedPartition[]> {
+  /**
+   * Takes the partitions over: bumps their epochs and reads where they stand (rows created as needed). A
+   * request with `startIfTopicKnown` starts there when the group has a row for its topic, or for a topic
+   * `related` to it (the same topicPattern).
+   */
+  async claim(client: ClientBase, parts: readonly ClaimRequest[], related?: (stored: string, topic: string) => boolean): Promise<ClaimedPartition[]> {
     if (parts.length === 0) return [];
     await this.checkCluster(client);
-    const sorted = [...parts].sort(byPartition);
+    const sorted = await this.startsOfNewPartitions(client, [...parts].sort(byPartition), related);
     const res = await client.query<{ topic: string; partition: number; epoch: string; done: string }>(
       `INSERT INTO ${this.table} AS o (group_id, topic, partition, done, epoch, owner)
        SELECT $1, v.topic, v.partition, int8multirange(int8range(NULL, v.start)), v.above + 1, $2
@@ -204,6 +213,17 @@ export class OffsetsTable implements OffsetsStore {
       [this.groupId, this.owner, sorted.map((p) => p.topic), sorted.map((p) => p.partition), sorted.map((p) => p.start), sorted.map((p) => p.epochAbove ?? 0)],
     );
     return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, epoch: Number(r.epoch), ...resumeOf(parseRanges(r.done)) }));
+  }
+
+  private async startsOfNewPartitions(client: ClientBase, parts: ClaimRequest[], related?: (stored: string, topic: string) => boolean): Promise<ClaimRequest[]> {
+    if (!parts.some((p) => p.startIfTopicKnown !== undefined)) return parts;
+    const res = await client.query<{ topic: string }>(`SELECT DISTINCT topic FROM ${this.table} WHERE group_id = $1`, [this.groupId]);
+    const stored = res.rows.map((r) => r.topic);
+    return parts.map((p) => {
+      if (p.startIfTopicKnown === undefined) return p;
+      const known = stored.some((t) => t === p.topic || (related?.(t, p.topic) ?? false));
+      return known ? { ...p, start: p.startIfTopicKnown } : p;
+    });
   }
 
   /**

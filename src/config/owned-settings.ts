@@ -24,6 +24,10 @@ const OWNED: Readonly<Record<string, OwnedSetting>> = {
   'queued.max.messages.kbytes': { why: 'sized from engine.memory (the engine\'s memory bound rests on it): set engine.memory instead' },
   'queued.min.messages': { why: 'sized from engine.memory (the engine\'s memory bound rests on it): set engine.memory instead' },
   'fetch.max.bytes': { why: 'sized from engine.memory (the engine\'s memory bound rests on it): set engine.memory instead' },
+  'group.protocol': { why: 'set kafka.groupProtocol instead (classic or consumer; docs/scaling.md)' },
+  'partition.assignment.strategy': { why: 'set kafka.assignmentStrategy instead (docs/scaling.md)' },
+  'group.instance.id': { why: 'set kafka.instanceId instead (static membership; docs/scaling.md)' },
+  'topic.metadata.refresh.interval.ms': { why: 'set kafka.metadataRefresh instead (how soon new partitions and topics are consumed)' },
   rebalance_cb: { why: 'the engine handles rebalances itself (claims, fences and the commit on revoke rest on it)' },
   offset_commit_cb: { why: 'the engine handles commit results itself' },
 };

@@ -67,6 +67,8 @@ export const ON_RECORD_ERROR = ['fail', 'skip', 'dead-letter'] as const;
 export const SOURCES = ['auto', 'native', 'node-rdkafka'] as const;
 export const WRITE_MODES = ['insert', 'upsert', 'cdc'] as const;
 export const REPLICATION_POLICIES = ['default', 'identity'] as const;
+export const GROUP_PROTOCOLS = ['classic', 'consumer'] as const;
+export const ASSIGNMENT_STRATEGIES = ['cooperative-sticky', 'range', 'roundrobin'] as const;
 
 const librdkafkaSettings = (description: string) =>
   Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()], { expected: 'a string, number or boolean' }), { description, default: {} });
@@ -88,6 +90,19 @@ const Kafka = Type.Object(
     brokers: text('bootstrap servers, host:port[,host:port…]'),
     groupId: text('the consumer group; exactly-once positions are kept per group'),
     config: Type.Optional(librdkafkaSettings('librdkafka settings, applied after the engine\'s own; the settings exactly-once rests on are refused')),
+    groupProtocol: Type.Optional(
+      oneOf(GROUP_PROTOCOLS, {
+        description: 'the consumer group protocol: classic (every broker; the client assigns) or consumer (KIP-848, brokers 4.0 and later; the broker assigns, incrementally); docs/scaling.md',
+        default: 'classic',
+      }),
+    ),
+    assignmentStrategy: Type.Optional(
+      oneOf(ASSIGNMENT_STRATEGIES, {
+        description: 'classic protocol only: cooperative-sticky (the default: a rebalance moves only the partitions that change owner, the others keep writing) or an eager one (range, roundrobin: every partition of every member stops while the group rebalances)',
+      }),
+    ),
+    instanceId: Type.Optional(text('static membership (group.instance.id), unique per process, e.g. ${HOSTNAME}: a restart within the session timeout moves no partition')),
+    metadataRefresh: Type.Optional(duration({ description: 'how often the engine asks the brokers for topics and partition counts: partitions added to a topic, and new topics matching a topicPattern, are consumed within this long', default: '10s' })),
     dr: Type.Optional(Dr),
   },
   strict,

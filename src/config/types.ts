@@ -1,7 +1,7 @@
 import type { PgTls } from './postgres-tls';
 import type { PgHostList } from './postgres-url';
 import type { RetryPolicy } from '../retry';
-import type { DELIVERIES, FORMATS, ON_RECORD_ERROR, REPLICATION_POLICIES, SOURCES, WRITE_MODES } from './schema';
+import type { ASSIGNMENT_STRATEGIES, DELIVERIES, FORMATS, GROUP_PROTOCOLS, ON_RECORD_ERROR, REPLICATION_POLICIES, SOURCES, WRITE_MODES } from './schema';
 /**
  * A schema registry and how to reach it: HTTP basic auth (also from the URL's user:password) and, for
  * https, a CA file to verify it by (else the system's roots) and optionally a client certificate.
@@ -82,6 +82,8 @@ export interface PipelineConfig {
 /** [DR] The two Kafka clusters a mirrored deployment consumes from (source/clusters.ts). */
 export type ClusterName = 'primary' | 'dr';
 export type ReplicationPolicy = (typeof REPLICATION_POLICIES)[number];
+export type GroupProtocol = (typeof GROUP_PROTOCOLS)[number];
+export type AssignmentStrategy = (typeof ASSIGNMENT_STRATEGIES)[number];
 
 /** kafka.dr: the cluster MirrorMaker 2 mirrors the primary into. */
 export interface DrConfig {
@@ -105,6 +107,14 @@ export interface EngineConfig {
     groupId: string;
     /** Passed through to librdkafka, after the engine's own defaults. */
     config: Record<string, string | number | boolean>;
+    /** [Scale] classic or KIP-848's consumer protocol (docs/scaling.md). */
+    groupProtocol: GroupProtocol;
+    /** The classic protocol's partition.assignment.strategy; null with the consumer protocol (the broker assigns). */
+    assignmentStrategy: AssignmentStrategy | null;
+    /** group.instance.id (static membership); null: a dynamic member. */
+    instanceId: string | null;
+    /** topic.metadata.refresh.interval.ms: new partitions and pattern-matched topics are seen within this. */
+    metadataRefreshMs: number;
     dr: DrConfig | null;
     /** Which cluster `brokers` is (clusterView switches it; validation gives the primary). */
     cluster: ClusterName;

@@ -56,7 +56,14 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
   for (const p of pipelines) p.batch.maxBytes = Math.min(p.batch.maxBytes, memoryPlan.maxBatchBytes);
 
   return {
-    kafka: { brokers: str(kafka.brokers), groupId: str(kafka.groupId), config: passThrough, dr: drConfig(kafka.dr, str(kafka.brokers), passThrough, problems), cluster: 'primary' },
+    kafka: {
+      brokers: str(kafka.brokers),
+      groupId: str(kafka.groupId),
+      config: passThrough,
+      ...groupSettings(kafka, passThrough, problems),
+      dr: drConfig(kafka.dr, str(kafka.brokers), passThrough, problems),
+      cluster: 'primary',
+    },
     postgres: { url: pgTarget.url, hosts, tls: pgTarget.tls, connections: int(postgres.connections) },
     engine: {
       workers: int(engine.workers),
@@ -80,6 +87,35 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
     },
   };
 }
+
+/**
+ * [Scale] How the engine takes part in its group. KIP-848's consumer protocol has the broker assign and time
+ * out members, so the client settings of the classic protocol are refused with it, naming the broker's.
+ */
+function groupSettings(kafka: KafkaDocument, passThrough: Record<string, string | number | boolean>, problems: string[]): Pick<EngineConfig['kafka'], 'groupProtocol' | 'assignmentStrategy' | 'instanceId' | 'metadataRefreshMs'> {
+  const groupProtocol = kafka.groupProtocol!;
+  if (groupProtocol === 'consumer') {
+    if (kafka.assignmentStrategy !== undefined) problems.push(`kafka.assignmentStrategy: the consumer group protocol (kafka.groupProtocol: consumer) has the broker assign partitions; remove it (kafka.config group.remote.assignor picks the broker's assignor: uniform or range)`);
+    for (const [key, broker] of CLASSIC_ONLY) {
+      if (key in passThrough) problems.push(`kafka.config.${key}: not a client setting with kafka.groupProtocol: consumer (KIP-848); the broker's ${broker} sets it`);
+    }
+  }
+  const instanceId = kafka.instanceId === undefined ? null : str(kafka.instanceId).trim();
+  if (instanceId === '') problems.push('kafka.instanceId: empty (an unset ${VAR}?); give each engine process its own, e.g. ${HOSTNAME}');
+  return {
+    groupProtocol,
+    assignmentStrategy: groupProtocol === 'consumer' ? null : (kafka.assignmentStrategy ?? 'cooperative-sticky'),
+    instanceId: instanceId || null,
+    metadataRefreshMs: Math.max(1000, millis(kafka.metadataRefresh)),
+  };
+}
+
+/** Classic-protocol client settings and what replaces each with KIP-848's protocol. */
+const CLASSIC_ONLY: ReadonlyArray<[string, string]> = [
+  ['session.timeout.ms', 'group.consumer.session.timeout.ms'],
+  ['heartbeat.interval.ms', 'group.consumer.heartbeat.interval.ms'],
+  ['group.protocol.type', 'group protocol'],
+];
 
 function drConfig(dr: KafkaDocument['dr'], primaryBrokers: string, primaryConfig: DrConfig['primaryConfig'], problems: string[]): DrConfig | null {
   if (dr === undefined) return null;

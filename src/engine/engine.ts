@@ -146,14 +146,21 @@ export class Engine {
       stopping: () => this.stopReason !== null,
       fail: (err: unknown) => this.fail(err),
       caughtUp: () => this.stop('caught-up'),
-      claim: this.offsets ? (parts) => this.sink.transaction('claiming partitions in the offsets table', (c) => this.offsets!.claim(c, parts)) : null,
+      claim: this.offsets ? (parts) => this.sink.transaction('claiming partitions in the offsets table', (c) => this.offsets!.claim(c, parts, (a, b) => this.sharePattern(a, b))) : null,
       startAtEnd: /^(latest|largest|end)$/.test(String(config.kafka.config['auto.offset.reset'] ?? '')),
+      sharePattern: (a, b) => this.sharePattern(a, b),
     });
     this.schemas = new SchemaGate(config.pipelines.map((p) => p.registry), config.pipelines.map((p) => p.merge !== null), config.retry);
     this.batcher = new Batcher(
       config.pipelines.map((p) => p.batch),
       (batch) => this.write(batch),
     );
+  }
+
+  /** Two topics of one topicPattern pipeline: a new one starts like a new partition (engine/partitions.ts). */
+  private sharePattern(a: string, b: string): boolean {
+    const pipeline = this.routes.patternPipelineOf(b);
+    return pipeline !== undefined && this.routes.patternPipelineOf(a) === pipeline;
   }
 
   /** Runs until stopped (signal, caught up, or a fatal error, which it throws after shutting down). */

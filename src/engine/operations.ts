@@ -77,6 +77,7 @@ export class Operations {
   /** Gauges that are cheaper to read when Prometheus asks than to keep current. */
   private refresh(): void {
     const m = this.metrics;
+    for (const [check, { ok }] of Object.entries(this.readiness.checks())) m.ready.set({ check }, ok ? 1 : 0);
     const ring = this.parts.ring();
     if (ring) {
       m.ringUsedBytes.set(ring.usedBytes);

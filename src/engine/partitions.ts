@@ -17,9 +17,17 @@ export interface PartitionsHost {
   caughtUp(): void;
   /** Exactly-once: takes the partitions over in the offsets table (null in at-least-once). */
   claim: ((parts: ClaimRequest[]) => Promise<ClaimedPartition[]>) | null;
-  /** auto.offset.reset says "latest": a partition with no position anywhere starts at the end. */
+  /**
+   * auto.offset.reset says "latest": a partition with no position anywhere starts at the end, unless the
+   * group has positions for its topic (or `sharePattern` topic): then it was added while the group ran.
+   */
   startAtEnd: boolean;
+  sharePattern(stored: string, topic: string): boolean;
 }
+
+/** librdkafka's logical offsets: the log's first record, and "the committed offset, else auto.offset.reset". */
+const OFFSET_BEGINNING = -2;
+const OFFSET_STORED = -1001;
 
 /**
  * The life of the engine's partitions: what happens when the group assigns them (tracks, where they
@@ -72,10 +80,22 @@ export class Partitions {
     log.info(`assigned ${parts.map((p) => `${p.topic}[${p.partition}]`).join(', ') || 'no partitions'}`);
     const claim = this.host.claim;
     // Partitions assigned while stopping are handed back on leaving; nothing of them is written.
-    if (this.host.stopping() || claim === null) {
-      for (const t of tracks) t.fenced = this.host.stopping() && claim !== null;
+    if (this.host.stopping()) {
+      for (const t of tracks) t.fenced = claim !== null;
       assign(null);
-      if (!this.host.stopping()) this.loadStartPositions(tracks).catch((err) => (this.host.stopping() ? log.warn(messageOf(err)) : this.host.fail(err)));
+      return;
+    }
+    if (claim === null) {
+      const starts = this.host.startAtEnd ? this.startsOfNewPartitions(tracks) : Promise.resolve(null);
+      starts
+        .then((s) => {
+          assign(s);
+          return this.loadStartPositions(tracks);
+        }, (err) => {
+          assign(null);
+          throw err;
+        })
+        .catch((err) => (this.host.stopping() ? log.warn(messageOf(err)) : this.host.fail(err)));
       return;
     }
     this.claimPositions(tracks, claim).then(assign, (err) => {
@@ -96,7 +116,9 @@ export class Partitions {
     const claimed = await claim(
       tracks.map((t, i) => {
         const c = committed[i]?.offset ?? -1;
-        return { topic: t.topic, partition: t.partition, start: c >= 0 ? c : this.host.startAtEnd ? marks[i].high : marks[i].low };
+        if (c >= 0) return { topic: t.topic, partition: t.partition, start: c };
+        if (!this.host.startAtEnd) return { topic: t.topic, partition: t.partition, start: marks[i].low };
+        return { topic: t.topic, partition: t.partition, start: marks[i].high, startIfTopicKnown: marks[i].low };
       }),
     );
     const byKey = new Map(claimed.map((c) => [`${c.partition}:${c.topic}`, c]));
@@ -179,6 +201,34 @@ export class Partitions {
       await this.host.source().seek(starts);
       this.ops.metrics.reclaims.inc();
       log.info(`positions re-read from PostgreSQL (${why}): ${moved.length === 0 ? 'every partition stands where the engine had it' : `going back to write again what the server lacks: ${moved.join(', ')}`}`);
+    });
+  }
+
+  /**
+   * At-least-once with auto.offset.reset latest: a partition the group never committed starts at the log's
+   * first record when a lower partition of its topic (or, for a topicPattern pipeline, a topic of the same
+   * pattern) has a commit: it was added to a running group, and the records produced into it before the
+   * engine saw it would otherwise be skipped (KAFKA-12261). Only a group's very first start reads from the end.
+   */
+  private async startsOfNewPartitions(tracks: PartitionTrack[]): Promise<TopicPartitionOffset[] | null> {
+    if (tracks.length === 0) return null;
+    const asked = new Set(tracks.map((t) => `${t.partition}:${t.topic}`));
+    const older: TopicPartition[] = [];
+    for (const t of tracks) {
+      for (let p = 0; p < t.partition; p++) {
+        const key = `${p}:${t.topic}`;
+        if (!asked.has(key)) (asked.add(key), older.push({ topic: t.topic, partition: p }));
+      }
+    }
+    const committed = await this.host.source().committed([...tracks.map((t) => ({ topic: t.topic, partition: t.partition })), ...older], 10_000);
+    const known = new Set(committed.filter((c) => c.offset >= 0).map((c) => c.topic));
+    for (const t of this.tracker.all()) if (t.committed >= 0) known.add(t.topic);
+    const knownTopics = [...known];
+    return tracks.map((t, i) => {
+      const c = committed[i]?.offset ?? -1;
+      if (c >= 0) return { topic: t.topic, partition: t.partition, offset: c };
+      const added = known.has(t.topic) || knownTopics.some((k) => this.host.sharePattern(k, t.topic));
+      return { topic: t.topic, partition: t.partition, offset: added ? OFFSET_BEGINNING : OFFSET_STORED };
     });
   }
 

@@ -45,6 +45,7 @@ export class EngineMetrics {
   readonly pgUnwritableSeconds = new Gauge({ name: `${PREFIX}postgres_unwritable_seconds`, help: 'How long no PostgreSQL host could be connected to (0 while one can)', registers: this.r });
   readonly kafkaCluster = new Gauge({ name: `${PREFIX}kafka_cluster`, help: '[DR] 1 for the Kafka cluster the group reads (primary or dr; engine failover moves it)', labelNames: ['cluster', 'brokers'], registers: this.r });
   readonly retries = new Counter({ name: `${PREFIX}retries_total`, help: 'Retried failures, by cause (SQLSTATE or error code)', labelNames: ['stage', 'cause'], registers: this.r });
+  readonly ready = new Gauge({ name: `${PREFIX}ready`, help: '1 while the /readyz check passes, 0 while it fails, per check (the alert rules read it)', labelNames: ['check'], registers: this.r });
   readonly paused = new Gauge({ name: `${PREFIX}paused`, help: '1 while polling waits, by reason (ring_full: PostgreSQL or the workers behind)', labelNames: ['reason'], registers: this.r });
 
   constructor() {

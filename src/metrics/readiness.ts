@@ -26,6 +26,7 @@ export class Readiness {
   private probe: Client | null = null;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private tracker: CommitTracker | null = null;
 
   constructor(
     private readonly target: PgTarget,
@@ -34,6 +35,7 @@ export class Readiness {
   ) {}
 
   start(source: () => ConsumerClient | undefined, tracker: CommitTracker, metrics: EngineMetrics): void {
+    this.tracker = tracker;
     const every = (ms: number, fn: () => Promise<void>) => {
       let busy = false;
       const t = setInterval(() => {
@@ -69,10 +71,18 @@ export class Readiness {
     return {
       kafka: { ok: this.kafkaProblem === null, detail: this.kafkaProblem ?? 'brokers answer' },
       postgres: { ok: this.pgProblem === null, detail: this.pgProblem ?? this.writesTo() },
-      assignment: { ok: this.assignmentReceived, detail: this.assignmentReceived ? 'received' : 'waiting for the group to assign partitions' },
+      assignment: { ok: this.assignmentReceived, detail: this.assignmentDetail() },
       retries: { ok: retrying === null, detail: retrying ?? 'none' },
       watchdog: { ok: this.stalled === null, detail: this.stalled ?? 'moving' },
     };
+  }
+
+  /** [Scale] An engine the group gave nothing is ready: a standby, for when another member leaves. */
+  private assignmentDetail(): string {
+    if (!this.assignmentReceived) return 'waiting for the group to assign partitions';
+    const owned = this.tracker?.size ?? 0;
+    if (owned > 0) return `${owned} partition${owned === 1 ? '' : 's'}`;
+    return 'no partitions: the group has more members than the topics have partitions; this engine stands by and takes partitions over when a member leaves';
   }
 
   private writesTo(): string {

@@ -50,6 +50,16 @@ export class TopicRoutes {
     return route;
   }
 
+  /**
+   * The pattern pipeline that `topic` belongs to, or undefined (a literal topic, or none): topics of one
+   * pattern are one stream, so a new one is treated like a new partition (engine/partitions.ts).
+   */
+  patternPipelineOf(topic: string): number | undefined {
+    if (this.literal.has(topic)) return undefined;
+    const matches = this.patterns.filter((p) => p.re.test(topic));
+    return matches.length === 1 ? matches[0].pipeline : undefined;
+  }
+
   get(topic: string): TopicRoute | undefined {
     return this.byName.get(topic);
   }

@@ -81,6 +81,9 @@ const CONNECTION_SETTING = /^(security\.protocol|sasl\.|ssl\.|ssl_|enable\.ssl\.
 /** librdkafka's codes for a refused login (ERR__AUTHENTICATION) and a TLS failure (ERR__SSL). */
 const ERR_AUTHENTICATION = -169;
 const ERR_SSL = -181;
+/** Broker errors of static membership: another member took this group.instance.id (82), or still holds it (111). */
+const ERR_FENCED_INSTANCE_ID = 82;
+const ERR_UNRELEASED_INSTANCE_ID = 111;
 
 /**
  * What to check when the broker refuses the client's credentials or TLS cannot be set up; null for other
@@ -93,6 +96,9 @@ export function finalKafkaProblem(code: number | null, message: string): string 
   if (code === ERR_SSL || /SSL handshake failed|certificate verify failed/i.test(message)) {
     return 'TLS to the broker failed: check kafka.config ssl.ca.location (the broker\'s certificate must be signed by it) and security.protocol';
   }
+  if (code === ERR_FENCED_INSTANCE_ID || code === ERR_UNRELEASED_INSTANCE_ID || /FENCED_INSTANCE_ID|UNRELEASED_INSTANCE_ID|fenced by other consumer with same group\.instance\.id/i.test(message)) {
+    return 'another running process of the group uses the same kafka.instanceId (group.instance.id), and the broker fenced this one: give every engine process its own, e.g. ${HOSTNAME}';
+  }
   return null;
 }
 
@@ -104,6 +110,14 @@ export function kafkaConnectError(brokers: string, message: string, cause: unkno
 
 /** librdkafka's buffers at the default engine.memory (see config/memory.ts), for clients built outside the engine. */
 export const DEFAULT_BUFFERS = planMemory(DEFAULT_MEMORY, null);
+
+/** kafka.groupProtocol … kafka.metadataRefresh at their defaults, for clients built outside a config (benches, tests). */
+export const DEFAULT_GROUP_SETTINGS: Pick<EngineConfig['kafka'], 'groupProtocol' | 'assignmentStrategy' | 'instanceId' | 'metadataRefreshMs'> = {
+  groupProtocol: 'classic',
+  assignmentStrategy: 'cooperative-sticky',
+  instanceId: null,
+  metadataRefreshMs: 10_000,
+};
 
 /** librdkafka settings the engine relies on; the user's `kafka.config` is applied after these. */
 export function consumerSettings(kafka: EngineConfig['kafka'], engine: Pick<EngineConfig['engine'], 'fetchQueueKBytes' | 'fetchQueueMessages' | 'fetchMaxBytes'>): Record<string, string | number | boolean> {
@@ -127,6 +141,11 @@ export function consumerSettings(kafka: EngineConfig['kafka'], engine: Pick<Engi
     // The group's state for the watchdog (engine/watchdog.ts) and the commit gate (engine.ts
     // scheduleCommit) comes from the statistics; the cgrp part is all that is read of them.
     'statistics.interval.ms': 1_000,
+    // [Scale] docs/scaling.md: the protocol and strategy that stall least, new partitions seen within seconds.
+    'group.protocol': kafka.groupProtocol,
+    ...(kafka.assignmentStrategy ? { 'partition.assignment.strategy': kafka.assignmentStrategy } : {}),
+    ...(kafka.instanceId ? { 'group.instance.id': kafka.instanceId } : {}),
+    'topic.metadata.refresh.interval.ms': kafka.metadataRefreshMs,
     ...kafka.config,
   };
 }

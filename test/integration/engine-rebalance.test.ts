@@ -22,7 +22,7 @@ test(`scale-out (${strategy} assignment): a second engine joins the group mid-ru
       .replace('connections: 2', 'connections: 1')
       .replace('ringBytes: 32MiB', 'ringBytes: 2MiB')
       // Members learn of a rebalance at their next heartbeat (3 s by default): make it prompt.
-      .replace(/groupId: .*\n/, (g) => `${g}  config: { heartbeat.interval.ms: 300, partition.assignment.strategy: ${strategy} }\n`),
+      .replace(/groupId: .*\n/, (g) => `${g}  assignmentStrategy: ${strategy}\n  config: { heartbeat.interval.ms: 300 }\n`),
   );
 
   let second: ReturnType<typeof runCli> | null = null;

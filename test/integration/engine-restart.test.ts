@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
-import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
+import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, until, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 
 const N = 300_000;
@@ -73,6 +73,11 @@ test('SIGKILL in the middle loses nothing: a restart lands every record (duplica
   const { topic, table, group, config } = await setup('sigkill', '  config: { session.timeout.ms: 6000, heartbeat.interval.ms: 1000 }\n');
   const killed = await runCli(['start', config], { during: signalWhenRows(table, 20_000, 'SIGKILL') });
   assert.equal(killed.signal, 'SIGKILL');
+  // A COMMIT the engine sent just before it died still commits: count once its sessions are gone.
+  await until('the killed engine\'s PostgreSQL sessions to end', async () => {
+    const [r] = await sql<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'kafka-pg-engine%'`);
+    return Number(r.n) === 0 ? true : null;
+  }, 30_000);
   const partial = await counts(table);
   const committedBefore = (await committedOffsets(group, topic, PARTITIONS)).reduce((a, b) => a + Math.max(b, 0), 0);
   assert.ok(committedBefore <= partial.rows, 'nothing is committed before its row is durable');

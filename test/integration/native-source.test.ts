@@ -10,6 +10,7 @@ import {
   FILL_FULL, OUT_FRAMES, OUT_HEAD, OUT_NEED_BYTES, OUT_PART0, OUT_PARTS, OUT_STATUS,
 } from '../../src/source/native-binding';
 import { FILL_REPORT_PARTITIONS, NativeSource } from '../../src/source/native-source';
+import { DEFAULT_GROUP_SETTINGS } from '../../src/source/source';
 import { TopicRoutes } from '../../src/source/routes';
 import { BROKERS, committedOffsets, unique } from '../helpers/env';
 
@@ -38,7 +39,7 @@ test('native source: every message lands in the ring as a frame the workers read
 
   const routes = new TopicRoutes([{ name: 'p', topics: [topic] } as never]);
   const assigned: string[] = [];
-  const source = new NativeSource({ brokers: BROKERS, groupId: group, config: {}, dr: null, cluster: 'primary' }, routes, {
+  const source = new NativeSource({ brokers: BROKERS, groupId: group, config: {}, ...DEFAULT_GROUP_SETTINGS, dr: null, cluster: 'primary' }, routes, {
     assigned: (parts, assign) => {
       parts.forEach((p) => (routes.route(p.topic), assigned.push(`${p.topic}[${p.partition}]`)));
       assign(null);

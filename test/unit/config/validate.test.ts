@@ -147,6 +147,10 @@ test('kafka.config may not override the settings the guarantees rest on: each re
     ['queued.min.messages', '100000', /engine\.memory/],
     ['fetch.max.bytes', '52428800', /engine\.memory/],
     ['rebalance_cb', 'x', /rebalances/],
+    ['group.protocol', 'consumer', /kafka\.groupProtocol/],
+    ['partition.assignment.strategy', 'range', /kafka\.assignmentStrategy/],
+    ['group.instance.id', 'a', /kafka\.instanceId/],
+    ['topic.metadata.refresh.interval.ms', '1000', /kafka\.metadataRefresh/],
   ];
   for (const [key, value, why] of refused) {
     const message = problems(GOOD.replace('config: { fetch.min.bytes: 1 }', `config: { ${key}: ${value} }`));
@@ -158,4 +162,26 @@ test('kafka.config may not override the settings the guarantees rest on: each re
     const c = parseConfig(GOOD.replace('config: { fetch.min.bytes: 1 }', `config: { ${ok} }`), dir, {});
     assert.equal(Object.keys(c.kafka.config).length, 1, ok);
   }
+});
+
+test('[Scale] group settings: defaults, the consumer protocol refuses the classic client settings naming the broker\'s, an empty instance id', () => {
+  const c = parseConfig(GOOD, dir, {});
+  assert.deepEqual(
+    { p: c.kafka.groupProtocol, s: c.kafka.assignmentStrategy, i: c.kafka.instanceId, m: c.kafka.metadataRefreshMs },
+    { p: 'classic', s: 'cooperative-sticky', i: null, m: 10_000 },
+  );
+  const consumer = parseConfig(GOOD.replace('  groupId: orders-sink', '  groupId: orders-sink\n  groupProtocol: consumer\n  instanceId: ${HOSTNAME}\n  metadataRefresh: 2s'), dir, { HOSTNAME: 'engine-7' });
+  assert.deepEqual(
+    { p: consumer.kafka.groupProtocol, s: consumer.kafka.assignmentStrategy, i: consumer.kafka.instanceId, m: consumer.kafka.metadataRefreshMs },
+    { p: 'consumer', s: null, i: 'engine-7', m: 2_000 },
+  );
+  const refused = problems(
+    GOOD.replace('  groupId: orders-sink', '  groupId: orders-sink\n  groupProtocol: consumer\n  assignmentStrategy: range').replace('config: { fetch.min.bytes: 1 }', 'config: { session.timeout.ms: 6000, heartbeat.interval.ms: 500 }'),
+  );
+  assert.match(refused, /kafka\.assignmentStrategy: the consumer group protocol .* has the broker assign/);
+  assert.match(refused, /kafka\.config\.session\.timeout\.ms: .*group\.consumer\.session\.timeout\.ms/);
+  assert.match(refused, /kafka\.config\.heartbeat\.interval\.ms: .*group\.consumer\.heartbeat\.interval\.ms/);
+  assert.match(problems(GOOD.replace('  groupId: orders-sink', '  groupId: orders-sink\n  groupProtocol: eager')), /kafka\.groupProtocol: .*one of classic, consumer/);
+  assert.match(problems(GOOD.replace('  groupId: orders-sink', '  groupId: orders-sink\n  assignmentStrategy: sticky')), /kafka\.assignmentStrategy: .*one of cooperative-sticky, range, roundrobin/);
+  assert.match(problems(GOOD.replace('  groupId: orders-sink', '  groupId: orders-sink\n  instanceId: "${ID:-}"')), /kafka\.instanceId: must be a non-empty string/);
 });
