@@ -217,7 +217,9 @@ export class Partitions {
     for (const t of tracks) {
       for (let p = 0; p < t.partition; p++) {
         const key = `${p}:${t.topic}`;
-        if (!asked.has(key)) (asked.add(key), older.push({ topic: t.topic, partition: p }));
+        if (asked.has(key)) continue;
+        asked.add(key);
+        older.push({ topic: t.topic, partition: p });
       }
     }
     const committed = await this.host.source().committed([...tracks.map((t) => ({ topic: t.topic, partition: t.partition })), ...older], 10_000);
