@@ -14,11 +14,12 @@ afterEach(() => {
  * `engine start <config>` as a child process that keeps its log; `waitFor` is until() that fails at once,
  * with the log, if the engine exits first; `stop()` sends SIGTERM and resolves with the exit.
  */
-export function startEngine(config: string) {
+export function startEngine(config: string, env: NodeJS.ProcessEnv = {}) {
   let log = '';
   let child: ChildProcess | null = null;
   const done = runCli(['start', config], {
     timeoutMs: 600_000,
+    env,
     during: (c) => {
       child = c;
       running.add(c);
@@ -28,7 +29,9 @@ export function startEngine(config: string) {
   });
   const waitFor = <T>(what: string, check: () => Promise<T | null | false>, ms: number) =>
     Promise.race([
-      until(what, check, ms),
+      until(what, check, ms).catch((err: Error) => {
+        throw new Error(`${err.message}\nthe engine's log:\n${log.split('\n').slice(-40).join('\n')}`);
+      }),
       done.then((r): never => {
         throw new Error(`the engine exited (${r.code ?? r.signal}) while waiting for ${what}\n${log}`);
       }),
