@@ -368,7 +368,8 @@ export class Partitions {
         await this.host.source().commitAndWait(this.tracker.positions());
         return;
       } catch (err) {
-        if (Date.now() >= deadline) {
+        // A client in a fatal state (fenced, …) will refuse every commit: nothing to wait for.
+        if (Date.now() >= deadline || /Fatal error/i.test(messageOf(err))) {
           log.error(`${messageOf(err)} (gave up; the next owner re-reads from the last commit)`);
           return;
         }

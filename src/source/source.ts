@@ -84,10 +84,12 @@ const ERR_SSL = -181;
 /** Broker errors of static membership: another member took this group.instance.id (82), or still holds it (111). */
 const ERR_FENCED_INSTANCE_ID = 82;
 const ERR_UNRELEASED_INSTANCE_ID = 111;
+/** librdkafka's ERR__FATAL. */
+const ERR_FATAL = -150;
 
 /**
- * What to check when the broker refuses the client's credentials or TLS cannot be set up; null for other
- * errors. librdkafka retries these forever, but no retry fixes them: the engine stops with this instead.
+ * What to check when the broker refuses the client's credentials or TLS cannot be set up, or fences a
+ * static member whose instance id another process uses; null for other errors. librdkafka retries these forever, but no retry fixes them: the engine stops with this instead.
  */
 export function finalKafkaProblem(code: number | null, message: string): string | null {
   if (code === ERR_AUTHENTICATION || /SASL authentication error|Authentication failed|authentication failure/i.test(message)) {
@@ -96,9 +98,11 @@ export function finalKafkaProblem(code: number | null, message: string): string 
   if (code === ERR_SSL || /SSL handshake failed|certificate verify failed/i.test(message)) {
     return 'TLS to the broker failed: check kafka.config ssl.ca.location (the broker\'s certificate must be signed by it) and security.protocol';
   }
-  if (code === ERR_FENCED_INSTANCE_ID || code === ERR_UNRELEASED_INSTANCE_ID || /FENCED_INSTANCE_ID|UNRELEASED_INSTANCE_ID|fenced by other consumer with same group\.instance\.id/i.test(message)) {
+  if (code === ERR_FENCED_INSTANCE_ID || code === ERR_UNRELEASED_INSTANCE_ID || /FENCED_INSTANCE_ID|UNRELEASED_INSTANCE_ID|fenced by other consumer with same group\.instance\.id|instance ID is still used by another member/i.test(message)) {
     return 'another running process of the group uses the same kafka.instanceId (group.instance.id), and the broker fenced this one: give every engine process its own, e.g. ${HOSTNAME}';
   }
+  // A fatal error that reaches the engine as a consume error (KIP-848's heartbeat) rather than the error callback.
+  if (code === ERR_FATAL || /(^|: )Fatal (consumer )?error: /.test(message)) return 'librdkafka cannot go on after a fatal error';
   return null;
 }
 

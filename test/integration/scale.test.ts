@@ -274,3 +274,27 @@ function held(log: string): Set<string> {
   }
   return out;
 }
+
+for (const protocol of ['classic', 'consumer']) {
+  test(`two running engines with one kafka.instanceId (${protocol} protocol): the broker fences one, which stops naming kafka.instanceId`, async () => {
+    const topic = unique('sameid');
+    const table = unique('sameid');
+    await createTopic(topic, 2);
+    await createTable(table);
+    const file = config({ group: unique('sameid'), table, pipeline: `topics: [${topic}]`, kafka: `  groupProtocol: ${protocol}\n  instanceId: same-id` });
+    const a = startEngine(file);
+    await a.waitFor('the first engine to own partitions', () => Promise.resolve(/"msg":"claimed/.test(a.log()) || null), 60_000);
+    const b = startEngine(file);
+    // classic: the newcomer takes the id over and the first is fenced; consumer (KIP-848): the newcomer is refused.
+    const fenced = await Promise.race([a.done.then(() => a), b.done.then(() => b)]);
+    const run = await fenced.done;
+    assert.equal(run.code, 1, fenced.log());
+    assert.match(fenced.log(), /ENG_KAFKA_CONSUME: .*uses the same kafka\.instanceId/);
+    assert.ok(run.stderr.length > 0);
+    const other = fenced === a ? b : a;
+    const stopped = await other.stop();
+    assert.equal(stopped.code, 0, other.log());
+    await sql(`DROP TABLE ${table}`);
+    await deleteTopic(topic);
+  });
+}

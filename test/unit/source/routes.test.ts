@@ -40,3 +40,13 @@ test('compileTopicPattern: ^ and $ change nothing; what POSIX regexes cannot rea
   const dollar = compileTopicPattern('price\\$');
   assert.ok(typeof dollar !== 'string' && dollar.re.test('price$'), 'an escaped $ is part of the name');
 });
+
+test('[Scale] patternPipelineOf: the pattern pipeline of a topic (a new topic of it starts like a new partition), none for literal or unmatched topics', () => {
+  const routes = new TopicRoutes(pipelines({ name: 'orders', topicPattern: 'orders_.*' }, { name: 'audit', topics: ['audit', 'orders_audit'] }));
+  assert.equal(routes.patternPipelineOf('orders_eu'), 0);
+  assert.equal(routes.patternPipelineOf('orders_us'), 0);
+  assert.equal(routes.patternPipelineOf('orders_audit'), undefined, 'a literal topic wins over a pattern');
+  assert.equal(routes.patternPipelineOf('audit'), undefined);
+  assert.equal(routes.patternPipelineOf('other'), undefined);
+  assert.equal(routes.get('orders_eu'), undefined, 'asking assigns no topic id');
+});
