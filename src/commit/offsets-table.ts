@@ -186,9 +186,12 @@ export class OffsetsTable implements OffsetsStore {
           done int8multirange NOT NULL, epoch bigint NOT NULL, owner text,
           updated_at timestamptz NOT NULL DEFAULT now(), marks jsonb,
           PRIMARY KEY (group_id, topic, partition))`,
-        // Tables made before [DR] tracked marks.
-        `ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS marks jsonb`,
       ]);
+      // Tables made before [DR] tracked marks. Only when missing: ALTER TABLE locks the table (ACCESS
+      // EXCLUSIVE, even when the column exists), and every running engine's batches update it: each engine
+      // that started would stall the whole group for as long as their transactions in flight take.
+      const has = await client.query(`SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'marks' AND NOT attisdropped`, [this.table]);
+      if (has.rowCount === 0) await runDdl(client, [`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS marks jsonb`]);
     } catch (err) {
       throw new EngineError(ErrorCodes.OFFSETS, `cannot create the offsets table ${this.table} (engine.offsetsTable, for engine.delivery exactly-once): ${messageOf(err)}; create it as documented, or grant CREATE on the schema`, { cause: err });
     }

@@ -112,7 +112,7 @@ export class Partitions {
     if (tracks.length === 0) return [];
     const source = this.host.source();
     const committed = await source.committed(tracks.map((t) => ({ topic: t.topic, partition: t.partition })), 10_000);
-    const marks = await Promise.all(tracks.map((t) => source.watermarks(t.topic, t.partition, 10_000)));
+    const marks = await this.watermarksWhereNeeded(tracks, committed);
     const claimed = await claim(
       tracks.map((t, i) => {
         const c = committed[i]?.offset ?? -1;
@@ -205,6 +205,19 @@ export class Partitions {
   }
 
   /**
+   * The log's ends of the partitions that need them: no commit yet (where to start), or --until-caught-up
+   * (where to stop). A partition moving between members has a commit, and needs none: each query is a
+   * blocking broker request on libuv's thread pool, where the native source's fills run too, so a dozen of
+   * them at every rebalance would hold up the fills of the partitions that did not move.
+   */
+  private async watermarksWhereNeeded(tracks: PartitionTrack[], committed: TopicPartitionOffset[]): Promise<Array<{ low: number; high: number }>> {
+    const unknown = { low: -1, high: -1 };
+    return Promise.all(
+      tracks.map((t, i) => ((committed[i]?.offset ?? -1) >= 0 && !this.untilCaughtUp ? Promise.resolve(unknown) : this.host.source().watermarks(t.topic, t.partition, 10_000))),
+    );
+  }
+
+  /**
    * At-least-once with auto.offset.reset latest: a partition the group never committed starts at the log's
    * first record when a lower partition of its topic (or, for a topicPattern pipeline, a topic of the same
    * pattern) has a commit: it was added to a running group, and the records produced into it before the
@@ -238,16 +251,14 @@ export class Partitions {
   private async loadStartPositions(tracks: PartitionTrack[]): Promise<void> {
     if (tracks.length === 0) return;
     const committed = await this.host.source().committed(tracks.map((t) => ({ topic: t.topic, partition: t.partition })), 10_000);
-    await Promise.all(
-      tracks.map(async (track, i) => {
-        const marks = await this.host.source().watermarks(track.topic, track.partition, 10_000);
-        if (track.revoked) return;
-        const c = committed[i]?.offset ?? -1;
-        if (c >= 0) track.committed = c;
-        if (track.watermark < 0 && track.inFlight === 0) track.watermark = c >= 0 ? c : marks.low;
-        if (this.untilCaughtUp) this.targets.set(track, marks.high);
-      }),
-    );
+    const ends = await this.watermarksWhereNeeded(tracks, committed);
+    tracks.forEach((track, i) => {
+      if (track.revoked) return;
+      const c = committed[i]?.offset ?? -1;
+      if (c >= 0) track.committed = c;
+      if (track.watermark < 0 && track.inFlight === 0) track.watermark = c >= 0 ? c : ends[i].low;
+      if (this.untilCaughtUp) this.targets.set(track, ends[i].high);
+    });
     this.checkCaughtUp(false);
   }
 

@@ -58,3 +58,22 @@ async function connect(): Promise<Client> {
   await c.connect();
   return c;
 }
+
+test('offsets table: an engine that starts while others write takes no lock that waits for their transactions', async () => {
+  const table = `eo_test.${unique('offsets')}`;
+  const [writer, starter] = await Promise.all([connect(), connect()]);
+  try {
+    await new OffsetsTable(table, 'g', 'test:1').ensure(writer);
+    // A running engine's batch transaction: it holds the table's ROW EXCLUSIVE lock until it commits.
+    await writer.query('BEGIN');
+    await writer.query(`UPDATE ${table} SET owner = owner WHERE false`);
+    await starter.query(`SET lock_timeout = '1s'`);
+    await starter.query('BEGIN');
+    await new OffsetsTable(table, 'g', 'test:2').ensure(starter);
+    await starter.query('COMMIT');
+    await writer.query('COMMIT');
+  } finally {
+    await Promise.all([writer.end(), starter.end()]);
+    await withPg((c) => c.query(`DROP TABLE IF EXISTS ${table}`));
+  }
+});
