@@ -12,10 +12,12 @@ import { DATABASE_URL, flag, pgQuery, prepareOrders, REPO } from './lib/scenario
  * 15 % of the rows a 2nd engine joins, at 30 % a 3rd, at 55 % the 3rd gets SIGTERM, at 70 % the 2nd. For
  * each group protocol / strategy (eager range, cooperative-sticky, KIP-848 consumer; their order rotates
  * from run to run), per rebalance:
- *   - stall: the longest time a partition that did not change owner went without a committed row, from
- *     the commit times in the table (written_at = clock_timestamp() as COPY stores the row);
- *   - resume: how long after the event (the joiner's start, the leaver's SIGTERM) the partitions that
- *     moved had their first row written by their new owner;
+ *   - stopped: how many of the partitions that kept their owner the protocol revoked and gave back (an
+ *     eager strategy stops them all), and for how long (revoke to claim, from the engines' logs);
+ *   - gap: the longest time such a partition went without a committed row (from written_at), to compare
+ *     with the longest gap before any rebalance (an engine with a backlog reads its partitions in turns);
+ *   - resume: how long after the event (the joiner's start, the leaver's SIGTERM) the new owners first
+ *     wrote a partition that moved;
  * and the records/s of the whole drain; exactly-once is checked at the end (rows = distinct = records).
  */
 
@@ -37,9 +39,15 @@ interface Rebalance {
   at: number;
   /** Longest gap between rows of a partition that kept its owner (ms; null: no such partition). */
   stallMs: number | null;
-  /** Latest first row of a partition that changed owner, after the event (ms; null: none moved). */
+  /**
+   * When the new owners first wrote a partition that moved, after the event (ms; null: none moved). The
+   * earliest: with a backlog, an engine reads its partitions in turns, so the last of them waits anyway.
+   */
   resumeMs: number | null;
   unmoved: number;
+  /** Unmoved partitions the rebalance revoked and gave back (eager), and the longest such stop (ms). */
+  stopped: number;
+  stoppedMs: number | null;
   moved: number;
 }
 
@@ -71,7 +79,11 @@ async function untilRows(table: string, n: number, exact = false): Promise<void>
 }
 
 /** Who owned each partition when: "claimed t[p]@…" and "revoked t[p]" lines of every engine, by time. */
-function ownership(engines: Engine[]): { owner: (partition: number, at: number) => number | null; claimedAt: (partition: number, engine: number, after: number) => number | null } {
+function ownership(engines: Engine[]): {
+  owner: (partition: number, at: number) => number | null;
+  claimedAt: (partition: number, engine: number, after: number) => number | null;
+  revokedAt: (partition: number, engine: number, after: number, before: number) => number | null;
+} {
   const events: Array<{ at: number; engine: number; partition: number; owns: boolean }> = [];
   for (const e of engines) {
     for (const m of e.log.matchAll(/"time":(\d+)[^\n]*"msg":"(claimed|revoked) ([^"]*)"/g)) {
@@ -91,6 +103,7 @@ function ownership(engines: Engine[]): { owner: (partition: number, at: number) 
       return owner;
     },
     claimedAt: (partition, engine, after) => events.find((e) => e.owns && e.partition === partition && e.engine === engine && e.at > after)?.at ?? null,
+    revokedAt: (partition, engine, after, before) => events.find((e) => !e.owns && e.partition === partition && e.engine === engine && e.at > after && e.at < before)?.at ?? null,
   };
 }
 
@@ -107,7 +120,7 @@ function settledAt(engines: Engine[], from: number, until: number): number {
 }
 
 async function measure(table: string, partitions: number, engines: Engine[], events: Array<{ event: string; at: number }>, end: number): Promise<Rebalance[]> {
-  const { owner, claimedAt } = ownership(engines);
+  const { owner, claimedAt, revokedAt } = ownership(engines);
   const out: Rebalance[] = [];
   for (let i = 0; i < events.length; i++) {
     const { event, at } = events[i];
@@ -119,6 +132,17 @@ async function measure(table: string, partitions: number, engines: Engine[], eve
       const before = owner(p, at);
       if (before !== null && before === owner(p, settled)) unmoved.push(p);
       else moved.push(p);
+    }
+    // What the protocol itself stops: an unmoved partition revoked and given back to the same engine (eager).
+    let stopped = 0;
+    let stoppedMs: number | null = null;
+    for (const p of unmoved) {
+      const k = owner(p, at)!;
+      const revoked = revokedAt(p, k, at, next);
+      const back = revoked === null ? null : claimedAt(p, k, revoked);
+      if (revoked === null || back === null) continue;
+      stopped++;
+      stoppedMs = Math.max(stoppedMs ?? 0, back - revoked);
     }
     const [stall] = await pgQuery<{ ms: string | null }>(
       `SELECT max(gap) AS ms FROM (
@@ -137,10 +161,10 @@ async function measure(table: string, partitions: number, engines: Engine[], eve
         `SELECT extract(epoch FROM min(written_at) - to_timestamp(${at} / 1000.0)) * 1000 AS ms FROM ${table}
           WHERE kafka_partition = ${p} AND written_at > to_timestamp(${claimed} / 1000.0)`,
       );
-      if (first?.ms !== null && first?.ms !== undefined) resume = Math.max(resume ?? 0, Math.round(Number(first.ms)));
+      if (first?.ms !== null && first?.ms !== undefined) resume = Math.min(resume ?? Infinity, Math.round(Number(first.ms)));
     }
     const ms = (v: string | null | undefined) => (v === null || v === undefined ? null : Math.round(Number(v)));
-    out.push({ event, at, stallMs: unmoved.length > 0 ? ms(stall?.ms) : null, resumeMs: resume, unmoved: unmoved.length, moved: moved.length });
+    out.push({ event, at, stallMs: unmoved.length > 0 ? ms(stall?.ms) : null, resumeMs: resume, unmoved: unmoved.length, stopped, stoppedMs, moved: moved.length });
   }
   return out;
 }
@@ -180,6 +204,7 @@ pipelines:
   await untilRows(table, records, true);
   engines[0].child.kill('SIGTERM');
   const codes = await Promise.all(engines.map((e) => e.exited));
+  for (const e of engines) writeFileSync(path.join(os.tmpdir(), `${name}_engine${e.id}.log`), e.log);
   const [check] = await pgQuery<{ rows: string; ids: string; seconds: string }>(
     `SELECT count(*) AS rows, count(DISTINCT id) AS ids, extract(epoch FROM max(written_at) - min(written_at)) AS seconds FROM ${table}`,
   );
@@ -222,19 +247,22 @@ async function main(): Promise<void> {
       const mode = MODES[(k + run) % MODES.length];
       const r = await runMode(runId, mode, index++, records, partitions);
       console.log(JSON.stringify(r));
-      console.error(`  ${mode.name}: ${r.recordsPerSecond} records/s, exactly once: ${r.exactlyOnce}, longest gap between a partition's rows before any rebalance ${r.baselineGapMs} ms; ${r.rebalances.map((b) => `${b.event}: stall ${b.stallMs ?? '—'} ms (${b.unmoved} unmoved), resume ${b.resumeMs ?? '—'} ms (${b.moved} moved)`).join('; ')}`);
+      console.error(`  ${mode.name}: ${r.recordsPerSecond} records/s, exactly once: ${r.exactlyOnce}, longest gap between a partition's rows before any rebalance ${r.baselineGapMs} ms; ${r.rebalances.map((b) => `${b.event}: ${b.stopped} of ${b.unmoved} unmoved stopped by the protocol (${b.stoppedMs ?? 0} ms), longest gap ${b.stallMs ?? '—'} ms; ${b.moved} moved, resumed after ${b.resumeMs ?? '—'} ms`).join('; ')} (engine logs: ${os.tmpdir()}/${r.runId}_*_engine*.log)`);
       results.push(r);
     }
   }
   console.log(`\nbench scale ${runId}: ${records} records, ${partitions} partitions, ${runs} run(s); mean (min–max) over runs`);
-  console.log('| protocol / strategy | records/s | gap without rebalance (ms) | ' + results[0].rebalances.map((b) => `${b.event}: stall / resume (ms)`).join(' | ') + ' | exactly once |');
+  console.log('Per rebalance: unmoved partitions the protocol stopped (revoked and given back, per run) and for how long (ms) · longest gap between an unmoved partition\'s rows (ms) · when the new owners first wrote a moved partition, from the event (ms)');
+  console.log('| protocol / strategy | records/s | gap without rebalance (ms) | ' + results[0].rebalances.map((b) => `${b.event}: stopped · gap · resume`).join(' | ') + ' | exactly once |');
   console.log('|---|---|---|' + results[0].rebalances.map(() => '---|').join('') + '---|');
   for (const mode of MODES) {
     const mine = results.filter((r) => r.mode === mode.name);
     const cells = mine[0].rebalances.map((_, i) => {
       const stall = mine.map((r) => r.rebalances[i].stallMs).filter((v): v is number => v !== null);
       const resume = mine.map((r) => r.rebalances[i].resumeMs).filter((v): v is number => v !== null);
-      return `${spread(stall)} / ${spread(resume)}`;
+      const stopped = mine.map((r) => r.rebalances[i]);
+      const stops = `${stopped.map((b) => `${b.stopped}/${b.unmoved}`).join(', ')} ${spread(stopped.map((b) => b.stoppedMs ?? 0))}`;
+      return `${stops} · ${spread(stall)} · ${spread(resume)}`;
     });
     console.log(`| ${mode.name} | ${spread(mine.map((r) => r.recordsPerSecond))} | ${spread(mine.map((r) => r.baselineGapMs).filter((v): v is number => v !== null))} | ${cells.join(' | ')} | ${mine.every((r) => r.exactlyOnce) ? 'yes' : 'NO'} |`);
   }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { addPartitions, createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
+import { freePort } from '../../bench/lib/scenario';
 import { startEngine as startWith } from '../helpers/engine-process';
 import { BROKERS, DATABASE_URL, committedOffsets, endOffsets, sql, unique, writeConfig } from '../helpers/env';
 
@@ -298,3 +300,29 @@ for (const protocol of ['classic', 'consumer']) {
     await deleteTopic(topic);
   });
 }
+
+test('more engines than partitions: the one the group gives nothing is ready, and /readyz says it stands by', async () => {
+  const topic = unique('idle');
+  const table = unique('idle');
+  const group = unique('idle');
+  await createTopic(topic, 1);
+  await createTable(table);
+  const [portA, portB] = [await freePort(), await freePort()];
+  const withMetrics = (port: number) => writeConfig(readFileSync(config({ group, table, pipeline: `topics: [${topic}]` }), 'utf8') + `metrics: { port: ${port}, host: 127.0.0.1 }\n`);
+  const a = startEngine(withMetrics(portA));
+  await a.waitFor('the first engine to own the partition', () => Promise.resolve(/"msg":"claimed/.test(a.log()) || null), 60_000);
+  const b = startEngine(withMetrics(portB));
+  const ready = await b.waitFor('the second engine to be ready', async () => {
+    const res = await fetch(`http://127.0.0.1:${portB}/readyz`).catch(() => null);
+    return res?.status === 200 ? ((await res.json()) as { checks: Record<string, { ok: boolean; detail: string }> }) : null;
+  }, 60_000);
+  assert.match(ready.checks.assignment.detail, /no partitions: the group has more members than the topics have partitions/);
+  const metrics = await (await fetch(`http://127.0.0.1:${portB}/metrics`)).text();
+  assert.match(metrics, /^kpe_assigned_partitions 0$/m);
+  assert.match(metrics, /^kpe_ready\{check="assignment"\} 1$/m);
+  const [x, y] = [await b.stop(), await a.stop()];
+  assert.equal(x.code, 0, b.log());
+  assert.equal(y.code, 0, a.log());
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+});
