@@ -164,6 +164,22 @@ export class CommitTracker {
     return out;
   }
 
+  /**
+   * Positions whose commit the broker refused: those partitions count as uncommitted again, so that the
+   * next takeCommits sends their watermarks (a later, cumulative position wins anyway). True if any is
+   * still owned.
+   */
+  recommit(failed: readonly TopicPartitionOffset[]): boolean {
+    let any = false;
+    for (const f of failed) {
+      const track = this.get(f.topic, f.partition);
+      if (!track || track.revoked || track.fenced) continue;
+      track.committed = -1;
+      any = true;
+    }
+    return any;
+  }
+
   /** Current watermarks of the given live partitions (for a final or revoke-time commit). */
   positions(filter?: (t: PartitionTrack) => boolean): TopicPartitionOffset[] {
     const out: TopicPartitionOffset[] = [];

@@ -199,6 +199,9 @@ export class Engine {
           this.ops.metrics.retries.inc({ stage: 'kafka', cause: 'client_error' });
           log.warn(err.message);
         },
+        commitFailed: (offsets) => {
+          if (this.tracker.recommit(offsets)) this.scheduleCommit();
+        },
       };
       ({ source: this.source, poller: this.poller } = createSource({
         config: this.config,

@@ -51,6 +51,7 @@ export class KafkaSource implements ConsumerClient {
       offset_commit_cb: (err: Kafka.LibrdKafkaError | null, offsets: Kafka.TopicPartitionOffset[]) => {
         if (err && err.code !== Kafka.CODES.ERRORS.ERR__NO_OFFSET) {
           log.warn(`offset commit failed for ${describeOffsets(offsets)}: ${err.message}`);
+          this.events.commitFailed?.(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
         }
       },
     } as Kafka.ConsumerGlobalConfig;

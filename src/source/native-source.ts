@@ -77,6 +77,7 @@ export class NativeSource implements ConsumerClient {
 
   private dispatch(e: NativeEvent): void {
     if (e.type === 'error') {
+      if (e.partitions.length > 0 && e.message.startsWith('offset commit failed')) this.events.commitFailed?.(e.partitions);
       const where = e.partitions.length > 0 ? ` (${describeOffsets(e.partitions)})` : '';
       const final = finalKafkaProblem(e.code, e.message);
       this.events.error(new EngineError(ErrorCodes.KAFKA_CONSUME, `Kafka client error (${this.kafka.brokers}): ${e.message}${where}${final ? `; ${final}` : ''}`, { retriable: !e.fatal && final === null }));

@@ -23,6 +23,12 @@ export interface SourceEvents {
   revoked(parts: TopicPartition[], release: () => void, lost: boolean): void;
   /** A non-fatal client error (librdkafka retries by itself) or a fatal one. */
   error(err: EngineError): void;
+  /**
+   * An asynchronous commit the broker refused (e.g. ILLEGAL_GENERATION while a cooperative rebalance is
+   * under way): the engine sends those partitions' positions again with its next commit. Commits are only
+   * sent when a position moves, so without this a partition whose last commit failed would stay behind.
+   */
+  commitFailed?(offsets: TopicPartitionOffset[]): void;
 }
 
 /**

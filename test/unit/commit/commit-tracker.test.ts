@@ -77,3 +77,17 @@ test('exactly-once: ranges an earlier owner finished above the start are skipped
   t.fenced = true;
   assert.equal(t.skips(5000), true, 'nothing of a fenced partition is written');
 });
+
+test('a commit the broker refused is sent again with the next one (positions move only forward, so nothing else would resend it)', () => {
+  const tracker = new CommitTracker();
+  const t = tracker.assign('orders', 1, 100);
+  tracker.complete([t.open(199)]);
+  assert.deepEqual(tracker.takeCommits(), [{ topic: 'orders', partition: 1, offset: 200 }]);
+  assert.deepEqual(tracker.takeCommits(), []);
+  // ILLEGAL_GENERATION during a cooperative rebalance: the last position of a partition that is idle now.
+  assert.equal(tracker.recommit([{ topic: 'orders', partition: 1, offset: 200 }]), true);
+  assert.deepEqual(tracker.takeCommits(), [{ topic: 'orders', partition: 1, offset: 200 }]);
+  assert.equal(tracker.recommit([{ topic: 'orders', partition: 7, offset: 5 }]), false, 'not owned: nothing to send');
+  tracker.revoke('orders', 1);
+  assert.equal(tracker.recommit([{ topic: 'orders', partition: 1, offset: 200 }]), false, 'revoked: its next owner commits');
+});
