@@ -85,6 +85,11 @@ export function planColumns(p: PipelineConfig, at: string, table: TableColumn[],
       problems.push(`${at}: column "${col.name}" of ${p.table} has type ${col.elemTypname ? `${col.elemTypname}[]` : col.typname}, which the engine cannot write yet`);
       continue;
     }
+    if (field.startsWith('$') && !(field in META)) {
+      // A misspelt metadata name would otherwise read a value field of that name: NULL in every row.
+      problems.push(`${at}.columns.${col.name}: "${field}" is not record metadata the engine knows (${Object.keys(META).join(', ')})`);
+      continue;
+    }
     const source = META[field] ?? 'field';
     let path = source === 'field' ? field.split('.') : [];
     let hint: ValueHint | null = null;
