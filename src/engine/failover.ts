@@ -182,6 +182,7 @@ async function planMoves(m: Move, stored: StoredPartition[], storedTarget: Store
         // The topic producers write to after they fail over: as many partitions as its mirror.
         partitions = topics.get(streamTopic(dr, topic, otherCluster(to), to)) ?? Math.max(1, ...rows.map((r) => r.partition + 1));
         await createTopic(toView, toTopic, partitions);
+        await target.awaitTopic(toTopic, partitions);
         report.createdTopics.push(toTopic);
       }
       if (mirror && rows.length > 0) checkpointsOf(m, checkpoints, checkpointTopic, toTopic);
@@ -245,6 +246,7 @@ async function planAtLeastOnce(m: Move): Promise<Array<{ topic: string; partitio
     if (localPartitions === undefined) {
       localPartitions = partitions;
       await createTopic(toView, local, partitions);
+      await target.awaitTopic(local, partitions);
       report.createdTopics.push(local);
     }
     const parts = Array.from({ length: localPartitions }, (_, partition) => ({ topic: local, partition }));

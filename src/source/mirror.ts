@@ -45,6 +45,22 @@ export class ClusterReader {
     return new Map(md.topics.map((t) => [t.name, t.partitions.length]));
   }
 
+  /**
+   * Waits until this reader's metadata shows `topic` with `partitions` partitions, each with a leader. A
+   * topic just created (createTopic, on another client) is unknown to this client's cached metadata until
+   * it refreshes: its partitions read as "Local: Unknown partition" (seen in CI's deploy test).
+   */
+  async awaitTopic(topic: string, partitions: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const md = await this.call<Kafka.Metadata>(`reading the metadata of ${topic}`, (cb) => this.c.getMetadata({ topic, timeout: 10_000 }, cb)).catch(() => null);
+      const t = md?.topics.find((x) => x.name === topic);
+      if (t !== undefined && t.partitions.length >= partitions && t.partitions.every((p) => p.leader >= 0)) return;
+      if (Date.now() > deadline) throw new EngineError(ErrorCodes.FAILOVER, `${topic} on the ${this.name} cluster (${this.brokers}) was created but its ${partitions} partitions have no leader after ${timeoutMs / 1000} s; nothing moved`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
   async ends(topic: string, partition: number): Promise<{ low: number; high: number }> {
     // A topic just created (the one producers fail over to) has no leader for a moment.
     for (let attempt = 1; ; attempt++) {
@@ -52,7 +68,7 @@ export class ClusterReader {
         const o = await this.call<Kafka.WatermarkOffsets>(`reading the ends of ${topic}[${partition}]`, (cb) => this.c.queryWatermarkOffsets(topic, partition, 10_000, cb));
         return { low: o.lowOffset, high: o.highOffset };
       } catch (err) {
-        if (attempt >= 30 || !/not leader|leader not available|unknown topic/i.test(messageOf(err))) throw err;
+        if (attempt >= 30 || !/not leader|leader not available|unknown topic|unknown partition/i.test(messageOf(err))) throw err;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
