@@ -9,12 +9,14 @@ import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, runEngine } from 
 /**
  * The [Core] benchmark: N reference Avro records over P partitions, drained by one engine process
  * (2 workers, 2 connections) into a fresh table. Prints records/s and peak RSS, as a line and as JSON.
- *   node dist/bench/core.js [--records 500000] [--partitions 8] [--workers 2] [--connections 2] [--runs 1] [--metrics-cost]
+ *   node dist/bench/core.js [--records 500000] [--partitions 8] [--workers 2] [--connections 2] [--runs 1] [--metrics-cost | --decode-path-cost]
  * --metrics-cost: every run twice, without and with metrics served (and scraped every second), in
  * alternating order; prints the mean of each and the difference, in records/s and in the engine's CPU
  * time per record (all its threads, over the drain). CPU time is the steadier measure of what metrics
  * cost on the hot path: a shared VM's steal time and the broker's and PostgreSQL's share of the two cores
  * move records/s by ±15 % between identical runs, and hardly move the engine's own CPU time.
+ * --decode-path-cost: the same, with the Avro transcoder (the default) and with every record on the
+ * object path (ENGINE_DECODE_PATH=object), [Transcode].
  */
 async function main(): Promise<void> {
   const records = flag('records', 500_000);
@@ -22,15 +24,18 @@ async function main(): Promise<void> {
   const workers = flag('workers', 2);
   const connections = flag('connections', 2);
   const runs = flag('runs', 1);
-  const compare = process.argv.includes('--metrics-cost');
+  const pathCost = process.argv.includes('--decode-path-cost');
+  const compare = process.argv.includes('--metrics-cost') || pathCost;
+  // The variant: metrics served (--metrics-cost), or the object path (--decode-path-cost).
   const results: Array<{ metrics: boolean; recordsPerSecond: number; cpuMicrosPerRecord: number }> = [];
+  const label = (on: boolean) => (pathCost ? (on ? 'object path' : 'transcoder') : on ? 'metrics on' : 'metrics off');
   const plan: Array<{ run: number; metrics: boolean }> = [];
   for (let run = 1; run <= runs; run++) {
     const order = run % 2 === 1 ? [false, true] : [true, false];
     for (const metrics of compare ? order : [false]) plan.push({ run, metrics });
   }
   for (const { run, metrics } of plan) {
-    const port = metrics ? await freePort() : 0;
+    const port = metrics && !pathCost ? await freePort() : 0;
     const name = `bench_core_${Date.now().toString(36)}`;
     const { topic, table } = await prepareOrders(name, records, partitions);
     const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-core-')), 'config.yaml');
@@ -39,27 +44,28 @@ async function main(): Promise<void> {
       `kafka: { brokers: "${DEFAULT_BROKERS}", groupId: ${name} }
 postgres: { url: "${DATABASE_URL}", connections: ${connections} }
 engine: { workers: ${workers} }
-${metrics ? `metrics: { port: ${port}, host: 127.0.0.1 }\n` : ''}
+${port ? `metrics: { port: ${port}, host: 127.0.0.1 }\n` : ''}
 pipelines:
   - { name: orders, topics: [${topic}], format: avro, schema: "${ORDER_SCHEMA_PATH}", table: ${table},
       columns: { user_id: user.id, country: user.country }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 } }
 `,
     );
-    const s = await runEngine(config, { ENGINE_LOG_LEVEL: 'warn' }, metrics ? (child) => scrapeEverySecond(child, port) : undefined);
+    const env = { ENGINE_LOG_LEVEL: 'warn', ...(pathCost && metrics ? { ENGINE_DECODE_PATH: 'object' } : {}) };
+    const s = await runEngine(config, env, port ? (child) => scrapeEverySecond(child, port) : undefined);
     const [check] = await pgQuery<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
     const correct = Number(check.rows) === records && Number(check.ids) === records;
     const result = {
-      bench: 'core', run, metrics, records, partitions, workers, connections,
+      bench: 'core', run, variant: compare ? label(metrics) : null, metrics: metrics && !pathCost, records, partitions, workers, connections,
       recordsPerSecond: Math.round(s.recordsPerSecond), drainSeconds: Number(s.drainSeconds.toFixed(3)),
       cpuMicrosPerRecord: Number(((s.drainCpuSeconds * 1e6) / records).toFixed(2)),
       wholeRunSeconds: Number(s.seconds.toFixed(2)), peakRssMiB: Math.round(s.peakRssBytes / 2 ** 20), correct,
     };
     console.log(
-      `run ${run}${compare ? (metrics ? ' (metrics on)' : ' (metrics off)') : ''}: ${records} records over ${partitions} partitions: ${result.recordsPerSecond} records/s ` +
+      `run ${run}${compare ? ` (${label(metrics)})` : ''}: ${records} records over ${partitions} partitions: ${result.recordsPerSecond} records/s ` +
         `(drain ${result.drainSeconds} s, whole run ${result.wholeRunSeconds} s, engine CPU ${result.cpuMicrosPerRecord} µs/record), peak RSS ${result.peakRssMiB} MiB, rows correct: ${correct}`,
     );
     console.log(JSON.stringify(result));
-    results.push(result);
+    results.push({ ...result, metrics });
     await pgQuery(`DROP TABLE ${table}`);
     await deleteTopic(topic);
     if (!correct) throw new Error(`run ${run}: expected ${records} distinct rows, found ${check.rows} rows / ${check.ids} ids`);
@@ -71,17 +77,22 @@ pipelines:
       const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / Math.max(1, xs.length - 1));
       return { mean, sd };
     };
+    const spread = (on: boolean, key: 'recordsPerSecond' | 'cpuMicrosPerRecord') => {
+      const xs = results.filter((r) => r.metrics === on).map((r) => r[key]);
+      return `${Math.min(...xs)}–${Math.max(...xs)}`;
+    };
     const off = stats(false, 'recordsPerSecond');
     const on = stats(true, 'recordsPerSecond');
     const cpuOff = stats(false, 'cpuMicrosPerRecord');
     const cpuOn = stats(true, 'cpuMicrosPerRecord');
     const ratePercent = 100 * (1 - on.mean / off.mean);
     const cpuPercent = 100 * (cpuOn.mean / cpuOff.mean - 1);
-    console.log(`metrics cost (mean ± sd of ${runs} runs each, metrics served and scraped every second):`);
-    console.log(`  records/s:            ${Math.round(off.mean)} ± ${Math.round(off.sd)} without, ${Math.round(on.mean)} ± ${Math.round(on.sd)} with: cost ${ratePercent.toFixed(1)}% (negative: faster with metrics)`);
-    console.log(`  engine CPU µs/record: ${cpuOff.mean.toFixed(2)} ± ${cpuOff.sd.toFixed(2)} without, ${cpuOn.mean.toFixed(2)} ± ${cpuOn.sd.toFixed(2)} with: cost ${cpuPercent.toFixed(1)}%`);
+    const [a, b] = [label(false), label(true)];
+    console.log(`${pathCost ? 'object path vs transcoder' : 'metrics cost'} (mean ± sd of ${runs} runs each${pathCost ? '' : ', metrics served and scraped every second'}):`);
+    console.log(`  records/s:            ${Math.round(off.mean)} ± ${Math.round(off.sd)} ${a}, ${Math.round(on.mean)} ± ${Math.round(on.sd)} ${b}: ${b} costs ${ratePercent.toFixed(1)}% (spread ${spread(false, 'recordsPerSecond')} / ${spread(true, 'recordsPerSecond')})`);
+    console.log(`  engine CPU µs/record: ${cpuOff.mean.toFixed(2)} ± ${cpuOff.sd.toFixed(2)} ${a}, ${cpuOn.mean.toFixed(2)} ± ${cpuOn.sd.toFixed(2)} ${b}: ${b} costs ${cpuPercent.toFixed(1)}% (spread ${spread(false, 'cpuMicrosPerRecord')} / ${spread(true, 'cpuMicrosPerRecord')})`);
     console.log(JSON.stringify({
-      bench: 'core-metrics-cost', runs, offRecordsPerSecond: Math.round(off.mean), onRecordsPerSecond: Math.round(on.mean), costPercent: Number(ratePercent.toFixed(1)),
+      bench: pathCost ? 'core-decode-path-cost' : 'core-metrics-cost', runs, offRecordsPerSecond: Math.round(off.mean), onRecordsPerSecond: Math.round(on.mean), costPercent: Number(ratePercent.toFixed(1)),
       offCpuMicrosPerRecord: Number(cpuOff.mean.toFixed(2)), onCpuMicrosPerRecord: Number(cpuOn.mean.toFixed(2)), cpuCostPercent: Number(cpuPercent.toFixed(1)),
     }));
   }

@@ -43,7 +43,7 @@ export interface TableColumn extends ColumnType {
 const EPOCH_2000_MS = 946_684_800_000;
 const DAYS_1970_TO_2000 = 10_957;
 
-const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'name', 'citext', 'xml']);
+export const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'name', 'citext', 'xml']);
 
 /** The encoder for a column type, or null when the binary path does not support that type. */
 export function encoderFor(type: ColumnType, hint: ValueHint | null = null): ColumnEncoder | null {
@@ -178,7 +178,11 @@ function float(v: unknown): number {
 }
 
 function encodeText(w: RowWriter, v: unknown): void {
-  if (typeof v === 'string') w.utf8(v);
+  if (typeof v === 'string') {
+    // PostgreSQL refuses it in the COPY, failing the whole batch; here it fails the record, naming the column.
+    if (v.includes('\0')) throw new ValueError('text cannot hold the NUL character (U+0000)');
+    w.utf8(v);
+  }
   else if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') w.utf8(String(v));
   else if (isLong(v)) w.utf8(String(fromLong(v)));
   else throw new ValueError(`expected text, got ${describe(v)}`);

@@ -17,6 +17,9 @@ export const COPY_BINARY_HEADER = Buffer.from([
 export const COPY_BINARY_TRAILER = Buffer.from([0xff, 0xff]);
 
 const TWO_POW_32 = 4294967296;
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('copy-binary.ts assumes a little-endian machine');
 
 /**
  * An append-only output buffer for tuples. Grows by doubling (once per chunk at most, in practice);
@@ -43,7 +46,8 @@ export class RowWriter {
   beginRow(fields: number): void {
     this.rowStart = this.pos;
     this.ensure(2);
-    this.buf.writeInt16BE(fields, this.pos);
+    this.buf[this.pos] = fields >>> 8;
+    this.buf[this.pos + 1] = fields;
     this.pos += 2;
   }
 
@@ -53,17 +57,34 @@ export class RowWriter {
 
   null(): void {
     this.ensure(4);
-    this.buf.writeInt32BE(-1, this.pos);
+    writeInt32(this.buf, this.pos, -1);
     this.pos += 4;
   }
 
   /** A field's length prefix followed by `length` bytes the caller writes at the returned position. */
   field(length: number): number {
     this.ensure(4 + length);
-    this.buf.writeInt32BE(length, this.pos);
+    writeInt32(this.buf, this.pos, length);
     const at = this.pos + 4;
     this.pos = at + length;
     return at;
+  }
+
+  /** A field of the bytes [start, end) of `src`. */
+  copyField(src: Uint8Array, start: number, end: number): void {
+    copyBytes(this.buf, this.field(end - start), src, start, end);
+  }
+
+  /** Bytes appended without a length prefix (JSON text being built inside a field). */
+  append(src: Uint8Array, start: number, end: number): void {
+    this.ensure(end - start);
+    copyBytes(this.buf, this.pos, src, start, end);
+    this.pos += end - start;
+  }
+
+  appendByte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
   }
 
   // field() may replace this.buf when it grows, so it is always called before this.buf is read.
@@ -75,7 +96,9 @@ export class RowWriter {
 
   int32(v: number): void {
     const at = this.field(4);
-    this.buf.writeInt32BE(v, at);
+    // Buffer's own error (and message) for a value out of range.
+    if (v > 2147483647 || v < -2147483648) this.buf.writeInt32BE(v, at);
+    writeInt32(this.buf, at, v);
   }
 
   /** A safe integer as int8. */
@@ -91,7 +114,10 @@ export class RowWriter {
 
   float64(v: number): void {
     const at = this.field(8);
-    this.buf.writeDoubleBE(v, at);
+    const buf = this.buf;
+    F64[0] = v;
+    // Big-endian from the little-endian scratch (what Buffer#writeDoubleBE does, without its checks).
+    for (let i = 0; i < 8; i++) buf[at + i] = F64_BYTES[7 - i];
   }
 
   bool(v: boolean): void {
@@ -107,7 +133,7 @@ export class RowWriter {
     let at = lengthAt + 4;
     if (extra) this.buf[at++] = prefixByte;
     const written = this.buf.write(s, at);
-    this.buf.writeInt32BE(written + extra, lengthAt);
+    writeInt32(this.buf, lengthAt, written + extra);
     this.pos = at + written;
   }
 
@@ -119,6 +145,26 @@ export class RowWriter {
 
 export function writeInt64(buf: Buffer, at: number, v: number): void {
   const low = v >>> 0;
-  buf.writeInt32BE((v - low) / TWO_POW_32, at);
-  buf.writeUInt32BE(low, at + 4);
+  const high = (v - low) / TWO_POW_32;
+  // Buffer's own error (and message) for a value beyond int64.
+  if (high < -2147483648 || high > 2147483647) buf.writeInt32BE(high, at);
+  writeInt32(buf, at, high);
+  writeInt32(buf, at + 4, low);
+}
+
+/** A big-endian 32-bit integer (signed or not: the low 32 bits), by hand: Buffer's methods check and cost more. */
+export function writeInt32(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v >>> 24;
+  buf[at + 1] = v >>> 16;
+  buf[at + 2] = v >>> 8;
+  buf[at + 3] = v;
+}
+
+/** A copy of src[start, end) to dst at `at`: a loop for the short strings most fields are, Buffer#copy beyond. */
+export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): void {
+  if (end - start > 48) {
+    dst.set(src.subarray(start, end), at);
+    return;
+  }
+  for (let i = start; i < end; i++) dst[at++] = src[i];
 }

@@ -14,19 +14,19 @@ export const bounds = { recordEnd: Number.MAX_SAFE_INTEGER };
 
 type Tap = AvroTap;
 
-function tooLong(what: string, n: number, tap: Tap): Error {
+export function tooLong(what: string, n: number, tap: Tap): Error {
   return new Error(`malformed Avro: ${what} of ${n} with ${Math.max(0, bounds.recordEnd - tap.pos)} bytes left in the record`);
 }
 
 /** Each item of an array or map takes at least one byte unless its type is null (or an empty record). */
-function maxItems(tap: Tap, itemsType: avro.Type): number {
+export function maxItems(tap: Tap, itemsType: avro.Type): number {
   const left = bounds.recordEnd - tap.pos;
   const free = itemsType.typeName === 'null' || (itemsType instanceof avro.types.RecordType && itemsType.fields.length === 0);
   return free ? left + 1_000_000 : left;
 }
 
 /** Reads a length prefix and steps over that many bytes; returns where they start. */
-function lengthPrefixed(tap: Tap, what: string): number {
+export function lengthPrefixed(tap: Tap, what: string): number {
   const len = tap.readLong();
   const pos = tap.pos;
   if (len < 0 || pos + len > bounds.recordEnd) throw tooLong(what, len, tap);
@@ -39,12 +39,20 @@ export class GuardedStringType extends avro.types.StringType {
     const pos = lengthPrefixed(tap, 'a string length');
     return tap.buf.utf8Slice(pos, tap.pos);
   }
+
+  _skip(tap: Tap): void {
+    lengthPrefixed(tap, 'a string length');
+  }
 }
 
 export class GuardedBytesType extends avro.types.BytesType {
   _read(tap: Tap): Buffer {
     const pos = lengthPrefixed(tap, 'a bytes length');
     return Buffer.from(tap.buf.subarray(pos, tap.pos));
+  }
+
+  _skip(tap: Tap): void {
+    lengthPrefixed(tap, 'a bytes length');
   }
 }
 
@@ -63,13 +71,28 @@ export class GuardedArrayType extends avro.types.ArrayType {
     }
     return out;
   }
+
+  /** A resolver skips a writer field the reader lacks: guarded too (avsc's own skip loops on a count of 2^34). */
+  _skip(tap: Tap): void {
+    const items = readable(this.itemsType);
+    let n: number;
+    while ((n = tap.readLong())) {
+      if (n < 0) {
+        n = -n;
+        tap.skipLong();
+      }
+      if (n > maxItems(tap, this.itemsType)) throw tooLong('an array block count', n, tap);
+      while (n--) items._skip(tap);
+    }
+  }
 }
 
 export class GuardedMapType extends avro.types.MapType {
   _read(tap: Tap): Record<string, unknown> {
     const values = readable(this.valuesType);
     const keys = GUARDED_STRING;
-    const out: Record<string, unknown> = {};
+    // No prototype: a key "__proto__" is a key like any other (on {} it would replace the prototype).
+    const out = Object.create(null) as Record<string, unknown>;
     let n: number;
     while ((n = tap.readLong())) {
       if (n < 0) {
@@ -83,6 +106,22 @@ export class GuardedMapType extends avro.types.MapType {
       }
     }
     return out;
+  }
+
+  _skip(tap: Tap): void {
+    const values = readable(this.valuesType);
+    let n: number;
+    while ((n = tap.readLong())) {
+      if (n < 0) {
+        n = -n;
+        tap.skipLong();
+      }
+      if (n > bounds.recordEnd - tap.pos) throw tooLong('a map block count', n, tap);
+      while (n--) {
+        GUARDED_STRING._skip(tap);
+        values._skip(tap);
+      }
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import type { FieldInfo, FieldKind } from './field-info';
  * bytes): the column's ValueHint says how to read them, so no Date or object is made per value. They
  * are registered (rather than left unknown to avsc) only so that the schema keeps their attributes.
  */
-class Annotated extends avro.types.LogicalType {
+export class Annotated extends avro.types.LogicalType {
   readonly attrs: { logicalType: string; scale?: number };
   constructor(schema: avro.Schema, opts?: avro.ForSchemaOptions) {
     super(schema, opts);
@@ -33,34 +33,39 @@ class Annotated extends avro.types.LogicalType {
  * avsc refuses longs beyond ±2^52 ("potential precision loss"). This long decodes every int64: a
  * number while it is a safe integer (the common case, no allocation), a bigint beyond.
  */
-class WideLongType extends avro.types.LongType {
+export class WideLongType extends avro.types.LongType {
   _read(tap: AvroTap): number | bigint {
-    const buf = tap.buf;
-    let pos = tap.pos;
-    let n = 0;
-    let scale = 1;
-    let b: number;
-    // Up to 7 bytes (49 bits) fit a double exactly.
-    for (let i = 0; i < 7; i++) {
-      b = buf[pos++];
-      n += (b & 0x7f) * scale;
-      scale *= 128;
-      if ((b & 0x80) === 0) {
-        tap.pos = pos;
-        return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
-      }
-    }
-    let big = BigInt(n);
-    let shift = 49n;
-    do {
-      b = buf[pos++];
-      big |= BigInt(b & 0x7f) << shift;
-      shift += 7n;
-    } while (b & 0x80 && shift < 70n);
-    tap.pos = pos;
-    const v = (big >> 1n) ^ -(big & 1n);
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : BigInt.asIntN(64, v);
+    return readWideLong(tap);
   }
+}
+
+/** WideLongType's read, also called by the transcoder (avro-transcoder.ts) for identical positions and values. */
+export function readWideLong(tap: AvroTap): number | bigint {
+  const buf = tap.buf;
+  let pos = tap.pos;
+  let n = 0;
+  let scale = 1;
+  let b: number;
+  // Up to 7 bytes (49 bits) fit a double exactly.
+  for (let i = 0; i < 7; i++) {
+    b = buf[pos++];
+    n += (b & 0x7f) * scale;
+    scale *= 128;
+    if ((b & 0x80) === 0) {
+      tap.pos = pos;
+      return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
+    }
+  }
+  let big = BigInt(n);
+  let shift = 49n;
+  do {
+    b = buf[pos++];
+    big |= BigInt(b & 0x7f) << shift;
+    shift += 7n;
+  } while (b & 0x80 && shift < 70n);
+  tap.pos = pos;
+  const v = (big >> 1n) ^ -(big & 1n);
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : BigInt.asIntN(64, v);
 }
 
 function typeHook(schema: avro.Schema, opts: avro.ForSchemaOptions): avro.Type | undefined {

@@ -8,6 +8,8 @@
  *   (`createResolver`) has too. AvroReader calls it at a ring position; the guarded types
  *   (avro-guards.ts) and the wide long (avro.ts) override it, and avsc's generated record readers call
  *   the field types' `_read`, so the overrides take effect inside records.
+ * - `Type#_skip(tap)`: steps over a value; the transcoder (avro-transcoder.ts) skips a writer field that
+ *   the reader schema lacks with it, as avsc's resolver does.
  */
 
 /** avsc's Tap, with the members the engine touches. */
@@ -21,6 +23,7 @@ export interface AvroTap {
 /** A type or resolver, seen through its private read method. */
 export interface AvroReadable {
   _read(tap: AvroTap): unknown;
+  _skip(tap: AvroTap): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -7,9 +7,11 @@ import { SchemaTable } from '../ring/schema-table';
 import { encoderFor, ValueError, type ColumnEncoder } from '../copy/column-encoders';
 import { RowWriter } from '../copy/copy-binary';
 import { AvroReader, parseAvro } from './avro';
+import type { AvroTranscoder } from './avro-transcoder';
 import { changeEvent, keyField, keyValue } from './change-events';
 import type { WorkerColumn, WorkerPipeline } from './column-plan';
 import { compileRegistered, compileStatic, type CompiledSchema, type RegisteredSchema } from './decoders';
+import { pick } from './pick';
 import type { DecodeResult, DecodeTask, PipelineRows, RecordFailure } from './task';
 
 interface PipelineState {
@@ -63,8 +65,11 @@ export class ChunkDecoder {
   private readonly pipelines: PipelineState[];
   /** Set by frameSchema: where the payload starts after registry framing. */
   private payloadStart = 0;
+  /** Records of the chunk being decoded that went through a transcoder (the rest took the object path). */
+  private transcoded = 0;
 
-  constructor(ring: SharedArrayBuffer, specs: readonly WorkerPipeline[], schemaTable: SharedArrayBuffer | null = null) {
+  /** `transcode: false` keeps every record on the object path (the reference; bench decode compares both). */
+  constructor(ring: SharedArrayBuffer, specs: readonly WorkerPipeline[], schemaTable: SharedArrayBuffer | null = null, private readonly transcode = true) {
     this.reader = new FrameReader(ring);
     this.schemas = schemaTable ? new SchemaTable(schemaTable) : null;
     this.pipelines = specs.map((spec) => ({
@@ -88,6 +93,7 @@ export class ChunkDecoder {
     const failures: RecordFailure[] = [];
     let tombstones = 0;
     let skipped = 0;
+    this.transcoded = 0;
     try {
       reader.acquire();
       let pos = task.start;
@@ -121,7 +127,7 @@ export class ChunkDecoder {
         p.frames = null;
         p.rows = 0;
       });
-      return { result: { outputs, failures, tombstones, skipped, decodeMs: 0, fatal: null }, transfer };
+      return { result: { outputs, failures, tombstones, skipped, transcoded: this.transcoded, decodeMs: 0, fatal: null }, transfer };
     } catch (err) {
       for (const p of this.pipelines) {
         p.writer = null;
@@ -129,7 +135,7 @@ export class ChunkDecoder {
         p.rows = 0;
       }
       const fatal: EngineErrorData = { code: ErrorCodes.WORKER_FAILED, message: `decode worker failed on a chunk: ${messageOf(err)}`, retriable: false };
-      return { result: { outputs: [], failures, tombstones, skipped, decodeMs: 0, fatal }, transfer: [] };
+      return { result: { outputs: [], failures, tombstones, skipped, transcoded: 0, decodeMs: 0, fatal }, transfer: [] };
     }
   }
 
@@ -141,6 +147,7 @@ export class ChunkDecoder {
     let schema: CompiledSchema;
     try {
       schema = p.fixed ?? this.frameSchema(p, end);
+      if (schema.transcoder !== null && this.transcode) return this.transcodeRecord(p, schema, schema.transcoder, p.fixed ? reader.valueStart : this.payloadStart, end, chunkBytes, chunkFrames);
       value = schema.reader.decode(p.fixed ? reader.valueStart : this.payloadStart, end);
     } catch (err) {
       return { code: ErrorCodes.RECORD_DECODE, message: `cannot decode ${p.spec.format} value: ${messageOf(err)}`, retriable: false };
@@ -188,6 +195,49 @@ export class ChunkDecoder {
       w.int64(reader.offset);
     }
     p.frames[p.rows++] = reader.pos;
+    return null;
+  }
+
+  /** encodeRecord for a schema with a transcoder: the same rows and failures, no JS value per record. */
+  private transcodeRecord(p: PipelineState, schema: CompiledSchema, t: AvroTranscoder, start: number, end: number, chunkBytes: number, chunkFrames: number): EngineErrorData | null {
+    try {
+      t.read(start, end);
+    } catch (err) {
+      return { code: ErrorCodes.RECORD_DECODE, message: `cannot decode ${p.spec.format} value: ${messageOf(err)}`, retriable: false };
+    }
+    const merge = p.spec.merge;
+    const w = p.writer ?? (p.writer = new RowWriter(outputBytes(p, chunkBytes)));
+    p.frames ??= new Int32Array(chunkFrames);
+    const columns = p.columns;
+    w.beginRow(merge ? columns.length + 2 : columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      const col = columns[i];
+      let written: boolean;
+      try {
+        if (col.source === 'field') written = t.write(i, w);
+        else {
+          const v = this.meta(col);
+          written = v !== null && v !== undefined;
+          if (written) schema.encoders[i](w, v);
+        }
+      } catch (err) {
+        w.rollback();
+        const why = err instanceof ValueError ? err.message : messageOf(err);
+        return { code: ErrorCodes.RECORD_VALUE, message: `column "${col.name}" (${col.type.typname}) from ${describePath(col)}: ${why}`, retriable: false };
+      }
+      if (written) continue;
+      if (col.required) {
+        w.rollback();
+        return { code: ErrorCodes.RECORD_NULL, message: `column "${col.name}" is NOT NULL but the record has no value for ${describePath(col)}`, retriable: false };
+      }
+      w.null();
+    }
+    if (merge) {
+      w.bool(false);
+      w.int64(this.reader.offset);
+    }
+    p.frames[p.rows++] = this.reader.pos;
+    this.transcoded++;
     return null;
   }
 
@@ -313,17 +363,6 @@ export class ChunkDecoder {
     const r = this.reader;
     return { pos: r.pos, pipeline: r.pipeline, topicId: r.topicId, partition: r.partition, offset: r.offset, error };
   }
-}
-
-function pick(value: unknown, path: readonly string[], presence: boolean): unknown {
-  let v = value;
-  const last = path.length - 1;
-  for (let i = 0; i <= last; i++) {
-    if (v === null || typeof v !== 'object') return undefined;
-    if (presence && i === last && !Object.prototype.hasOwnProperty.call(v, path[i])) return undefined;
-    v = (v as Record<string, unknown>)[path[i]];
-  }
-  return v;
 }
 
 /** Where the last readVarint stopped (a module variable, so reading needs no allocation). */

@@ -1,6 +1,7 @@
 import type avro from 'avsc';
-import { encoderFor, type ColumnEncoder } from '../copy/column-encoders';
+import { encoderFor, type ColumnEncoder, type ValueHint } from '../copy/column-encoders';
 import { AvroReader, avroChangeRow, avroFieldInfo, parseAvro } from './avro';
+import { AvroTranscoder } from './avro-transcoder';
 import type { WorkerPipeline } from './column-plan';
 import type { FieldInfo } from './field-info';
 import { JsonReader } from './json';
@@ -17,6 +18,9 @@ export interface CompiledSchema {
   paths: string[][];
   presence: boolean[];
   encoders: ColumnEncoder[];
+  hints: Array<ValueHint | null>;
+  /** [Transcode] Avro straight to tuples (avro-transcoder.ts); null: the object path (reader + encoders). */
+  transcoder: AvroTranscoder | null;
 }
 
 /** A writer schema as the registry returned it (Confluent's GET /schemas/ids/{id}), or why it is missing. */
@@ -34,6 +38,8 @@ function planned(p: WorkerPipeline, reader: ValueReader): CompiledSchema {
     paths: p.columns.map((c) => c.path),
     presence: p.columns.map((c) => c.presence),
     encoders: p.columns.map((c) => encoderFor(c.type, c.hint)!),
+    hints: p.columns.map((c) => c.hint),
+    transcoder: null,
   };
 }
 
@@ -45,6 +51,8 @@ function resolved(p: WorkerPipeline, reader: ValueReader, info: (path: string[])
     paths: p.columns.map((c, i) => infos[i]?.path ?? c.path),
     presence: infos.map((info) => info?.presence ?? false),
     encoders: p.columns.map((c, i) => encoderFor(c.type, infos[i]?.hint ?? null)!),
+    hints: infos.map((info) => info?.hint ?? null),
+    transcoder: null,
   };
 }
 
@@ -54,8 +62,10 @@ export function compileStatic(ring: Buffer, p: WorkerPipeline): CompiledSchema |
   switch (p.format) {
     case 'json':
       return planned(p, new JsonReader(ring));
-    case 'avro':
-      return planned(p, new AvroReader(ring, parseAvro(p.schemaText ?? '', p.name)));
+    case 'avro': {
+      const writer = parseAvro(p.schemaText ?? '', p.name);
+      return withTranscoder(ring, p, planned(p, new AvroReader(ring, writer)), writer, null);
+    }
     case 'protobuf':
       return planned(p, new ProtoReader(ring, findMessage(parseProto(p.schemaText ?? '', p.name), p.messageType ?? '', p.name)));
   }
@@ -76,11 +86,11 @@ export function compileRegistered(ring: Buffer, p: WorkerPipeline, id: number, r
   if (p.format === 'avro') {
     if (type !== 'AVRO') throw new Error(`${where} is a ${type} schema, but the pipeline's format is avro`);
     const writer = parseAvro(registered.schema, where);
-    if (readerAvro) return planned(p, new AvroReader(ring, writer, readerAvro));
+    if (readerAvro) return withTranscoder(ring, p, planned(p, new AvroReader(ring, writer, readerAvro)), writer, readerAvro);
     // cdc: columns are read from the event's row (`after`; a delete's `before` has the same type).
     const row = p.merge?.cdc ? avroChangeRow(writer) : writer;
     if (row === null) throw new Error(`${where} is not a Debezium change event schema (a record with "op" and an "after" record)`);
-    return resolved(p, new AvroReader(ring, writer), (path) => avroFieldInfo(row, path));
+    return withTranscoder(ring, p, resolved(p, new AvroReader(ring, writer), (path) => avroFieldInfo(row, path)), writer, null);
   }
   if (type !== 'PROTOBUF') throw new Error(`${where} is a ${type} schema, but the pipeline's format is protobuf`);
   if ((registered.references?.length ?? 0) > 0) throw new Error(`${where} references other schemas, which the engine does not follow yet`);
@@ -88,4 +98,19 @@ export function compileRegistered(ring: Buffer, p: WorkerPipeline, id: number, r
   if (!message) throw new Error(`${where} has no message at index path [${indexes.join(', ')}]`);
   const reader = new ProtoReader(ring, message);
   return p.schemaText !== null ? planned(p, reader) : resolved(p, reader, (path) => protoFieldInfo(message, path));
+}
+
+/**
+ * Adds the Avro transcoder when it applies: not for cdc (the row is inside a change event, which the
+ * object path unwraps) and not when compiling it fails (an unusual resolution): those records take the
+ * object path, counted by kpe_records_decoded_total{path="object"}.
+ */
+function withTranscoder(ring: Buffer, p: WorkerPipeline, compiled: CompiledSchema, writer: avro.Type, reader: avro.Type | null): CompiledSchema {
+  if (p.merge?.cdc) return compiled;
+  try {
+    compiled.transcoder = AvroTranscoder.compile(ring, writer, reader, p.columns, compiled.paths, compiled.encoders, compiled.hints);
+  } catch {
+    compiled.transcoder = null;
+  }
+  return compiled;
 }

@@ -44,6 +44,8 @@ export interface DecodeResult {
   tombstones: number;
   /** Frames marked PIPELINE_SKIP (already durable, or of a fenced partition). */
   skipped: number;
+  /** [Transcode] Records written by a transcoder; the others of the chunk took the object path. */
+  transcoded: number;
   /** Time the worker spent on the chunk. */
   decodeMs: number;
   /** A failure of the whole task (a bug, not a record); returned as data, never thrown across threads. */

@@ -4,7 +4,9 @@ import type { DecodeResult, DecodeTask, DecodeWorkerData } from './task';
 
 /** The Piscina worker: one ChunkDecoder over the shared ring; results move back without a copy. */
 const data = workerData as DecodeWorkerData;
-const decoder = new ChunkDecoder(data.ring, data.pipelines, data.schemaTable);
+// ENGINE_DECODE_PATH=object: every record through the object path, the transcoders' reference (a
+// diagnostic switch, and what bench core --decode-path-cost compares).
+const decoder = new ChunkDecoder(data.ring, data.pipelines, data.schemaTable, process.env.ENGINE_DECODE_PATH !== 'object');
 
 class Moved {
   constructor(

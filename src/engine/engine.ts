@@ -360,6 +360,10 @@ export class Engine {
   private decoded(chunk: ChunkWork, result: DecodeResult): void {
     this.ops.metrics.decodeSeconds.observe(result.decodeMs / 1000);
     if (result.fatal) return this.settle(chunk, EngineError.fromData(result.fatal));
+    let rows = 0;
+    for (const out of result.outputs) rows += out.rows;
+    if (result.transcoded > 0) this.ops.metrics.rowsEncoded.inc({ path: 'transcoder' }, result.transcoded);
+    if (rows > result.transcoded) this.ops.metrics.rowsEncoded.inc({ path: 'object' }, rows - result.transcoded);
     this.recordFailures += result.failures.length;
     const { fatal, waits } = this.recordErrors.decodeFailures(result.failures);
     if (fatal) return this.settle(chunk, fatal);

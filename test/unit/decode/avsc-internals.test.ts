@@ -38,3 +38,14 @@ test("the engine's _read overrides are what avsc's record readers call: guards a
   const poisoned = Buffer.concat([longBytes, Buffer.from([0x80, 0x80, 0x80, 0x01, 0x41])]);
   assert.throws(() => new AvroReader(poisoned, type).decode(0, poisoned.length), /malformed Avro: a string length of 1048576/);
 });
+
+test("avsc's resolver skips a writer field the reader lacks with the field type's _skip: the guarded _skip refuses a poisoned count", () => {
+  const writer = parseAvro(JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'gone', type: { type: 'array', items: 'string' } }, { name: 'a', type: 'int' }] }), 'writer');
+  const reader = parseAvro(JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'a', type: 'int' }] }), 'reader');
+  assert.equal(typeof readable(writer)._skip, 'function');
+  const ok = Buffer.from([0x02, 0x02, 0x41, 0x00, 0x2a]); // gone: ["A"], a: 21
+  assert.deepEqual({ ...(new AvroReader(ok, writer, reader).decode(0, ok.length) as object) }, { a: 21 });
+  // An array block count of about 2^34: avsc's own _skip would loop that many times.
+  const poisoned = Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x7f, 0x2a]);
+  assert.throws(() => new AvroReader(poisoned, writer, reader).decode(0, poisoned.length), /malformed Avro: an array block count of/);
+});
