@@ -28,6 +28,8 @@ async function main(): Promise<void> {
   const compare = process.argv.includes('--metrics-cost') || pathCost;
   // The variant: metrics served (--metrics-cost), or the object path (--decode-path-cost).
   const results: Array<{ metrics: boolean; recordsPerSecond: number; cpuMicrosPerRecord: number }> = [];
+  const runId = `co${Date.now().toString(36)}`;
+  console.log(`bench core ${runId}: ${records} Avro orders over ${partitions} partitions, ${runs} run(s)${compare ? ' of each variant, alternating' : ''}`);
   const label = (on: boolean) => (pathCost ? (on ? 'object path' : 'transcoder') : on ? 'metrics on' : 'metrics off');
   const plan: Array<{ run: number; metrics: boolean }> = [];
   for (let run = 1; run <= runs; run++) {
@@ -55,7 +57,7 @@ pipelines:
     const [check] = await pgQuery<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
     const correct = Number(check.rows) === records && Number(check.ids) === records;
     const result = {
-      bench: 'core', run, variant: compare ? label(metrics) : null, metrics: metrics && !pathCost, records, partitions, workers, connections,
+      bench: 'core', runId, run, variant: compare ? label(metrics) : null, metrics: metrics && !pathCost, records, partitions, workers, connections,
       recordsPerSecond: Math.round(s.recordsPerSecond), drainSeconds: Number(s.drainSeconds.toFixed(3)),
       cpuMicrosPerRecord: Number(((s.drainCpuSeconds * 1e6) / records).toFixed(2)),
       wholeRunSeconds: Number(s.seconds.toFixed(2)), peakRssMiB: Math.round(s.peakRssBytes / 2 ** 20), correct,
@@ -92,7 +94,7 @@ pipelines:
     console.log(`  records/s:            ${Math.round(off.mean)} ± ${Math.round(off.sd)} ${a}, ${Math.round(on.mean)} ± ${Math.round(on.sd)} ${b}: ${b} costs ${ratePercent.toFixed(1)}% (spread ${spread(false, 'recordsPerSecond')} / ${spread(true, 'recordsPerSecond')})`);
     console.log(`  engine CPU µs/record: ${cpuOff.mean.toFixed(2)} ± ${cpuOff.sd.toFixed(2)} ${a}, ${cpuOn.mean.toFixed(2)} ± ${cpuOn.sd.toFixed(2)} ${b}: ${b} costs ${cpuPercent.toFixed(1)}% (spread ${spread(false, 'cpuMicrosPerRecord')} / ${spread(true, 'cpuMicrosPerRecord')})`);
     console.log(JSON.stringify({
-      bench: pathCost ? 'core-decode-path-cost' : 'core-metrics-cost', runs, offRecordsPerSecond: Math.round(off.mean), onRecordsPerSecond: Math.round(on.mean), costPercent: Number(ratePercent.toFixed(1)),
+      bench: pathCost ? 'core-decode-path-cost' : 'core-metrics-cost', runId, runs, offRecordsPerSecond: Math.round(off.mean), onRecordsPerSecond: Math.round(on.mean), costPercent: Number(ratePercent.toFixed(1)),
       offCpuMicrosPerRecord: Number(cpuOff.mean.toFixed(2)), onCpuMicrosPerRecord: Number(cpuOn.mean.toFixed(2)), cpuCostPercent: Number(cpuPercent.toFixed(1)),
     }));
   }
