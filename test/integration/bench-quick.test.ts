@@ -31,3 +31,16 @@ test('bench throughput --quick: every contender lands every record exactly once'
     assert.ok(r.recordsPerSecond > 0);
   }
 });
+
+// `bench latency`, reduced: one short run at a fixed rate; the figures it prints come from the rows written.
+test('bench latency (3 s at 50 % of 4,000 records/s): every record lands and the percentiles are printed', () => {
+  const run = spawnSync(process.execPath, [path.join(REPO, 'dist/bench/cli.js'), 'latency', '--seconds', '3', '--max', '4000', '--rates', '50', '--settings', 'low'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const line = run.stdout.split('\n').find((l) => l.startsWith('{"bench":"latency"'));
+  assert.ok(line, run.stdout);
+  const r = JSON.parse(line) as { rate: number; rows: number; p50Ms: number; p99Ms: number; rowsPerBatch: number };
+  assert.equal(r.rate, 2000);
+  assert.ok(r.rows > 0, 'rows after the warm-up are measured');
+  assert.ok(r.p50Ms > 0 && r.p99Ms >= r.p50Ms, JSON.stringify(r));
+  assert.ok(r.rowsPerBatch > 0);
+});

@@ -1,0 +1,211 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Kafka from 'node-rdkafka';
+import { createTopic, DEFAULT_BROKERS, deleteTopic } from './lib/kafka-tools';
+import { encodeOrder, ORDER_SCHEMA_PATH, ordersTableSql } from './lib/orders';
+import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, REPO, runEngine } from './lib/scenario';
+
+/**
+ * [Transcode] End-to-end latency at fixed rates: a running engine, and a producer sending reference Avro
+ * orders at 25 %, 50 % and 75 % of the rate the engine drains a backlog at, `--seconds` each, for the
+ * default batch settings and a low-latency one. Per run: p50/p95/p99 of the time from a record's Kafka
+ * timestamp (set by the producer when it sends) to its row being written (a `clock_timestamp()` default
+ * evaluated in the COPY), the first 5 s (a quarter of a shorter run) left out as warm-up; the engine's own histogram to the commit
+ * (kpe_end_to_end_latency_seconds, first record of each chunk); and where the time goes: a chunk's decode,
+ * a batch's transaction (COPY, offsets, commit), rows per batch.
+ *   node dist/bench/latency.js [--seconds 60] [--partitions 4] [--max <records/s>] [--rates 25,50,75] [--settings default,low]
+ */
+
+const SETTINGS = {
+  default: { maxRows: 20000, maxBytes: '8MiB', maxWaitMs: 100 },
+  low: { maxRows: 2000, maxBytes: '1MiB', maxWaitMs: 5 },
+} as const;
+type Setting = keyof typeof SETTINGS;
+
+function list(name: string, fallback: string): string[] {
+  const i = process.argv.indexOf(`--${name}`);
+  return (i < 0 ? fallback : process.argv[i + 1]).split(',').filter((x) => x !== '');
+}
+
+/** Prometheus text → samples by `name{labels}`. */
+async function scrape(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** A quantile of a Prometheus histogram, interpolated inside its bucket (as histogram_quantile does). */
+function histogramQuantile(m: Map<string, number>, name: string, labels: string, q: number): number | null {
+  const buckets = [...m].filter(([k]) => k.startsWith(`${name}_bucket{`) && k.includes(labels))
+    .map(([k, v]) => ({ le: k.includes('le="+Inf"') ? Infinity : Number(/le="([^"]+)"/.exec(k)![1]), n: v }))
+    .sort((a, b) => a.le - b.le);
+  const total = buckets.at(-1)?.n ?? 0;
+  if (total === 0) return null;
+  const rank = q * total;
+  let below = 0;
+  let lower = 0;
+  for (const b of buckets) {
+    if (b.n >= rank) return b.le === Infinity ? lower : lower + ((b.le - lower) * (rank - below)) / Math.max(1, b.n - below);
+    below = b.n;
+    lower = b.le;
+  }
+  return lower;
+}
+
+async function until<T>(what: string, check: () => Promise<T | null>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => null);
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Sends `rate` orders per second for `seconds`, spread over the partitions; resolves when all are acknowledged. */
+async function produceAtRate(topic: string, partitions: number, rate: number, seconds: number): Promise<number> {
+  const producer = new Kafka.HighLevelProducer({
+    'metadata.broker.list': DEFAULT_BROKERS, 'linger.ms': 2, 'compression.codec': 'none', 'queue.buffering.max.messages': 1_000_000, dr_cb: true,
+  });
+  await new Promise<void>((resolve, reject) => producer.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
+  producer.setPollInterval(5);
+  const total = Math.round(rate * seconds);
+  let sent = 0;
+  let acked = 0;
+  let failed: Error | null = null;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const start = performance.now();
+      const tick = () => {
+        const due = Math.min(total, Math.floor((rate * (performance.now() - start)) / 1000));
+        for (; sent < due; sent++) {
+          producer.produce(topic, sent % partitions, encodeOrder(sent), Buffer.from(String(sent)), Date.now(), (err: Error | null) => {
+            if (err) failed ??= err;
+            if (++acked !== total) return;
+            if (failed) reject(failed);
+            else resolve();
+          });
+        }
+        if (sent < total) setTimeout(tick, 2);
+      };
+      tick();
+    });
+  } finally {
+    await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  }
+  return total;
+}
+
+interface RunResult {
+  setting: Setting;
+  percent: number;
+  rate: number;
+  rows: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  durableP50Ms: number | null;
+  durableP99Ms: number | null;
+  decodeMsPerChunk: number;
+  transactionMsPerBatch: number;
+  rowsPerBatch: number;
+}
+
+async function runAt(runId: string, setting: Setting, percent: number, rate: number, seconds: number, partitions: number): Promise<RunResult> {
+  const name = `${runId}_${setting}_${percent}`;
+  await createTopic(name, partitions);
+  await pgQuery(`DROP TABLE IF EXISTS ${name}`);
+  await pgQuery(ordersTableSql(name));
+  await pgQuery(`ALTER TABLE ${name} ADD COLUMN kafka_ts timestamptz, ADD COLUMN landed_at timestamptz DEFAULT clock_timestamp()`);
+  const port = await freePort();
+  const b = SETTINGS[setting];
+  const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-latency-')), 'config.yaml');
+  writeFileSync(config, `kafka: { brokers: "${DEFAULT_BROKERS}", groupId: ${name} }
+postgres: { url: "${DATABASE_URL}", connections: 2 }
+engine: { workers: 2 }
+metrics: { port: ${port}, host: 127.0.0.1 }
+pipelines:
+  - { name: orders, topics: [${name}], format: avro, schema: "${ORDER_SCHEMA_PATH}", table: ${name},
+      columns: { user_id: user.id, country: user.country, kafka_ts: $timestamp },
+      batch: { maxRows: ${b.maxRows}, maxBytes: ${b.maxBytes}, maxWaitMs: ${b.maxWaitMs} } }
+`);
+  const engine: ChildProcess = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), 'start', config], { env: { ...process.env, ENGINE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    await until('the engine to own its partitions', async () => ((await scrape(port)).get('kpe_assigned_partitions') === partitions ? true : null), 60_000);
+    const total = await produceAtRate(name, partitions, rate, seconds);
+    await until(`${total} rows`, async () => {
+      const [r] = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
+      return Number(r.n) === total ? true : null;
+    }, 120_000);
+    const m = await scrape(port);
+    const warmUp = Math.min(5, seconds / 4);
+    const [q] = await pgQuery<{ n: string; p: number[]; max: number }>(`
+      WITH t AS (SELECT extract(epoch FROM landed_at - kafka_ts) * 1000 AS ms FROM ${name}
+                 WHERE kafka_ts >= (SELECT min(kafka_ts) FROM ${name}) + interval '${warmUp} seconds')
+      SELECT count(*) AS n, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY ms) AS p, max(ms) AS max FROM t`);
+    const ratio = (sum: string, count: string) => (m.get(sum) ?? 0) / Math.max(1, m.get(count) ?? 0);
+    const ms = (v: number | null) => (v === null ? null : Math.round(v * 1000));
+    return {
+      setting, percent, rate, rows: Number(q.n), p50Ms: Math.round(q.p[0]), p95Ms: Math.round(q.p[1]), p99Ms: Math.round(q.p[2]), maxMs: Math.round(q.max),
+      durableP50Ms: ms(histogramQuantile(m, 'kpe_end_to_end_latency_seconds', 'pipeline="orders"', 0.5)),
+      durableP99Ms: ms(histogramQuantile(m, 'kpe_end_to_end_latency_seconds', 'pipeline="orders"', 0.99)),
+      decodeMsPerChunk: Number((ratio('kpe_decode_duration_seconds_sum', 'kpe_decode_duration_seconds_count') * 1000).toFixed(2)),
+      transactionMsPerBatch: Number((ratio('kpe_copy_duration_seconds_sum{pipeline="orders"}', 'kpe_copy_duration_seconds_count{pipeline="orders"}') * 1000).toFixed(1)),
+      rowsPerBatch: Math.round(ratio('kpe_batch_rows_sum{pipeline="orders"}', 'kpe_batch_rows_count{pipeline="orders"}')),
+    };
+  } finally {
+    engine.kill('SIGTERM');
+    await new Promise((r) => engine.once('exit', r));
+    await pgQuery(`DROP TABLE IF EXISTS ${name}`);
+    await deleteTopic(name);
+  }
+}
+
+async function main(): Promise<void> {
+  const seconds = flag('seconds', 60);
+  const partitions = flag('partitions', 4);
+  const runId = `la${Date.now().toString(36)}`;
+  let max = flag('max', 0);
+  if (max === 0) {
+    const records = flag('calibrate', 300_000);
+    const { topic, table } = await prepareOrders(`${runId}_max`, records, partitions);
+    const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-latency-')), 'config.yaml');
+    writeFileSync(config, `kafka: { brokers: "${DEFAULT_BROKERS}", groupId: ${topic} }
+postgres: { url: "${DATABASE_URL}", connections: 2 }
+engine: { workers: 2 }
+pipelines:
+  - { name: orders, topics: [${topic}], format: avro, schema: "${ORDER_SCHEMA_PATH}", table: ${table}, columns: { user_id: user.id, country: user.country } }
+`);
+    max = Math.round((await runEngine(config, { ENGINE_LOG_LEVEL: 'warn' })).recordsPerSecond);
+    await pgQuery(`DROP TABLE ${table}`);
+    await deleteTopic(topic);
+  }
+  const percents = list('rates', '25,50,75').map(Number);
+  const settings = list('settings', 'default,low') as Setting[];
+  console.log(`bench latency ${runId}: the engine drains a backlog at ${max} records/s; ${seconds} s at ${percents.join(', ')} % of that, settings ${settings.join(', ')} (alternating)`);
+  console.log('setting  rate %  records/s   p50 ms  p95 ms  p99 ms  max ms | to commit p50/p99 ms | decode ms/chunk  transaction ms/batch  rows/batch');
+  const results: RunResult[] = [];
+  for (const percent of percents) {
+    const order = results.length % 2 === 0 ? settings : [...settings].reverse();
+    for (const setting of order) {
+      const r = await runAt(runId, setting, percent, Math.round((max * percent) / 100), seconds, partitions);
+      results.push(r);
+      console.log(`${setting.padEnd(8)} ${String(percent).padStart(6)}  ${String(r.rate).padStart(9)}  ${String(r.p50Ms).padStart(7)} ${String(r.p95Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.maxMs).padStart(7)} | ${String(r.durableP50Ms).padStart(8)}/${String(r.durableP99Ms).padEnd(11)} | ${String(r.decodeMsPerChunk).padStart(15)}  ${String(r.transactionMsPerBatch).padStart(20)}  ${String(r.rowsPerBatch).padStart(10)}`);
+      console.log(JSON.stringify({ bench: 'latency', runId, seconds, maxRecordsPerSecond: max, ...r, batch: SETTINGS[setting] }));
+    }
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench latency failed: ${err.message}`);
+  process.exit(1);
+});
