@@ -439,7 +439,8 @@ function arrayItems(itemsType: avro.Type, col: WorkerColumn, hint: ValueHint | n
   const elem = encoderFor({ typname: col.type.elemTypname!, elemTypname: null, elemOid: 0 }, hint);
   if (elem === null) return null;
   const kind = kindOf(t);
-  const text = TEXT_TYPES.has(col.type.elemTypname!) && hint === null;
+  // A plain-json hint (the array's own, for json columns) leaves text elements plain.
+  const text = TEXT_TYPES.has(col.type.elemTypname!) && (hint === null || hint.kind === 'plain-json');
   let write: ArrayItems['write'];
   if (kind === 'string') {
     write = (w, tap) => {
