@@ -4,12 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BROKERS, deleteTopic } from './lib/kafka-tools';
 import { ORDER_SCHEMA_PATH } from './lib/orders';
+import { summarizeProfiles } from './lib/cpu-profile';
 import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, runEngine } from './lib/scenario';
 
 /**
  * The [Core] benchmark: N reference Avro records over P partitions, drained by one engine process
  * (2 workers, 2 connections) into a fresh table. Prints records/s and peak RSS, as a line and as JSON.
- *   node dist/bench/core.js [--records 500000] [--partitions 8] [--workers 2] [--connections 2] [--runs 1] [--metrics-cost | --decode-path-cost]
+ *   node dist/bench/core.js [--records 500000] [--partitions 8] [--workers 2] [--connections 2] [--runs 1] [--metrics-cost | --decode-path-cost] [--profile]
  * --metrics-cost: every run twice, without and with metrics served (and scraped every second), in
  * alternating order; prints the mean of each and the difference, in records/s and in the engine's CPU
  * time per record (all its threads, over the drain). CPU time is the steadier measure of what metrics
@@ -17,6 +18,8 @@ import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, runEngine } from 
  * move records/s by ±15 % between identical runs, and hardly move the engine's own CPU time.
  * --decode-path-cost: the same, with the Avro transcoder (the default) and with every record on the
  * object path (ENGINE_DECODE_PATH=object), [Transcode].
+ * --profile: the engine runs under `node --cpu-prof`; after each run, per thread (main, each worker), its
+ * busy time by area (src/ stage, library, socket writes, GC) and its hottest functions.
  */
 async function main(): Promise<void> {
   const records = flag('records', 500_000);
@@ -25,6 +28,7 @@ async function main(): Promise<void> {
   const connections = flag('connections', 2);
   const runs = flag('runs', 1);
   const pathCost = process.argv.includes('--decode-path-cost');
+  const profile = process.argv.includes('--profile');
   const compare = process.argv.includes('--metrics-cost') || pathCost;
   // The variant: metrics served (--metrics-cost), or the object path (--decode-path-cost).
   const results: Array<{ metrics: boolean; recordsPerSecond: number; cpuMicrosPerRecord: number }> = [];
@@ -53,7 +57,9 @@ pipelines:
 `,
     );
     const env = { ENGINE_LOG_LEVEL: 'warn', ...(pathCost && metrics ? { ENGINE_DECODE_PATH: 'object' } : {}) };
-    const s = await runEngine(config, env, port ? (child) => scrapeEverySecond(child, port) : undefined);
+    const profileDir = profile ? mkdtempSync(path.join(os.tmpdir(), 'bench-core-prof-')) : null;
+    const s = await runEngine(config, env, port ? (child) => scrapeEverySecond(child, port) : undefined, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+    if (profileDir) printProfiles(profileDir, records);
     const [check] = await pgQuery<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
     const correct = Number(check.rows) === records && Number(check.ids) === records;
     const result = {
@@ -98,6 +104,19 @@ pipelines:
       offCpuMicrosPerRecord: Number(cpuOff.mean.toFixed(2)), onCpuMicrosPerRecord: Number(cpuOn.mean.toFixed(2)), cpuCostPercent: Number(cpuPercent.toFixed(1)),
     }));
   }
+}
+
+/** Per thread: busy ms, µs per record, the areas over 2 % and the hottest functions. */
+function printProfiles(dir: string, records: number): void {
+  const threads = summarizeProfiles(dir);
+  threads.forEach((t, i) => {
+    const name = i === 0 ? 'main thread' : `worker ${i}`;
+    const per = (ms: number) => ((ms * 1000) / records).toFixed(2);
+    console.log(`  ${name}: busy ${t.busyMs} ms (${per(t.busyMs)} µs per record of the run, startup included)`);
+    console.log(`    by area: ${t.byArea.filter((a) => a.ms >= t.busyMs * 0.02).map((a) => `${a.area} ${a.ms} ms (${per(a.ms)} µs)`).join(', ')}`);
+    console.log(`    hottest: ${t.top.map((f) => `${f.fn} ${f.ms} ms`).join('; ')}`);
+    console.log(JSON.stringify({ bench: 'core-profile', thread: name, ...t }));
+  });
 }
 
 /** Scrapes the engine's /metrics every second, as Prometheus would (more often than usual). */

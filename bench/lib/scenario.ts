@@ -47,10 +47,13 @@ export async function prepareOrders(name: string, records: number, partitions: n
   return { topic, table };
 }
 
-/** Runs `engine start <config> --until-caught-up` as its own process; its log goes to our stderr. `during` gets the child. */
-export function runEngine(config: string, env: NodeJS.ProcessEnv, during?: (child: ChildProcess) => void): Promise<EngineSummary> {
+/**
+ * Runs `engine start <config> --until-caught-up` as its own process; its log goes to our stderr. `during`
+ * gets the child; `nodeArgs` go to node before the script (e.g. --cpu-prof).
+ */
+export function runEngine(config: string, env: NodeJS.ProcessEnv, during?: (child: ChildProcess) => void, nodeArgs: string[] = []): Promise<EngineSummary> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), 'start', config, '--until-caught-up'], {
+    const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'dist/src/cli/main.js'), 'start', config, '--until-caught-up'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
