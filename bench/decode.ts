@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { planColumns } from '../src/decode/column-plan';
 import { ChunkDecoder } from '../src/decode/chunk-decoder';
 import { RingWriter, type RingChunk } from '../src/ring/ring-writer';
-import { encodeOrder, encodeOrderProto, ORDER_TABLE_COLUMNS, orderPipeline } from './lib/orders';
+import { encodeOrder, encodeOrderJson, encodeOrderProto, ORDER_TABLE_COLUMNS, orderPipeline } from './lib/orders';
 import { flag } from './lib/scenario';
 
 /**
@@ -10,12 +10,12 @@ import { flag } from './lib/scenario';
  * reference Order record: ring frames → decoded record → binary COPY tuples. No Kafka, no database.
  *   node dist/bench/decode.js [--records 200000] [--seconds 5] [--rounds 3] [--only avro-transcoder]
  */
-function measure(format: 'avro' | 'protobuf', transcode: boolean, records: number, seconds: number) {
+function measure(format: 'avro' | 'protobuf' | 'json', transcode: boolean, records: number, seconds: number) {
   const problems: string[] = [];
   const plan = planColumns(orderPipeline(format), 'bench', ORDER_TABLE_COLUMNS, problems);
   if (problems.length) throw new Error(problems.join('\n'));
   const ring = new RingWriter(256 << 20);
-  const encode = format === 'avro' ? encodeOrder : encodeOrderProto;
+  const encode = format === 'avro' ? encodeOrder : format === 'protobuf' ? encodeOrderProto : encodeOrderJson;
   const chunks: RingChunk[] = [];
   let bytes = 0;
   for (let i = 0; i < records; i++) {
@@ -57,10 +57,11 @@ function main(): void {
   const rounds = flag('rounds', 3);
   const runId = `de${Date.now().toString(36)}`;
   console.log(`bench decode ${runId}: decode + binary COPY encode of the reference Order record, one thread, ${seconds} s each, ${rounds} alternating rounds`);
-  // [Transcode] Avro has two paths: the transcoder (default) and the object path it replaces.
+  // [Transcode] Avro has two paths: the transcoder (default) and the object path it replaces; Protobuf
+  // and JSON have the object path only.
   // --only avro-transcoder (or avro-object, protobuf-object): one contender, e.g. under node --cpu-prof.
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
-  const contenders = ([['avro', true], ['avro', false], ['protobuf', true]] as const).filter(([f, t]) => only === null || only === `${f}-${t ? 'transcoder' : 'object'}` || (only === 'protobuf-object' && f === 'protobuf'));
+  const contenders = ([['avro', true], ['avro', false], ['protobuf', true], ['json', true]] as const).filter(([f, t]) => only === null || only === `${f}-${t ? 'transcoder' : 'object'}` || (only === `${f}-object` && f !== 'avro'));
   const figures = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
     for (const [format, transcode] of contenders) {

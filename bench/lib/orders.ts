@@ -39,6 +39,11 @@ export function encodeOrder(i: number): Buffer {
   return orderType.toBuffer(order(i));
 }
 
+/** Order i as JSON text (created_at in epoch milliseconds, as the Avro record has it). */
+export function encodeOrderJson(i: number): Buffer {
+  return Buffer.from(JSON.stringify(order(i)));
+}
+
 /** DDL for a table the reference record fits; the mapping is `user_id: user.id`, `country: user.country`. */
 export function ordersTableSql(table: string): string {
   return `CREATE TABLE ${table} (
