@@ -27,7 +27,13 @@ export function maxItems(tap: Tap, itemsType: avro.Type): number {
 
 /** Reads a length prefix and steps over that many bytes; returns where they start. */
 export function lengthPrefixed(tap: Tap, what: string): number {
-  const len = tap.readLong();
+  // A one-byte varint (lengths below 64) read here; readLong for the others, same value and position.
+  const first = tap.buf[tap.pos];
+  let len: number;
+  if (first < 0x80) {
+    len = (first >> 1) ^ -(first & 1);
+    tap.pos++;
+  } else len = tap.readLong();
   const pos = tap.pos;
   if (len < 0 || pos + len > bounds.recordEnd) throw tooLong(what, len, tap);
   tap.pos = pos + len;

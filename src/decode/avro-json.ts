@@ -24,6 +24,10 @@ const BACKSLASH = 0x5c;
 const SHORT_ESCAPES: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 };
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 const MAX_MAP_KEYS = 64;
+/** Per byte: written as it is (PLAIN), a byte of a multi-byte UTF-8 sequence (HIGH), or escaped (2). */
+const PLAIN = 0;
+const HIGH = 1;
+const BYTE_KIND = new Uint8Array(256).map((_, c) => (c >= 0x80 ? HIGH : c < 0x20 || c === QUOTE || c === BACKSLASH ? 2 : PLAIN));
 
 function ascii(w: RowWriter, s: string): void {
   w.ensure(s.length);
@@ -50,8 +54,10 @@ export function jsonString(w: RowWriter, src: Buffer, start: number, length: num
   out[o++] = QUOTE;
   for (let i = start, end = start + length; i < end; i++) {
     const c = src[i];
-    if (c >= 0x20 && c !== QUOTE && c !== BACKSLASH) {
-      if (c >= 0x80) nonAscii = true;
+    const kind = BYTE_KIND[c];
+    if (kind === PLAIN) out[o++] = c;
+    else if (kind === HIGH) {
+      nonAscii = true;
       out[o++] = c;
     } else if (c === QUOTE || c === BACKSLASH) {
       out[o++] = BACKSLASH;
