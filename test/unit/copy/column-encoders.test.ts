@@ -43,6 +43,31 @@ test('values that do not fit throw ValueError naming the problem', () => {
   assert.throws(() => encode('timestamptz', 'yesterday'), /expected a timestamp/);
   assert.throws(() => encode('text', { a: 1 }), /expected text/);
   assert.throws(() => encode('numeric', '1e5x'), /expected a decimal number/);
+  // PostgreSQL refuses NUL in text (the whole COPY would fail); the record fails instead, naming the column.
+  assert.throws(() => encode('text', 'a\u0000b'), (e: unknown) => e instanceof ValueError && /NUL/.test(e.message));
+  assert.throws(() => encode('_text', ['ok', 'a\u0000b'], 'text', 25), /NUL/);
+  // Out of int64 (a timestamp centuries away): Buffer's own RangeError, as before the hand-written writes.
+  assert.throws(() => encode('timestamptz', 1e20), RangeError);
+});
+
+test("hand-written integer and double writes match Buffer's", () => {
+  const w = new RowWriter(64);
+  for (const v of [0, -1, 1, 2 ** 31 - 1, -(2 ** 31), 2 ** 53 - 1, -(2 ** 53) + 1, 1.5e12]) {
+    w.pos = 0;
+    w.int64(v);
+    const expected = Buffer.alloc(8);
+    expected.writeBigInt64BE(BigInt(v));
+    assert.equal(w.buf.subarray(4, 12).toString('hex'), expected.toString('hex'), `int64 ${v}`);
+  }
+  for (const v of [0, -0, 1.5, -2.25, NaN, Infinity, -Infinity, Number.MIN_VALUE, 1e308]) {
+    w.pos = 0;
+    w.float64(v);
+    const expected = Buffer.alloc(8);
+    expected.writeDoubleBE(v);
+    assert.equal(w.buf.subarray(4, 12).toString('hex'), expected.toString('hex'), `float64 ${v}`);
+  }
+  w.pos = 0;
+  assert.throws(() => w.int32(2 ** 31), RangeError);
 });
 
 test('the writer grows without losing what was written, and rollback drops a half-written row', () => {
