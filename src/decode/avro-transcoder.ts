@@ -327,8 +327,7 @@ function columnWrite(b: Binding, col: WorkerColumn, enc: ColumnEncoder, hint: Va
         const buf = tap.buf;
         const at = s.at[k];
         const length = s.lengths[k];
-        if (text && plainUtf8(buf, at, length)) w.copyField(buf, at, at + length);
-        else enc(w, buf.utf8Slice(at, at + length));
+        if (!text || !copyText(w, buf, at, length)) enc(w, buf.utf8Slice(at, at + length));
         return true;
       };
     case 'bytes': {
@@ -446,8 +445,7 @@ function arrayItems(itemsType: avro.Type, col: WorkerColumn, hint: ValueHint | n
     write = (w, tap) => {
       const at = lengthPrefixed(tap, 'a string length');
       const length = tap.pos - at;
-      if (text && plainUtf8(tap.buf, at, length)) w.copyField(tap.buf, at, at + length);
-      else elem(w, tap.buf.utf8Slice(at, at + length));
+      if (!text || !copyText(w, tap.buf, at, length)) elem(w, tap.buf.utf8Slice(at, at + length));
     };
   } else if (kind === 'number' || kind === 'boolean' || kind === 'enum') {
     const read = readable(t);
@@ -492,13 +490,27 @@ function writeArray(w: RowWriter, tap: AvroTap, items: ArrayItems, elemOid: numb
   }
 }
 
-/** UTF-8 that decodes and encodes back to the same bytes, without NUL: what text can take as it is. */
-function plainUtf8(buf: Buffer, at: number, length: number): boolean {
-  let ascii = true;
-  for (let i = at, end = at + length; i < end; i++) {
-    const c = buf[i];
-    if (c === 0) return false;
-    if (c >= 0x80) ascii = false;
+/**
+ * A text field of the bytes [at, at + length) of `src` when they are what text can take as they are:
+ * UTF-8 that decodes and encodes back to the same bytes, without NUL. Otherwise writes nothing and
+ * returns false (the caller goes through the column's encoder, which replaces or refuses them).
+ */
+function copyText(w: RowWriter, src: Buffer, at: number, length: number): boolean {
+  const to = w.field(length);
+  const out = w.buf;
+  let high = false;
+  for (let i = 0; i < length; i++) {
+    const c = src[at + i];
+    if (c === 0) {
+      w.pos = to - 4;
+      return false;
+    }
+    if (c >= 0x80) high = true;
+    out[to + i] = c;
   }
-  return ascii || isUtf8(buf.subarray(at, at + length));
+  if (high && !isUtf8(src.subarray(at, at + length))) {
+    w.pos = to - 4;
+    return false;
+  }
+  return true;
 }
