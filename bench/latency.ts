@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import Kafka from 'node-rdkafka';
 import { createTopic, DEFAULT_BROKERS, deleteTopic } from './lib/kafka-tools';
 import { encodeOrder, ORDER_SCHEMA_PATH, ordersTableSql } from './lib/orders';
-import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, REPO, runEngine } from './lib/scenario';
+import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, REPO, runEngine, scrapeMetrics } from './lib/scenario';
 
 /**
  * [Transcode] End-to-end latency at fixed rates: a running engine, and a producer sending reference Avro
@@ -30,17 +30,6 @@ function list(name: string, fallback: string): string[] {
   return (i < 0 ? fallback : process.argv[i + 1]).split(',').filter((x) => x !== '');
 }
 
-/** Prometheus text → samples by `name{labels}`. */
-async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 /** A quantile of a Prometheus histogram, interpolated inside its bucket (as histogram_quantile does). */
 function histogramQuantile(m: Map<string, number>, name: string, labels: string, q: number): number | null {
@@ -148,13 +137,13 @@ pipelines:
 `);
   const engine: ChildProcess = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), 'start', config], { env: { ...process.env, ENGINE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
-    await until('the engine to own its partitions', async () => ((await scrape(port)).get('kpe_assigned_partitions') === partitions ? true : null), 60_000);
+    await until('the engine to own its partitions', async () => ((await scrapeMetrics(port)).get('kpe_assigned_partitions') === partitions ? true : null), 60_000);
     const { total, achieved } = await produceAtRate(name, partitions, rate, seconds);
     await until(`${total} rows`, async () => {
       const [r] = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
       return Number(r.n) === total ? true : null;
     }, 120_000);
-    const m = await scrape(port);
+    const m = await scrapeMetrics(port);
     const warmUp = Math.min(5, seconds / 4);
     const [q] = await pgQuery<{ n: string; p: number[]; max: number }>(`
       WITH t AS (SELECT extract(epoch FROM landed_at - kafka_ts) * 1000 AS ms FROM ${name}

@@ -40,6 +40,19 @@ export function lengthPrefixed(tap: Tap, what: string): number {
   return pos;
 }
 
+/** Array and map blocks as the guarded types read them: a count (negative: a byte size follows), items, 0 ends. */
+export function skipBlocks(tap: Tap, item: (tap: Tap) => void, tooMany: (tap: Tap, n: number) => boolean, what: string): void {
+  let n: number;
+  while ((n = tap.readLong())) {
+    if (n < 0) {
+      n = -n;
+      tap.skipLong();
+    }
+    if (tooMany(tap, n)) throw tooLong(what, n, tap);
+    while (n--) item(tap);
+  }
+}
+
 export class GuardedStringType extends avro.types.StringType {
   _read(tap: Tap): string {
     const pos = lengthPrefixed(tap, 'a string length');
@@ -81,15 +94,7 @@ export class GuardedArrayType extends avro.types.ArrayType {
   /** A resolver skips a writer field the reader lacks: guarded too (avsc's own skip loops on a count of 2^34). */
   _skip(tap: Tap): void {
     const items = readable(this.itemsType);
-    let n: number;
-    while ((n = tap.readLong())) {
-      if (n < 0) {
-        n = -n;
-        tap.skipLong();
-      }
-      if (n > maxItems(tap, this.itemsType)) throw tooLong('an array block count', n, tap);
-      while (n--) items._skip(tap);
-    }
+    skipBlocks(tap, (t) => items._skip(t), (t, n) => n > maxItems(t, this.itemsType), 'an array block count');
   }
 }
 
@@ -116,18 +121,10 @@ export class GuardedMapType extends avro.types.MapType {
 
   _skip(tap: Tap): void {
     const values = readable(this.valuesType);
-    let n: number;
-    while ((n = tap.readLong())) {
-      if (n < 0) {
-        n = -n;
-        tap.skipLong();
-      }
-      if (n > bounds.recordEnd - tap.pos) throw tooLong('a map block count', n, tap);
-      while (n--) {
-        GUARDED_STRING._skip(tap);
-        values._skip(tap);
-      }
-    }
+    skipBlocks(tap, (t) => {
+      GUARDED_STRING._skip(t);
+      values._skip(t);
+    }, (t, n) => n > bounds.recordEnd - t.pos, 'a map block count');
   }
 }
 

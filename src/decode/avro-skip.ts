@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import { bounds, GuardedArrayType, GuardedBytesType, GuardedMapType, GuardedStringType, lengthPrefixed, maxItems, tooLong } from './avro-guards';
+import { bounds, GuardedArrayType, GuardedBytesType, GuardedMapType, GuardedStringType, lengthPrefixed, maxItems, skipBlocks } from './avro-guards';
 import { readWideLong, WideLongType } from './avro';
 import { readable, type AvroTap } from './avsc-internals';
 
@@ -62,19 +62,8 @@ export function skipperOf(t: avro.Type): Skip {
   return (tap) => void read._read(tap);
 }
 
-/** Array and map blocks as the guarded types read them: a count (negative: a byte size follows), items, 0 ends. */
 function blocks(item: Skip, tooMany: (tap: AvroTap, n: number) => boolean, what: string): Skip {
-  return (tap) => {
-    let n: number;
-    while ((n = tap.readLong())) {
-      if (n < 0) {
-        n = -n;
-        tap.skipLong();
-      }
-      if (tooMany(tap, n)) throw tooLong(what, n, tap);
-      while (n--) item(tap);
-    }
-  };
+  return (tap) => skipBlocks(tap, item, tooMany, what);
 }
 
 /** avsc's messages, word for word (types.js): a dead letter says the same whichever path read it. */

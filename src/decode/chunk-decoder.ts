@@ -167,35 +167,41 @@ export class ChunkDecoder {
       value = change!.after;
       if (value === null || typeof value !== 'object') return { code: ErrorCodes.RECORD_DECODE, message: `change event op "${op}" has no "after" row`, retriable: false };
     }
-    const w = p.writer ?? (p.writer = new RowWriter(outputBytes(p, chunkBytes)));
-    p.frames ??= new Int32Array(chunkFrames);
+    const w = this.beginRow(p, chunkBytes, chunkFrames);
     const columns = p.columns;
-    w.beginRow(merge ? columns.length + 2 : columns.length);
     for (let i = 0; i < columns.length; i++) {
       const col = columns[i];
       const v = col.source === 'field' ? pick(value, schema.paths[i], schema.presence[i]) : this.meta(col);
       if (v === null || v === undefined) {
-        if (col.required) {
-          w.rollback();
-          return { code: ErrorCodes.RECORD_NULL, message: `column "${col.name}" is NOT NULL but the record has no value for ${describePath(col)}`, retriable: false };
-        }
+        if (col.required) return nullFailure(w, col);
         w.null();
         continue;
       }
       try {
         schema.encoders[i](w, v);
       } catch (err) {
-        w.rollback();
-        const why = err instanceof ValueError ? err.message : messageOf(err);
-        return { code: ErrorCodes.RECORD_VALUE, message: `column "${col.name}" (${col.type.typname}) from ${describePath(col)}: ${why}`, retriable: false };
+        return valueFailure(w, col, err);
       }
     }
-    if (merge) {
-      w.bool(false);
-      w.int64(reader.offset);
-    }
-    p.frames[p.rows++] = reader.pos;
+    this.endRow(p, w);
     return null;
+  }
+
+  /** Starts a row in the pipeline's output for the chunk (made on its first row); upsert/cdc rows have 2 more fields. */
+  private beginRow(p: PipelineState, chunkBytes: number, chunkFrames: number): RowWriter {
+    const w = p.writer ?? (p.writer = new RowWriter(outputBytes(p, chunkBytes)));
+    p.frames ??= new Int32Array(chunkFrames);
+    w.beginRow(p.spec.merge ? p.columns.length + 2 : p.columns.length);
+    return w;
+  }
+
+  /** Ends a row that is not a delete: upsert/cdc's two fields (see sink/merge.ts), the row's frame. */
+  private endRow(p: PipelineState, w: RowWriter): void {
+    if (p.spec.merge) {
+      w.bool(false);
+      w.int64(this.reader.offset);
+    }
+    p.frames![p.rows++] = this.reader.pos;
   }
 
   /** encodeRecord for a schema with a transcoder: the same rows and failures, no JS value per record. */
@@ -205,11 +211,8 @@ export class ChunkDecoder {
     } catch (err) {
       return { code: ErrorCodes.RECORD_DECODE, message: `cannot decode ${p.spec.format} value: ${messageOf(err)}`, retriable: false };
     }
-    const merge = p.spec.merge;
-    const w = p.writer ?? (p.writer = new RowWriter(outputBytes(p, chunkBytes)));
-    p.frames ??= new Int32Array(chunkFrames);
+    const w = this.beginRow(p, chunkBytes, chunkFrames);
     const columns = p.columns;
-    w.beginRow(merge ? columns.length + 2 : columns.length);
     for (let i = 0; i < columns.length; i++) {
       const col = columns[i];
       let written: boolean;
@@ -221,22 +224,13 @@ export class ChunkDecoder {
           if (written) schema.encoders[i](w, v);
         }
       } catch (err) {
-        w.rollback();
-        const why = err instanceof ValueError ? err.message : messageOf(err);
-        return { code: ErrorCodes.RECORD_VALUE, message: `column "${col.name}" (${col.type.typname}) from ${describePath(col)}: ${why}`, retriable: false };
+        return valueFailure(w, col, err);
       }
       if (written) continue;
-      if (col.required) {
-        w.rollback();
-        return { code: ErrorCodes.RECORD_NULL, message: `column "${col.name}" is NOT NULL but the record has no value for ${describePath(col)}`, retriable: false };
-      }
+      if (col.required) return nullFailure(w, col);
       w.null();
     }
-    if (merge) {
-      w.bool(false);
-      w.int64(this.reader.offset);
-    }
-    p.frames[p.rows++] = this.reader.pos;
+    this.endRow(p, w);
     this.transcoded++;
     return null;
   }
@@ -254,10 +248,8 @@ export class ChunkDecoder {
     } catch (err) {
       return { code: ErrorCodes.RECORD_DECODE, message: `cannot delete: the record key does not decode: ${messageOf(err)}`, retriable: false };
     }
-    const w = p.writer ?? (p.writer = new RowWriter(outputBytes(p, chunkBytes)));
-    p.frames ??= new Int32Array(chunkFrames);
+    const w = this.beginRow(p, chunkBytes, chunkFrames);
     const columns = p.columns;
-    w.beginRow(columns.length + 2);
     for (let i = 0; i < columns.length; i++) {
       const encoder = p.keyEncoders![i];
       if (encoder === null) {
@@ -280,7 +272,7 @@ export class ChunkDecoder {
     }
     w.bool(true);
     w.int64(reader.offset);
-    p.frames[p.rows++] = reader.pos;
+    p.frames![p.rows++] = reader.pos;
     return null;
   }
 
@@ -384,6 +376,19 @@ function readVarint(buf: Buffer, pos: number, end: number): number {
 
 function zigzag(n: number): number {
   return (n >>> 1) ^ -(n & 1);
+}
+
+/** A required column with no value: the half-written row is dropped. */
+function nullFailure(w: RowWriter, col: WorkerColumn): EngineErrorData {
+  w.rollback();
+  return { code: ErrorCodes.RECORD_NULL, message: `column "${col.name}" is NOT NULL but the record has no value for ${describePath(col)}`, retriable: false };
+}
+
+/** A value that does not fit its column: the half-written row is dropped. */
+function valueFailure(w: RowWriter, col: WorkerColumn, err: unknown): EngineErrorData {
+  w.rollback();
+  const why = err instanceof ValueError ? err.message : messageOf(err);
+  return { code: ErrorCodes.RECORD_VALUE, message: `column "${col.name}" (${col.type.typname}) from ${describePath(col)}: ${why}`, retriable: false };
 }
 
 function describePath(col: WorkerColumn): string {

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder } from '../../bench/lib/orders';
-import { freePort } from '../../bench/lib/scenario';
+import { freePort, scrapeMetrics } from '../../bench/lib/scenario';
 import { endOffsets, runCli, sql, unique, until, writeConfig } from '../helpers/env';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 import { pgCluster, waitForPg } from '../helpers/services';
@@ -12,17 +12,6 @@ const N = 100_000;
 const PARTITIONS = 4;
 
 
-/** Prometheus text → samples by `name{labels}` (labels as printed). */
-async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 async function readyz(port: number): Promise<{ status: number; body: { checks: Record<string, { ok: boolean; detail: string }> } }> {
   const res = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -47,7 +36,7 @@ test('metrics after a 100,000-record run: consumed == written, lag 0, committed 
       checks = (async () => {
         try {
           const m = await until('every record written and the lag refreshed to 0', async () => {
-            const s = await scrape(port);
+            const s = await scrapeMetrics(port);
             const lags = ends.map((_, p) => s.get(`kpe_partition_lag{topic="${topic}",partition="${p}"}`));
             return s.get('kpe_records_written_total{pipeline="orders"}') === N && lags.every((l) => l === 0) ? s : null;
           });

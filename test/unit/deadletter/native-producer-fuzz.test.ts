@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { prng } from '../../helpers/random-avro';
 import { encodeHeaders } from '../../../src/ring/headers';
 import { loadNative, nativeUnavailableReason } from '../../../src/source/native-binding';
 
-/** Small deterministic PRNG (mulberry32): a failure names its seed and case, and reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function validBlock(rand: () => number): Buffer {
   const headers: Array<Record<string, Buffer | null>> = [];

@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { prng } from '../../helpers/random-avro';
 import { encodeOrder, encodeOrderProto, ORDER_TABLE_COLUMNS, orderPipeline } from '../../../bench/lib/orders';
 import { ChunkDecoder } from '../../../src/decode/chunk-decoder';
 import { planColumns } from '../../../src/decode/column-plan';
 import { RingWriter } from '../../../src/ring/ring-writer';
 
-/** A small deterministic PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Poison of the kinds a decoder meets: random bytes, truncated records, flipped bytes, huge varint lengths. */
 function poison(valid: (i: number) => Buffer, i: number, rnd: () => number): Buffer {
