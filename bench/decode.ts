@@ -57,11 +57,11 @@ function main(): void {
   const rounds = flag('rounds', 3);
   const runId = `de${Date.now().toString(36)}`;
   console.log(`bench decode ${runId}: decode + binary COPY encode of the reference Order record, one thread, ${seconds} s each, ${rounds} alternating rounds`);
-  // [Transcode] Avro has two paths: the transcoder (default) and the object path it replaces; Protobuf
-  // and JSON have the object path only.
-  // --only avro-transcoder (or avro-object, protobuf-object): one contender, e.g. under node --cpu-prof.
+  // [Transcode] Avro and Protobuf have two paths: the transcoder (default) and the object path it
+  // replaces; JSON has the object path only.
+  // --only avro-transcoder (or avro-object, protobuf-transcoder, json-object): one contender, e.g. under node --cpu-prof.
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
-  const contenders = ([['avro', true], ['avro', false], ['protobuf', true], ['json', true]] as const).filter(([f, t]) => only === null || only === `${f}-${t ? 'transcoder' : 'object'}` || (only === `${f}-object` && f !== 'avro'));
+  const contenders = ([['avro', true], ['avro', false], ['protobuf', true], ['protobuf', false], ['json', true]] as const).filter(([f, t]) => only === null || only === `${f}-${t ? 'transcoder' : 'object'}` || (only === 'json-object' && f === 'json'));
   const figures = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
     for (const [format, transcode] of contenders) {

@@ -23,7 +23,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const SHORT_ESCAPES: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 };
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-const MAX_MAP_KEYS = 64;
+export const MAX_MAP_KEYS = 64;
 /** Per byte: written as it is (PLAIN), a byte of a multi-byte UTF-8 sequence (HIGH), or escaped (2). */
 const PLAIN = 0;
 const HIGH = 1;
@@ -203,7 +203,7 @@ function mapEmitter(t: avro.types.MapType, replacer: boolean, depth: number): Js
   };
 }
 
-function sameBytes(buf: Buffer, a: number, b: number, length: number): boolean {
+export function sameBytes(buf: Buffer, a: number, b: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (buf[a + i] !== buf[b + i]) return false;
   return true;
 }
@@ -214,7 +214,7 @@ const REPLACED_KEYS = ['low', 'high', 'type'].map((k) => Buffer.from(k));
  * Keys a JS object does not keep in insertion order: array indexes (all digits: listed first, in numeric
  * order); with the replacer, the keys that make it rewrite an object.
  */
-function plainObjectKeyIsSpecial(buf: Buffer, start: number, length: number, replacer: boolean): boolean {
+export function plainObjectKeyIsSpecial(buf: Buffer, start: number, length: number, replacer: boolean): boolean {
   let digits = length > 0;
   for (let i = start; i < start + length && digits; i++) digits = buf[i] >= 0x30 && buf[i] <= 0x39;
   if (digits) return true;

@@ -1,7 +1,6 @@
-import { isUtf8 } from 'node:buffer';
 import avro from 'avsc';
 import { encoderFor, TEXT_TYPES, type ColumnEncoder, type ValueHint } from '../copy/column-encoders';
-import { writeInt32, writeInt64, type RowWriter } from '../copy/copy-binary';
+import { writeInt32, type RowWriter } from '../copy/copy-binary';
 import { bounds, GuardedArrayType, GuardedBytesType, GuardedMapType, GuardedStringType, lengthPrefixed } from './avro-guards';
 import { jsonEmitterOf } from './avro-json';
 import { invalidEnum, invalidUnion, nullableBranch, skipperOf, type Skip } from './avro-skip';
@@ -9,6 +8,7 @@ import { readWideLong, WideLongType } from './avro';
 import { readable, Tap, type AvroTap } from './avsc-internals';
 import type { WorkerColumn } from './column-plan';
 import { pick } from './pick';
+import { closeArray, copyText, numberWriter, openArray } from './transcode-writes';
 
 /**
  * [Transcode] Avro binary → binary COPY fields with no JS object per record: the object path (avsc's
@@ -356,35 +356,6 @@ function columnWrite(b: Binding, col: WorkerColumn, enc: ColumnEncoder, hint: Va
   }
 }
 
-const EPOCH_2000_MS = 946_684_800_000;
-
-/**
- * The column encoder for a number, with the common cases written directly: the same bytes (RowWriter's
- * int64/int32/float64 are what the encoders call), and whatever is not plainly in range goes to the
- * encoder for its check and message.
- */
-function numberWriter(col: WorkerColumn, hint: ValueHint | null, enc: ColumnEncoder): (w: RowWriter, v: number) => void {
-  if (hint !== null || col.type.elemTypname !== null) return enc;
-  switch (col.type.typname) {
-    case 'int8':
-      return (w, v) => (Number.isSafeInteger(v) ? w.int64(v) : enc(w, v));
-    case 'int4':
-      return (w, v) => (v === (v | 0) ? w.int32(v) : enc(w, v));
-    case 'float8':
-      return (w, v) => w.float64(v);
-    case 'timestamp':
-    case 'timestamptz':
-      // Epoch milliseconds (the encoder's reading of a number) as microseconds since 2000.
-      return (w, v) => {
-        if (!Number.isFinite(v)) return enc(w, v);
-        const at = w.field(8);
-        writeInt64(w.buf, at, Math.round((v - EPOCH_2000_MS) * 1000));
-      };
-    default:
-      return enc;
-  }
-}
-
 /** A record, map or array: JSON text into json/jsonb, or a PostgreSQL array; else through avsc's value. */
 function treeWrite(b: Binding, col: WorkerColumn, enc: ColumnEncoder, hint: ValueHint | null): ColumnWrite {
   const k = b.slot;
@@ -459,10 +430,7 @@ function writeArray(w: RowWriter, tap: AvroTap, items: ArrayItems, elemOid: numb
   const first = tap.pos;
   const empty = tap.readLong() === 0;
   tap.pos = first;
-  w.ensure(24);
-  const lengthAt = w.pos;
-  const at = lengthAt + 4;
-  w.pos = at + (empty ? 12 : 20);
+  const lengthAt = openArray(w, empty);
   let count = 0;
   let hasNull = 0;
   let n: number;
@@ -479,38 +447,5 @@ function writeArray(w: RowWriter, tap: AvroTap, items: ArrayItems, elemOid: numb
       } else items.write(w, tap);
     }
   }
-  const buf = w.buf;
-  writeInt32(buf, lengthAt, w.pos - at);
-  writeInt32(buf, at, empty ? 0 : 1);
-  writeInt32(buf, at + 4, hasNull);
-  writeInt32(buf, at + 8, elemOid);
-  if (!empty) {
-    writeInt32(buf, at + 12, count);
-    writeInt32(buf, at + 16, 1);
-  }
-}
-
-/**
- * A text field of the bytes [at, at + length) of `src` when they are what text can take as they are:
- * UTF-8 that decodes and encodes back to the same bytes, without NUL. Otherwise writes nothing and
- * returns false (the caller goes through the column's encoder, which replaces or refuses them).
- */
-function copyText(w: RowWriter, src: Buffer, at: number, length: number): boolean {
-  const to = w.field(length);
-  const out = w.buf;
-  let high = false;
-  for (let i = 0; i < length; i++) {
-    const c = src[at + i];
-    if (c === 0) {
-      w.pos = to - 4;
-      return false;
-    }
-    if (c >= 0x80) high = true;
-    out[to + i] = c;
-  }
-  if (high && !isUtf8(src.subarray(at, at + length))) {
-    w.pos = to - 4;
-    return false;
-  }
-  return true;
+  closeArray(w, lengthAt, count, hasNull, elemOid);
 }

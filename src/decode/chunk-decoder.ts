@@ -7,10 +7,9 @@ import { SchemaTable } from '../ring/schema-table';
 import { encoderFor, ValueError, type ColumnEncoder } from '../copy/column-encoders';
 import { RowWriter } from '../copy/copy-binary';
 import { AvroReader, parseAvro } from './avro';
-import type { AvroTranscoder } from './avro-transcoder';
 import { changeEvent, keyField, keyValue } from './change-events';
 import type { WorkerColumn, WorkerPipeline } from './column-plan';
-import { compileRegistered, compileStatic, type CompiledSchema, type RegisteredSchema } from './decoders';
+import { compileRegistered, compileStatic, type CompiledSchema, type RegisteredSchema, type Transcoder } from './decoders';
 import { pick } from './pick';
 import type { DecodeResult, DecodeTask, PipelineRows, RecordFailure } from './task';
 
@@ -205,7 +204,7 @@ export class ChunkDecoder {
   }
 
   /** encodeRecord for a schema with a transcoder: the same rows and failures, no JS value per record. */
-  private transcodeRecord(p: PipelineState, schema: CompiledSchema, t: AvroTranscoder, start: number, end: number, chunkBytes: number, chunkFrames: number): EngineErrorData | null {
+  private transcodeRecord(p: PipelineState, schema: CompiledSchema, t: Transcoder, start: number, end: number, chunkBytes: number, chunkFrames: number): EngineErrorData | null {
     try {
       t.read(start, end);
     } catch (err) {

@@ -1,11 +1,14 @@
 import type avro from 'avsc';
 import { encoderFor, type ColumnEncoder, type ValueHint } from '../copy/column-encoders';
+import type { RowWriter } from '../copy/copy-binary';
 import { AvroReader, avroChangeRow, avroFieldInfo, parseAvro } from './avro';
 import { AvroTranscoder } from './avro-transcoder';
 import type { WorkerPipeline } from './column-plan';
 import type { FieldInfo } from './field-info';
 import { JsonReader } from './json';
 import { findMessage, messageByIndexes, parseProto, ProtoReader, protoFieldInfo } from './protobuf';
+import { ProtoTranscoder } from './proto-transcoder';
+import type protobuf from 'protobufjs';
 
 /** Decodes one record's value bytes [start, end) of the ring into a JS value; throws when malformed. */
 export interface ValueReader {
@@ -19,8 +22,16 @@ export interface CompiledSchema {
   presence: boolean[];
   encoders: ColumnEncoder[];
   hints: Array<ValueHint | null>;
-  /** [Transcode] Avro straight to tuples (avro-transcoder.ts); null: the object path (reader + encoders). */
-  transcoder: AvroTranscoder | null;
+  /** [Transcode] Straight to tuples (avro-transcoder.ts, proto-transcoder.ts); null: the object path (reader + encoders). */
+  transcoder: Transcoder | null;
+}
+
+/** [Transcode] A record's value bytes to its row's field columns, no JS value per record. */
+export interface Transcoder {
+  /** Reads the value bytes [start, end) of the ring; throws for malformed bytes (the object path's errors). */
+  read(start: number, end: number): void;
+  /** Writes field column `column` of the record read; false when it has no value (NULL, or RECORD_NULL). */
+  write(column: number, w: RowWriter): boolean;
 }
 
 /** A writer schema as the registry returned it (Confluent's GET /schemas/ids/{id}), or why it is missing. */
@@ -64,10 +75,12 @@ export function compileStatic(ring: Buffer, p: WorkerPipeline): CompiledSchema |
       return planned(p, new JsonReader(ring));
     case 'avro': {
       const writer = parseAvro(p.schemaText ?? '', p.name);
-      return withTranscoder(ring, p, planned(p, new AvroReader(ring, writer)), writer, null);
+      return withAvroTranscoder(ring, p, planned(p, new AvroReader(ring, writer)), writer, null);
     }
-    case 'protobuf':
-      return planned(p, new ProtoReader(ring, findMessage(parseProto(p.schemaText ?? '', p.name), p.messageType ?? '', p.name)));
+    case 'protobuf': {
+      const message = findMessage(parseProto(p.schemaText ?? '', p.name), p.messageType ?? '', p.name);
+      return withProtoTranscoder(ring, p, planned(p, new ProtoReader(ring, message)), message);
+    }
   }
 }
 
@@ -86,18 +99,18 @@ export function compileRegistered(ring: Buffer, p: WorkerPipeline, id: number, r
   if (p.format === 'avro') {
     if (type !== 'AVRO') throw new Error(`${where} is a ${type} schema, but the pipeline's format is avro`);
     const writer = parseAvro(registered.schema, where);
-    if (readerAvro) return withTranscoder(ring, p, planned(p, new AvroReader(ring, writer, readerAvro)), writer, readerAvro);
+    if (readerAvro) return withAvroTranscoder(ring, p, planned(p, new AvroReader(ring, writer, readerAvro)), writer, readerAvro);
     // cdc: columns are read from the event's row (`after`; a delete's `before` has the same type).
     const row = p.merge?.cdc ? avroChangeRow(writer) : writer;
     if (row === null) throw new Error(`${where} is not a Debezium change event schema (a record with "op" and an "after" record)`);
-    return withTranscoder(ring, p, resolved(p, new AvroReader(ring, writer), (path) => avroFieldInfo(row, path)), writer, null);
+    return withAvroTranscoder(ring, p, resolved(p, new AvroReader(ring, writer), (path) => avroFieldInfo(row, path)), writer, null);
   }
   if (type !== 'PROTOBUF') throw new Error(`${where} is a ${type} schema, but the pipeline's format is protobuf`);
   if ((registered.references?.length ?? 0) > 0) throw new Error(`${where} references other schemas, which the engine does not follow yet`);
   const message = messageByIndexes(parseProto(registered.schema, where), indexes);
   if (!message) throw new Error(`${where} has no message at index path [${indexes.join(', ')}]`);
   const reader = new ProtoReader(ring, message);
-  return p.schemaText !== null ? planned(p, reader) : resolved(p, reader, (path) => protoFieldInfo(message, path));
+  return withProtoTranscoder(ring, p, p.schemaText !== null ? planned(p, reader) : resolved(p, reader, (path) => protoFieldInfo(message, path)), message);
 }
 
 /**
@@ -105,10 +118,20 @@ export function compileRegistered(ring: Buffer, p: WorkerPipeline, id: number, r
  * object path unwraps) and not when compiling it fails (an unusual resolution): those records take the
  * object path, counted by kpe_records_decoded_total{path="object"}.
  */
-function withTranscoder(ring: Buffer, p: WorkerPipeline, compiled: CompiledSchema, writer: avro.Type, reader: avro.Type | null): CompiledSchema {
+function withAvroTranscoder(ring: Buffer, p: WorkerPipeline, compiled: CompiledSchema, writer: avro.Type, reader: avro.Type | null): CompiledSchema {
   if (p.merge?.cdc) return compiled;
   try {
     compiled.transcoder = AvroTranscoder.compile(ring, writer, reader, p.columns, compiled.paths, compiled.encoders, compiled.hints);
+  } catch {
+    compiled.transcoder = null;
+  }
+  return compiled;
+}
+
+/** The same for Protobuf (proto-transcoder.ts): not for types it does not mirror (then null). */
+function withProtoTranscoder(ring: Buffer, p: WorkerPipeline, compiled: CompiledSchema, message: protobuf.Type): CompiledSchema {
+  try {
+    compiled.transcoder = ProtoTranscoder.compile(ring, message, compiled.reader as ProtoReader, p.columns, compiled.paths, compiled.presence, compiled.encoders, compiled.hints);
   } catch {
     compiled.transcoder = null;
   }

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { ChunkDecoder } from '../../src/decode/chunk-decoder';
+import type { WorkerPipeline } from '../../src/decode/column-plan';
+import type { DecodeResult } from '../../src/decode/task';
+import type { RingWriter } from '../../src/ring/ring-writer';
+import type { Rnd } from './random-avro';
+
+/** [Transcode] What the transcoder property tests share: corrupting a value, comparing both paths. */
+
+/** A random corruption: cut short, bytes overwritten, a long varint inserted, a byte added, or noise. */
+export function corrupt(v: Buffer, rnd: Rnd): Buffer {
+  switch (Math.floor(rnd() * 5)) {
+    case 0:
+      return v.subarray(0, Math.floor(rnd() * v.length));
+    case 1: {
+      const c = Buffer.from(v);
+      for (let k = 0; k < 2 && c.length > 0; k++) c[Math.floor(rnd() * c.length)] = Math.floor(rnd() * 256);
+      return c;
+    }
+    case 2: {
+      const at = Math.floor(rnd() * (v.length + 1));
+      return Buffer.concat([v.subarray(0, at), Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x7f]), v.subarray(at)]);
+    }
+    case 3:
+      return Buffer.concat([v, Buffer.from([Math.floor(rnd() * 256)])]);
+    default:
+      return Buffer.from(Array.from({ length: Math.floor(rnd() * 40) }, () => Math.floor(rnd() * 256)));
+  }
+}
+
+function rowBytes(r: DecodeResult): string {
+  return r.outputs.map((o) => `${o.pipeline}:${o.rows}:${Buffer.from(o.buffer, 0, o.byteLength).toString('hex')}:${Buffer.from(o.frames, 0, o.rows * 4).toString('hex')}`).join('|');
+}
+
+/** Decodes the same chunk on both paths; returns how many records the transcoder wrote. */
+export function compare(ring: RingWriter, p: WorkerPipeline, table: SharedArrayBuffer | null, what: string): number {
+  const chunk = ring.close()!;
+  const task = { start: chunk.start, end: chunk.end, frames: chunk.frames };
+  const fast = new ChunkDecoder(ring.sab, [p], table, true).decode(task).result;
+  const slow = new ChunkDecoder(ring.sab, [p], table, false).decode(task).result;
+  assert.equal(fast.fatal, null, `${what}: ${fast.fatal?.message}`);
+  assert.equal(slow.fatal, null, `${what}: ${slow.fatal?.message}`);
+  assert.deepEqual(fast.failures.map((f) => [f.offset, f.error.code, f.error.message]), slow.failures.map((f) => [f.offset, f.error.code, f.error.message]), what);
+  if (rowBytes(fast) !== rowBytes(slow)) {
+    assert.fail(`${what}: the rows differ\ntranscoder: ${rowBytes(fast).slice(0, 600)}\nobject:     ${rowBytes(slow).slice(0, 600)}`);
+  }
+  assert.equal(slow.transcoded, 0);
+  // Every row came from the transcoder: nothing here falls back to the object path.
+  assert.equal(fast.transcoded, slow.outputs.reduce((n, o) => n + o.rows, 0), `${what}: rows left to the object path`);
+  return fast.transcoded;
+}
