@@ -208,15 +208,20 @@ export function sameBytes(buf: Buffer, a: number, b: number, length: number): bo
   return true;
 }
 
-const REPLACED_KEYS = ['low', 'high', 'type'].map((k) => Buffer.from(k));
-
 /**
  * Keys a JS object does not keep in insertion order: array indexes (all digits: listed first, in numeric
- * order); with the replacer, the keys that make it rewrite an object.
+ * order); with the replacer, the keys that make it rewrite an object (`low`, `high`, `type`).
  */
 export function plainObjectKeyIsSpecial(buf: Buffer, start: number, length: number, replacer: boolean): boolean {
-  let digits = length > 0;
-  for (let i = start; i < start + length && digits; i++) digits = buf[i] >= 0x30 && buf[i] <= 0x39;
-  if (digits) return true;
-  return replacer && REPLACED_KEYS.some((k) => k.length === length && buf.compare(k, 0, length, start, start + length) === 0);
+  if (length === 0) return false;
+  const end = start + length;
+  let i = start;
+  while (i < end && buf[i] >= 0x30 && buf[i] <= 0x39) i++;
+  if (i === end) return true;
+  if (!replacer) return false;
+  const c = buf[start];
+  if (length === 3) return c === 0x6c && buf[start + 1] === 0x6f && buf[start + 2] === 0x77; // low
+  if (length !== 4) return false;
+  if (c === 0x68) return buf[start + 1] === 0x69 && buf[start + 2] === 0x67 && buf[start + 3] === 0x68; // high
+  return c === 0x74 && buf[start + 1] === 0x79 && buf[start + 2] === 0x70 && buf[start + 3] === 0x65; // type
 }

@@ -99,6 +99,8 @@ export class Engine {
   private readonly partitions: Partitions;
   private records = 0;
   private chunks = 0;
+  /** [Transcode] Rows the workers wrote by each path (also kpe_rows_encoded_total), logged at exit. */
+  private readonly rowsByPath = { transcoder: 0, object: 0 };
   private firstRecordAt: bigint | null = null;
   private lastProgress: { at: bigint; rows: number } | null = null;
   private firstRecordCpu: NodeJS.CpuUsage | null = null;
@@ -327,6 +329,7 @@ export class Engine {
     await this.ops.close();
     const m = process.memoryUsage();
     const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
+    log.info(`rows encoded: ${this.rowsByPath.transcoder} by the transcoder, ${this.rowsByPath.object} by the object path`);
     log.debug(`memory at exit: rss ${mib(m.rss)}, main heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)}); peak rss ${mib(peakRssBytes())}`);
   }
 
@@ -364,6 +367,8 @@ export class Engine {
     for (const out of result.outputs) rows += out.rows;
     if (result.transcoded > 0) this.ops.metrics.rowsEncoded.inc({ path: 'transcoder' }, result.transcoded);
     if (rows > result.transcoded) this.ops.metrics.rowsEncoded.inc({ path: 'object' }, rows - result.transcoded);
+    this.rowsByPath.transcoder += result.transcoded;
+    this.rowsByPath.object += rows - result.transcoded;
     this.recordFailures += result.failures.length;
     const { fatal, waits } = this.recordErrors.decodeFailures(result.failures);
     if (fatal) return this.settle(chunk, fatal);
