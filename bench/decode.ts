@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { planColumns } from '../src/decode/column-plan';
 import { ChunkDecoder } from '../src/decode/chunk-decoder';
@@ -9,6 +10,7 @@ import { flag } from './lib/scenario';
  * Decode + encode throughput of one decode thread (what one Piscina worker does per chunk) for the
  * reference Order record: ring frames → decoded record → binary COPY tuples. No Kafka, no database.
  *   node dist/bench/decode.js [--records 200000] [--seconds 5] [--rounds 3] [--only avro-transcoder]
+ * (--measure NAME: one measurement, printed as JSON; what the run spawns per contender and round)
  */
 function measure(format: 'avro' | 'protobuf' | 'json', transcode: boolean, records: number, seconds: number) {
   const problems: string[] = [];
@@ -51,30 +53,56 @@ function measure(format: 'avro' | 'protobuf' | 'json', transcode: boolean, recor
   };
 }
 
+type Contender = readonly ['avro' | 'protobuf' | 'json', boolean];
+
+const CONTENDERS: Contender[] = [['avro', true], ['avro', false], ['protobuf', true], ['protobuf', false], ['json', true]];
+
+function nameOf([format, transcode]: Contender): string {
+  return `${format}-${transcode && format !== 'json' ? 'transcoder' : 'object'}`;
+}
+
+/**
+ * Each measurement runs in a process of its own: V8 optimizes the functions the paths share (the COPY
+ * writers, the JSON string writer) for what ran first, so a contender measured after another in the
+ * same process is slower than it is in a worker that decodes one format.
+ */
+function measureInChild(c: Contender, records: number, seconds: number): ReturnType<typeof measure> {
+  const run = spawnSync(process.execPath, [__filename, '--measure', nameOf(c), '--records', String(records), '--seconds', String(seconds)], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`bench decode ${nameOf(c)} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as ReturnType<typeof measure>;
+}
+
 function main(): void {
   const records = flag('records', 200_000);
   const seconds = flag('seconds', 5);
   const rounds = flag('rounds', 3);
+  const arg = (name: string): string | null => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : null);
+  const child = arg('--measure');
+  if (child !== null) {
+    const c = CONTENDERS.find((x) => nameOf(x) === child)!;
+    console.log(JSON.stringify(measure(c[0], c[1], records, seconds)));
+    return;
+  }
   const runId = `de${Date.now().toString(36)}`;
-  console.log(`bench decode ${runId}: decode + binary COPY encode of the reference Order record, one thread, ${seconds} s each, ${rounds} alternating rounds`);
+  console.log(`bench decode ${runId}: decode + binary COPY encode of the reference Order record, one thread, ${seconds} s each, ${rounds} alternating rounds, each in a fresh process`);
   // [Transcode] Avro and Protobuf have two paths: the transcoder (default) and the object path it
   // replaces; JSON has the object path only.
-  // --only avro-transcoder (or avro-object, protobuf-transcoder, json-object): one contender, e.g. under node --cpu-prof.
-  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
-  const contenders = ([['avro', true], ['avro', false], ['protobuf', true], ['protobuf', false], ['json', true]] as const).filter(([f, t]) => only === null || only === `${f}-${t ? 'transcoder' : 'object'}` || (only === 'json-object' && f === 'json'));
+  // --only avro-transcoder (or avro-object, protobuf-transcoder, protobuf-object, json-object): one contender.
+  const only = arg('--only');
+  const contenders = CONTENDERS.filter((c) => only === null || only === nameOf(c));
   const figures = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
-    for (const [format, transcode] of contenders) {
-      const r = measure(format, transcode, records, seconds);
-      const name = `${format} ${r.path}`;
+    for (const c of contenders) {
+      const r = measureInChild(c, records, seconds);
+      const name = `${r.format} ${r.path}`;
       figures.set(name, [...(figures.get(name) ?? []), r.recordsPerSecond]);
-      console.log(`${name.padEnd(16)} ${String(r.recordsPerSecond).padStart(8)} records/s  ${r.microsPerRecord} µs/record  value ${r.valueBytes} B → row ${r.rowBytes} B`);
+      console.log(`${name.padEnd(20)} ${String(r.recordsPerSecond).padStart(8)} records/s  ${r.microsPerRecord} µs/record  value ${r.valueBytes} B → row ${r.rowBytes} B`);
       console.log(JSON.stringify({ ...r, runId, round }));
     }
   }
   for (const [name, xs] of figures) {
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-    console.log(`${name.padEnd(16)} mean ${Math.round(mean)} records/s (${(1e6 / mean).toFixed(2)} µs), spread ${Math.min(...xs)}–${Math.max(...xs)}`);
+    console.log(`${name.padEnd(20)} mean ${Math.round(mean)} records/s (${(1e6 / mean).toFixed(2)} µs), spread ${Math.min(...xs)}–${Math.max(...xs)}`);
   }
 }
 

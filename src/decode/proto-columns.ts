@@ -43,17 +43,13 @@ export class ProtoSlots {
   }
 }
 
-export function push(s: ProtoSlots, k: number, a: number, b: number): void {
-  let list = s.lists[k];
-  const n = s.counts[k];
-  if (n + 2 > list.length) {
-    const grown = new Int32Array(Math.max(16, list.length * 2));
-    grown.set(list);
-    list = s.lists[k] = grown;
-  }
-  list[n] = a;
-  list[n + 1] = b;
-  s.counts[k] = n + 2;
+/** Slot k's list with room for 4 more: (at, length) pairs of repeated strings, 4-tuples of map entries. */
+export function listOf(s: ProtoSlots, k: number): Int32Array {
+  const list = s.lists[k];
+  if (s.counts[k] + 4 <= list.length) return list;
+  const grown = new Int32Array(Math.max(16, list.length * 2));
+  grown.set(list);
+  return (s.lists[k] = grown);
 }
 
 export interface Target {

@@ -3,7 +3,7 @@ import type { ColumnEncoder, ValueHint } from '../copy/column-encoders';
 import type { RowWriter } from '../copy/copy-binary';
 import type { WorkerColumn } from './column-plan';
 import type { ProtoReader } from './protobuf';
-import { mapColumn, mapWrite, ProtoSlots, push, scalarWrite, slowWrite, textArrayColumn, textArrayWrite, timestampColumn, timestampTargets, type ColumnWrite, type DecodedRecord, type Target } from './proto-columns';
+import { mapColumn, mapWrite, listOf, ProtoSlots, scalarWrite, slowWrite, textArrayColumn, textArrayWrite, timestampColumn, timestampTargets, type ColumnWrite, type DecodedRecord, type Target } from './proto-columns';
 import { bits, delimited, readFixed64, readVarint64, RECURSION_LIMIT, zigzagDecode64, type WireReader } from './proto-wire';
 
 /**
@@ -322,7 +322,11 @@ function fieldRead(f: protobuf.Field, mine: Target[], parent: number, b: Builder
     return (r, u, _q, s) => {
       if (u !== 2) return false;
       const at = delimited(r, verify);
-      push(s, k, at, r.pos - at);
+      const list = listOf(s, k);
+      const n = s.counts[k];
+      list[n] = at;
+      list[n + 1] = r.pos - at;
+      s.counts[k] = n + 2;
       return true;
     };
   }
@@ -365,6 +369,9 @@ function mapRead(f: protobuf.Field, k: number, b: Builder): FieldRead {
   const readKey = valueRead(f, keyType, false);
   const message = f.resolvedType instanceof protobuf.Type ? checkedWalk(f.resolvedType, b) : null;
   const readValue = message === null ? valueRead(f, valueType, false) : null;
+  // A map of strings (the one kept in slots) reads its strings directly: no scratch slot in between.
+  const strings = keyType === 'string' && valueType === 'string' && f.resolvedType === null;
+  const verify = verifies(f);
   return (r, u, q, s) => {
     if (u !== 2) return false;
     const outer = r.len;
@@ -380,13 +387,19 @@ function mapRead(f: protobuf.Field, k: number, b: Builder): FieldRead {
       const u2 = t2 & 7;
       const id = t2 >>> 3;
       if (id === 1 && u2 === keyWire) {
-        readKey(r, s, 0);
-        keyAt = s.at[0];
-        keyLength = s.lengths[0];
+        if (strings) keyAt = delimited(r, verify);
+        else {
+          readKey(r, s, 0);
+          keyAt = s.at[0];
+        }
+        keyLength = strings ? r.pos - keyAt : s.lengths[0];
         continue;
       }
       if (id === 2 && u2 === valueWire) {
-        if (message !== null) message(r, r.size(), q + 1, s);
+        if (strings) {
+          valueAt = delimited(r, verify);
+          valueLength = r.pos - valueAt;
+        } else if (message !== null) message(r, r.size(), q + 1, s);
         else {
           readValue!(r, s, 0);
           valueAt = s.at[0];
@@ -399,8 +412,13 @@ function mapRead(f: protobuf.Field, k: number, b: Builder): FieldRead {
     if (r.pos !== c2) throw new RangeError('index out of range');
     r.len = outer;
     if (k >= 0) {
-      push(s, k, keyAt, keyLength);
-      push(s, k, valueAt, valueLength);
+      const list = listOf(s, k);
+      let n = s.counts[k];
+      list[n++] = keyAt;
+      list[n++] = keyLength;
+      list[n++] = valueAt;
+      list[n++] = valueLength;
+      s.counts[k] = n;
     }
     return true;
   };
