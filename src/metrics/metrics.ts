@@ -26,7 +26,7 @@ export class EngineMetrics {
   readonly batchRows = new Histogram({ name: `${PREFIX}batch_rows`, help: 'Rows per batch', labelNames: ['pipeline'], buckets: SIZE_BUCKETS, registers: this.r });
   readonly batchBytes = new Histogram({ name: `${PREFIX}batch_bytes`, help: 'Binary COPY bytes per batch', labelNames: ['pipeline'], buckets: BYTE_BUCKETS, registers: this.r });
   readonly copySeconds = new Histogram({ name: `${PREFIX}copy_duration_seconds`, help: 'A batch transaction (COPY and, exactly-once, its offsets), from start to commit', labelNames: ['pipeline'], buckets: SECOND_BUCKETS, registers: this.r });
-  readonly rowsEncoded = new Counter({ name: `${PREFIX}rows_encoded_total`, help: '[Transcode] Rows the decode workers wrote, by path: transcoder (Avro bytes straight to the row) or object (decoded to a JS value first)', labelNames: ['path'], registers: this.r });
+  readonly rowsEncoded = new Counter({ name: `${PREFIX}rows_encoded_total`, help: '[Transcode] Rows the decode workers wrote, by path: transcoder (Avro or Protobuf bytes straight to the row) or object (decoded to a JS value first)', labelNames: ['path'], registers: this.r });
   readonly decodeSeconds = new Histogram({ name: `${PREFIX}decode_duration_seconds`, help: 'Decoding and encoding one chunk in a worker', buckets: SECOND_BUCKETS, registers: this.r });
   readonly latencySeconds = new Histogram({ name: `${PREFIX}end_to_end_latency_seconds`, help: 'Row durable minus the Kafka timestamp of the first record of its chunk', labelNames: ['pipeline'], buckets: LATENCY_BUCKETS, registers: this.r });
   readonly recordsInFlight = new Gauge({ name: `${PREFIX}records_in_flight`, help: 'Records polled and not yet durable', registers: this.r });
