@@ -46,6 +46,8 @@ export interface ProduceOptions {
   /** Message i's key and partition (default: the text of i, and i % partitions). */
   key?: (i: number) => Buffer;
   partition?: (i: number) => number;
+  /** Message i's headers (default: none). */
+  headers?: (i: number) => Array<Record<string, string | Buffer>>;
 }
 
 /**
@@ -83,12 +85,14 @@ export async function produce(topic: string, count: number, make: (i: number) =>
           const n = i++;
           const partition = options.partition ? options.partition(n) : n % options.partitions;
           const key = options.key ? options.key(n) : Buffer.from(String(n));
-          producer.produce(topic, partition, make(n), key, Date.now(), (err: Error | null) => {
+          const onAck = (err: Error | null) => {
             if (err) failed ??= new Error(`producing to ${topic}: ${err.message}`);
             acked++;
             if (options.onProgress && acked % (options.progressEvery ?? 100000) === 0) options.onProgress(acked);
             if (acked === count || failed) done();
-          });
+          };
+          if (options.headers) producer.produce(topic, partition, make(n), key, Date.now(), options.headers(n), onAck);
+          else producer.produce(topic, partition, make(n), key, Date.now(), onAck);
         }
       };
       if (count === 0) resolve();

@@ -3,7 +3,7 @@ import { ErrorCodes, messageOf, type EngineErrorData } from '../errors';
 import { FrameReader } from '../ring/frame-reader';
 import { MAX_HEADER_NAME_BYTES } from '../ring/headers';
 import { PIPELINE_SKIP } from '../ring/layout';
-import { SchemaTable } from '../ring/schema-table';
+import { SchemaTable, TOPIC_NAMES } from '../ring/schema-table';
 import { encoderFor, ValueError, type ColumnEncoder } from '../copy/column-encoders';
 import { RowWriter } from '../copy/copy-binary';
 import { AvroReader, parseAvro } from './avro';
@@ -61,6 +61,9 @@ const UNFRAMED_HEADERS: EngineErrorData = {
 export class ChunkDecoder {
   private readonly reader: FrameReader;
   private readonly schemas: SchemaTable | null;
+  /** $topic and $header.NAME columns: names met so far. */
+  private readonly topicNames: string[] = [];
+  private readonly headerNames = new Map<string, Buffer>();
   private readonly pipelines: PipelineState[];
   /** Set by frameSchema: where the payload starts after registry framing. */
   private payloadStart = 0;
@@ -345,9 +348,52 @@ export class ChunkDecoder {
         const length = reader.keyLength;
         return length < 0 ? null : reader.buffer.toString('utf8', reader.keyStart, reader.keyStart + length);
       }
+      case 'topic':
+        return this.topicName(reader.topicId);
+      case 'header':
+        return this.header(col);
       default:
         return undefined;
     }
+  }
+
+  /** $topic: the name the main thread published for the frame's topic id (ring/schema-table.ts, TOPIC_NAMES). */
+  private topicName(id: number): string | null {
+    const known = this.topicNames[id] as string | undefined;
+    if (known !== undefined) return known;
+    const name = this.schemas?.find(TOPIC_NAMES, id) ?? null;
+    if (name !== null) this.topicNames[id] = name;
+    return name;
+  }
+
+  /**
+   * $header.NAME: the value of the record's last header of that name (Kafka allows repeats), as bytes for
+   * a bytea column, else as UTF-8 text; null when the record has no such header or its value is null.
+   */
+  private header(col: WorkerColumn): unknown {
+    const reader = this.reader;
+    const length = reader.headersLength;
+    if (length <= 0) return null;
+    let wanted = this.headerNames.get(col.path[0]);
+    if (wanted === undefined) this.headerNames.set(col.path[0], (wanted = Buffer.from(col.path[0])));
+    const buf = reader.buffer;
+    let pos = reader.headersStart;
+    const end = pos + length;
+    let found = -1;
+    let foundLength = -1;
+    while (pos < end) {
+      const nameLength = buf.readUInt16LE(pos);
+      const nameAt = pos + 2;
+      const valueLength = buf.readInt32LE(nameAt + nameLength);
+      const valueAt = nameAt + nameLength + 4;
+      if (nameLength === wanted.length && buf.compare(wanted, 0, nameLength, nameAt, nameAt + nameLength) === 0) {
+        found = valueAt;
+        foundLength = valueLength;
+      }
+      pos = valueAt + (valueLength > 0 ? valueLength : 0);
+    }
+    if (found < 0 || foundLength < 0) return null;
+    return col.type.typname === 'bytea' ? buf.subarray(found, found + foundLength) : buf.toString('utf8', found, found + foundLength);
   }
 
   private failure(error: EngineErrorData): RecordFailure {

@@ -6,10 +6,18 @@ import type { FieldKind } from './field-info';
 import { schemaView } from './schema-view';
 
 /** Where a column's value comes from: a field of the decoded record, or the Kafka record itself. */
-export type ValueSource = 'field' | 'partition' | 'offset' | 'timestamp' | 'key';
+export type ValueSource = 'field' | 'partition' | 'offset' | 'timestamp' | 'key' | 'topic' | 'header';
 
-/** Mapping paths that name Kafka record metadata instead of a field of the value. */
-const META: Record<string, ValueSource> = { $partition: 'partition', $offset: 'offset', $timestamp: 'timestamp', $key: 'key' };
+/** Mapping paths that name Kafka record metadata instead of a field of the value ($header.NAME: a header). */
+const META: Record<string, ValueSource> = { $partition: 'partition', $offset: 'offset', $timestamp: 'timestamp', $key: 'key', $topic: 'topic' };
+const HEADER_PREFIX = '$header.';
+
+/** The metadata a `$…` mapping names, with the header's name for $header.NAME; null: not metadata the engine knows. */
+export function metaSource(field: string): { source: ValueSource; path: string[] } | null {
+  if (field.startsWith(HEADER_PREFIX) && field.length > HEADER_PREFIX.length) return { source: 'header', path: [field.slice(HEADER_PREFIX.length)] };
+  const source = META[field];
+  return source === undefined ? null : { source, path: [] };
+}
 
 export interface WorkerColumn {
   name: string;
@@ -85,13 +93,14 @@ export function planColumns(p: PipelineConfig, at: string, table: TableColumn[],
       problems.push(`${at}: column "${col.name}" of ${p.table} has type ${col.elemTypname ? `${col.elemTypname}[]` : col.typname}, which the engine cannot write yet`);
       continue;
     }
-    if (field.startsWith('$') && !(field in META)) {
+    const meta = field.startsWith('$') ? metaSource(field) : null;
+    if (field.startsWith('$') && meta === null) {
       // A misspelt metadata name would otherwise read a value field of that name: NULL in every row.
-      problems.push(`${at}.columns.${col.name}: "${field}" is not record metadata the engine knows (${Object.keys(META).join(', ')})`);
+      problems.push(`${at}.columns.${col.name}: "${field}" is not record metadata the engine knows (${Object.keys(META).join(', ')}, ${HEADER_PREFIX}NAME)`);
       continue;
     }
-    const source = META[field] ?? 'field';
-    let path = source === 'field' ? field.split('.') : [];
+    const source = meta?.source ?? 'field';
+    let path = meta?.path ?? field.split('.');
     let hint: ValueHint | null = null;
     let presence = false;
     if (schema && source === 'field') {

@@ -20,6 +20,7 @@ import { positionsGroup } from '../source/clusters';
 import { RangeMarker } from './range-marks';
 import { ClusterWatch } from './cluster-watch';
 import { SchemaGate } from '../source/schema-registry';
+import { TOPIC_NAMES } from '../ring/schema-table';
 import type { ConsumerClient, SourceEvents } from '../source/source';
 import { BatchWriter } from './batch-writer';
 import { Operations } from './operations';
@@ -100,6 +101,7 @@ export class Engine {
   private records = 0;
   private chunks = 0;
   /** [Transcode] Rows the workers wrote by each path (also kpe_rows_encoded_total), logged at exit. */
+  private readonly topicColumns: boolean;
   private readonly rowsByPath = { transcoder: 0, object: 0 };
   private firstRecordAt: bigint | null = null;
   private lastProgress: { at: bigint; rows: number } | null = null;
@@ -122,7 +124,9 @@ export class Engine {
     this.active = config.kafka.dr ? new ActiveCluster(config.engine.offsetsTable, config.kafka.groupId) : null;
     const guard = this.active ? { cluster: config.kafka.cluster, active: this.active } : null;
     this.offsets = config.engine.delivery === 'exactly-once' ? new OffsetsTable(config.engine.offsetsTable, positionsGroup(config), `${os.hostname()}:${process.pid}`, guard) : null;
-    this.routes = new TopicRoutes(config.pipelines);
+    // [Tables] $topic columns read topic names from the schema table, published as topics get their ids.
+    this.topicColumns = config.pipelines.some((p) => Object.values(p.columns).includes('$topic'));
+    this.routes = new TopicRoutes(config.pipelines, this.topicColumns ? (route) => this.schemas.table.publish(TOPIC_NAMES, route.id, route.name) : null);
     this.inPollOrder = config.pipelines.some((p) => p.merge !== null);
     this.sink = new PgSink({
       target: config.postgres,
@@ -189,7 +193,7 @@ export class Engine {
       this.writer = new BatchWriter(this.sink, this.plans.map((p) => p.copyTarget), this.recordErrors, this.offsets, this.ring.sab, this.plans.map((p) => p.merge), marker);
       this.pool = new DecodePool(this.config.engine.workers, {
         ring: this.ring.sab,
-        schemaTable: this.schemas.enabled ? this.schemas.table.sab : null,
+        schemaTable: this.schemas.enabled || this.topicColumns ? this.schemas.table.sab : null,
         pipelines: this.plans.map((p) => p.worker),
       });
       const events: SourceEvents = {

@@ -1,5 +1,11 @@
 import { SCHEMA_TABLE_BYTES, ST_COUNT, ST_ENTRIES, ST_ENTRY_INT32S, ST_MAX_ENTRIES, ST_TEXT_START } from './layout';
 
+/**
+ * The entries' pipeline for topic names ($topic columns): (TOPIC_NAMES, topic id, name), published when
+ * the main thread gives a topic its id, before any frame of it is written.
+ */
+export const TOPIC_NAMES = -1;
+
 /** The shared schema table (see layout.ts). `publish` is for the main thread, `find` for workers. */
 export class SchemaTable {
   readonly sab: SharedArrayBuffer;

@@ -19,7 +19,11 @@ export class TopicRoutes {
   private readonly patterns: Array<{ source: string; re: RegExp; pipeline: number }> = [];
   private readonly literal = new Map<string, number>();
 
-  constructor(private readonly pipelines: readonly PipelineConfig[]) {
+  /** `named`: told each new route before any frame of its topic is written (the workers' topic names). */
+  constructor(
+    private readonly pipelines: readonly PipelineConfig[],
+    private readonly named: ((route: TopicRoute) => void) | null = null,
+  ) {
     pipelines.forEach((p, i) => {
       for (const t of p.topics ?? []) this.literal.set(t, i);
       if (p.topicPattern) this.patterns.push({ ...topicPattern(p.topicPattern), pipeline: i });
@@ -45,6 +49,7 @@ export class TopicRoutes {
     if (pipeline === undefined) throw new EngineError(ErrorCodes.KAFKA_TOPIC_ROUTE, `topic ${topic} is assigned but no pipeline routes it`);
     if (this.byId.length >= 0xffff) throw new EngineError(ErrorCodes.KAFKA_TOPIC_ROUTE, 'more than 65535 topics assigned to one engine');
     const route: TopicRoute = { id: this.byId.length, name: topic, pipeline };
+    this.named?.(route);
     this.byName.set(topic, route);
     this.byId.push(route);
     return route;

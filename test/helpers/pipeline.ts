@@ -16,14 +16,16 @@ export interface PipelineCase {
   /** Extra YAML lines under the pipeline (columns:, onRecordError: ...), indented by four spaces. */
   extra?: string;
   values: Buffer[];
+  /** Headers of record i. */
+  headers?: (i: number) => Array<Record<string, string | Buffer>>;
 }
 
 /** Produces the values to a fresh 1-partition topic, runs `engine start --until-caught-up`, returns the table name and the run. */
-export async function runPipeline(c: PipelineCase): Promise<{ table: string; run: CliRun }> {
+export async function runPipeline(c: PipelineCase): Promise<{ table: string; run: CliRun; topic: string }> {
   const topic = unique(`fmt_${c.format}`);
   const table = unique(`fmt_${c.format}`);
   await createTopic(topic, 1);
-  await produce(topic, c.values.length, (i) => c.values[i], { partitions: 1 });
+  await produce(topic, c.values.length, (i) => c.values[i], { partitions: 1, headers: c.headers });
   await sql(`CREATE TABLE ${table} (${c.tableColumns})`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'engine-fmt-'));
   if (c.schema) writeFileSync(path.join(dir, `schema.${c.schema.ext}`), c.schema.text);
@@ -42,5 +44,5 @@ ${c.extra ?? ''}
 `,
   );
   const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 60_000 });
-  return { table, run };
+  return { table, run, topic };
 }

@@ -7,11 +7,16 @@ test('a column mapped to record metadata the engine does not know is refused, na
   for (const format of ['json', 'avro'] as const) {
     const p = orderPipeline(format);
     const problems: string[] = [];
-    planColumns({ ...p, columns: { ...p.columns, country: '$topic' } }, 'pipelines[0]', ORDER_TABLE_COLUMNS, problems);
-    assert.deepEqual(problems, ['pipelines[0].columns.country: "$topic" is not record metadata the engine knows ($partition, $offset, $timestamp, $key)'], format);
+    planColumns({ ...p, columns: { ...p.columns, country: '$topik', sku: '$header.' } }, 'pipelines[0]', ORDER_TABLE_COLUMNS, problems);
+    const known = '($partition, $offset, $timestamp, $key, $topic, $header.NAME)';
+    assert.deepEqual(problems, [
+      `pipelines[0].columns.country: "$topik" is not record metadata the engine knows ${known}`,
+      `pipelines[0].columns.sku: "$header." is not record metadata the engine knows ${known}`,
+    ], format);
   }
   const problems: string[] = [];
   const p = orderPipeline('json');
-  planColumns({ ...p, columns: { ...p.columns, id: '$offset' } }, 'pipelines[0]', ORDER_TABLE_COLUMNS, problems);
+  const plan = planColumns({ ...p, columns: { ...p.columns, id: '$offset', country: '$topic', sku: '$header.trace.id' } }, 'pipelines[0]', ORDER_TABLE_COLUMNS, problems);
   assert.deepEqual(problems, []);
+  assert.deepEqual(plan.columns.filter((c) => c.source !== 'field').map((c) => [c.name, c.source, c.path]), [['id', 'offset', []], ['country', 'topic', []], ['sku', 'header', ['trace.id']]]);
 });
