@@ -12,11 +12,13 @@ import { clusterView, otherCluster } from '../source/clusters';
 import { formatFailover } from '../engine/failover-report';
 import { EngineError, exitCodeFor, ExitCodes, messageOf } from '../errors';
 import { log, redact } from '../log';
+import { createStatements } from '../sink/create-table';
 import { loadSchemas } from '../schema/load';
 
 const USAGE = `usage:
   engine start <config.yaml> [--until-caught-up]   run the pipelines until SIGINT/SIGTERM (or caught up)
-  engine validate <config.yaml>                    check the config and its schema files, connect to nothing
+  engine validate <config.yaml> [--print-ddl]      check the config and its schema files, connect to nothing
+                                                   (--print-ddl: the tables create: would make)
   engine config-schema                             print the config's JSON Schema (schemas/config.schema.json)
   engine dlq inspect <config.yaml> --pipeline P    count a pipeline's dead letters by error code, show samples
   engine dlq replay <config.yaml> --pipeline P [--from-offset N]
@@ -30,7 +32,7 @@ const USAGE = `usage:
 /** The options each command takes (util.parseArgs: `--name value` and `--name=value` both work). */
 const COMMANDS = {
   start: { options: { 'until-caught-up': { type: 'boolean' } }, words: 1 },
-  validate: { options: {}, words: 1 },
+  validate: { options: { 'print-ddl': { type: 'boolean' } }, words: 1 },
   'config-schema': { options: {}, words: 0 },
   dlq: { options: { pipeline: { type: 'string' }, 'from-offset': { type: 'string' } }, words: 2 },
   offsets: { options: { pipeline: { type: 'string' }, to: { type: 'string' } }, words: 2 },
@@ -64,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
       return ExitCodes.OK;
     }
-    if (command === 'start' || command === 'validate') return await startOrValidate(command, positionals[0], values['until-caught-up'] === true);
+    if (command === 'start' || command === 'validate') return await startOrValidate(command, positionals[0], values['until-caught-up'] === true, values['print-ddl'] === true);
     if (command === 'offsets') return await offsets(positionals, values);
     if (command === 'failover') {
       const to = values.to;
@@ -81,10 +83,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function startOrValidate(command: 'start' | 'validate', file: string, untilCaughtUp: boolean): Promise<number> {
+async function startOrValidate(command: 'start' | 'validate', file: string, untilCaughtUp: boolean, printDdl = false): Promise<number> {
   const config = loadConfig(file);
   loadSchemas(config);
+  const creates = createStatements(config);
   if (command === 'validate') {
+    if (printDdl) {
+      // What start would run for a table that is missing (nothing runs for one that exists).
+      for (const [i, statements] of creates.entries()) {
+        if (statements.length > 0) process.stdout.write(`-- pipeline ${config.pipelines[i].name}: when ${config.pipelines[i].table} is missing\n${statements.join(';\n')};\n\n`);
+      }
+    }
     process.stdout.write(`${file}: valid (${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'}: ${config.pipelines.map((p) => p.name).join(', ')})\n`);
     return ExitCodes.OK;
   }

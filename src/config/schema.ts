@@ -61,6 +61,7 @@ function names(description: string) {
 
 const strict = { additionalProperties: false } as const;
 
+export const PARTITION_INTERVALS = ['day', 'month', 'year'] as const;
 export const FORMATS = ['avro', 'protobuf', 'json'] as const;
 export const DELIVERIES = ['at-least-once', 'exactly-once'] as const;
 export const ON_RECORD_ERROR = ['fail', 'skip', 'dead-letter'] as const;
@@ -201,6 +202,22 @@ const Pipeline = Type.Object(
     onlyIfNewer: Type.Optional(text('upsert/cdc: a row changes only if this column of the record is not older')),
     deleteOnTombstone: Type.Optional(Type.Boolean({ expected: 'true or false' })),
     truncate: Type.Optional(oneOf(['error', 'skip'] as const, { description: 'cdc: what a truncate event does' })),
+    create: Type.Optional(
+      Type.Union(
+        [
+          Type.Boolean(),
+          Type.Object(
+            {
+              partitionBy: Type.Optional(
+                Type.Object({ column: text('a timestamptz, timestamp or date column'), interval: oneOf(PARTITION_INTERVALS, { default: 'month' }) }, strict),
+              ),
+            },
+            strict,
+          ),
+        ],
+        { description: '[Tables] create the table from the schema when it is missing (docs/tables.md)', expected: 'true, false or { partitionBy: { column, interval } }' },
+      ),
+    ),
   },
   strict,
 );

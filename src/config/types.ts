@@ -1,7 +1,7 @@
 import type { PgTls } from './postgres-tls';
 import type { PgHostList } from './postgres-url';
 import type { RetryPolicy } from '../retry';
-import type { ASSIGNMENT_STRATEGIES, DELIVERIES, FORMATS, GROUP_PROTOCOLS, ON_RECORD_ERROR, REPLICATION_POLICIES, SOURCES, WRITE_MODES } from './schema';
+import type { ASSIGNMENT_STRATEGIES, DELIVERIES, FORMATS, GROUP_PROTOCOLS, ON_RECORD_ERROR, PARTITION_INTERVALS, REPLICATION_POLICIES, SOURCES, WRITE_MODES } from './schema';
 /**
  * A schema registry and how to reach it: HTTP basic auth (also from the URL's user:password) and, for
  * https, a CA file to verify it by (else the system's roots) and optionally a client certificate.
@@ -77,6 +77,13 @@ export interface PipelineConfig {
   deadLetter: { topic: string; createTopic: boolean } | null;
   /** null: insert mode, every record appends a row. */
   merge: MergeConfig | null;
+  /** [Tables] Create the table from the schema when it is missing (sink/create-table.ts); null: never. */
+  create: CreateConfig | null;
+}
+
+export interface CreateConfig {
+  /** Range partitions by a time column: a DEFAULT partition and one per period. */
+  partitionBy: { column: string; interval: (typeof PARTITION_INTERVALS)[number] } | null;
 }
 
 /** [DR] The two Kafka clusters a mirrored deployment consumes from (source/clusters.ts). */

@@ -12,7 +12,7 @@ import { ConfigSchema, type ConfigDocument, type KafkaDocument, type PipelineDoc
 import { shapeProblems } from './schema-errors';
 import { parseBytes, parseMillis } from './units';
 import { redact } from '../log';
-import type { BatchConfig, DrConfig, EngineConfig, MergeConfig, OnRecordError, PipelineConfig, RegistryConfig } from './types';
+import type { BatchConfig, CreateConfig, DrConfig, EngineConfig, MergeConfig, OnRecordError, PipelineConfig, RegistryConfig } from './types';
 
 const shape = TypeCompiler.Compile(ConfigSchema);
 
@@ -207,7 +207,17 @@ function pipeline(p: PipelineDocument, at: string, baseDir: string, problems: st
     onRecordError,
     deadLetter,
     merge: mergeConfig(p, at, problems),
+    create: createConfig(p, at, problems),
   };
+}
+
+/** create: true, or with partitionBy; the columns themselves are checked against the schema (sink/create-table.ts). */
+function createConfig(p: PipelineDocument, at: string, problems: string[]): CreateConfig | null {
+  if (p.create === undefined || p.create === false) return null;
+  if (p.format === 'json') problems.push(`${at}.create: format json has no schema to make the table's columns from (create it by hand)`);
+  else if (p.schema === undefined) problems.push(`${at}.create: needs the pipeline's schema file (the columns are made from it; the registry's schemas are not read at start)`);
+  const by = p.create === true ? undefined : p.create.partitionBy;
+  return { partitionBy: by === undefined ? null : { column: str(by.column), interval: by.interval ?? 'month' } };
 }
 
 /** mode, key, updateColumns, onlyIfNewer, deleteOnTombstone, truncate: null for insert mode. */

@@ -4,6 +4,8 @@ import { EngineError, ErrorCodes, messageOf } from '../errors';
 import type { Sink } from '../sink/pg-sink';
 import { MergePlan } from '../sink/merge';
 import { describeTable, uniqueKeys } from '../sink/table-columns';
+import { createIfMissing, createStatements } from '../sink/create-table';
+import { log } from '../log';
 
 export interface PipelinePlan {
   worker: WorkerPipeline;
@@ -20,11 +22,14 @@ export interface PipelinePlan {
 export async function planPipelines(config: EngineConfig, sink: Sink): Promise<PipelinePlan[]> {
   const problems: string[] = [];
   const plans: PipelinePlan[] = [];
+  const creates = createStatements(config);
   const client = await sink.acquire();
   try {
     for (const [i, p] of config.pipelines.entries()) {
       const at = `pipelines[${i}]`;
       try {
+        // [Tables] create: the table from the schema when it is missing (once across the group: a lock).
+        if (await createIfMissing(client, p, creates[i])) log.info(`pipeline ${p.name}: created table ${p.table}:\n${creates[i].join(';\n')}`);
         const columns = await describeTable(client, p.tableSql, p.table);
         const worker = planColumns(p, at, columns, problems);
         let merge: MergePlan | null = null;

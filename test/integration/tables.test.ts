@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
-import { sql } from '../helpers/env';
+import { createTopic, produce } from '../../bench/lib/kafka-tools';
+import { encodeOrderProto, order, ORDER_PROTO_PATH, ORDER_SCHEMA_PATH, orderType } from '../../bench/lib/orders';
+import { BROKERS, DATABASE_URL, runCli, sql, unique } from '../helpers/env';
 import { runPipeline } from '../helpers/pipeline';
 
 /** [Tables] Columns from the record's envelope: $topic and headers ($header.NAME), beside the other metadata. */
@@ -24,4 +29,107 @@ test('$topic and $header.NAME columns: text and bytea, the last of repeated head
       dup: headers ? `last-${i}` : null, nothing: null,
     };
   }));
+});
+
+function configFile(text: string, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'engine-tables-'));
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+  writeFileSync(path.join(dir, 'config.yaml'), text);
+  return path.join(dir, 'config.yaml');
+}
+
+test('create: an Avro pipeline creates its missing table (range partitions by month, metadata columns) and fills it; rows land in their partitions', async () => {
+  const topic = unique('tables_avro');
+  const table = unique('created');
+  await createTopic(topic, 2);
+  const now = Date.now();
+  // Half the orders are of this month (its partition), half of January 2026 (the DEFAULT partition).
+  const orderAt = (i: number) => ({ ...order(i), created_at: i % 2 === 0 ? now - i : order(i).created_at });
+  await produce(topic, 40, (i) => orderType.toBuffer(orderAt(i)), { partitions: 2 });
+  const config = configFile(`kafka: { brokers: "${BROKERS}", groupId: ${unique('g')} }
+postgres: { url: "${DATABASE_URL}", connections: 1 }
+engine: { workers: 1, ringBytes: 8MiB }
+pipelines:
+  - name: orders
+    topics: [${topic}]
+    format: avro
+    schema: order.avsc
+    table: kpe_created.${table}
+    create: { partitionBy: { column: created_at, interval: month } }
+    columns: { user_id: user.id, kafka_offset: $offset, kafka_partition: $partition, src: $topic }
+`, { 'order.avsc': readFileSync(ORDER_SCHEMA_PATH, 'utf8') });
+  const ddl = await runCli(['validate', config, '--print-ddl']);
+  assert.equal(ddl.code, 0, ddl.stderr);
+  assert.match(ddl.stdout, new RegExp(`CREATE TABLE IF NOT EXISTS "kpe_created"."${table}" \\(\\n  "id" bigint NOT NULL,`));
+  assert.match(ddl.stdout, /PARTITION BY RANGE \("created_at"\);/);
+  const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 60_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, new RegExp(`created table kpe_created.${table}`));
+  const columns = await sql(`SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'kpe_created' AND table_name = $1 ORDER BY ordinal_position`, [table]);
+  assert.deepEqual(columns.map((c) => `${c.column_name} ${c.data_type}${c.is_nullable === 'NO' ? ' not null' : ''}`), [
+    'id bigint not null', 'user jsonb not null', 'sku text not null', 'amount double precision not null', 'created_at timestamp with time zone not null',
+    'tags ARRAY not null', 'attrs jsonb not null', 'user_id bigint', 'kafka_offset bigint not null', 'kafka_partition integer not null', 'src text not null',
+  ]);
+  const rows = await sql<{ id: string; user_id: string; sku: string; created_ms: string; src: string; part: string }>(
+    `SELECT id::text, user_id::text, sku, (extract(epoch FROM created_at) * 1000)::bigint::text AS created_ms, src, tableoid::regclass::text AS part FROM kpe_created.${table} t ORDER BY t.id`,
+  );
+  const month = new Date(now).toISOString().slice(0, 7).replace('-', '_');
+  assert.deepEqual(rows, Array.from({ length: 40 }, (_, i) => ({
+    id: String(i), user_id: String(order(i).user.id), sku: order(i).sku, created_ms: String(orderAt(i).created_at), src: topic,
+    part: `kpe_created.${table}_${i % 2 === 0 ? `p${month}` : 'default'}`,
+  })));
+});
+
+test('create with upsert: three engines start together on a missing partitioned Protobuf table; it is created once, and the merge lands each key once', async () => {
+  const topic = unique('tables_proto');
+  const table = unique('created_up');
+  await createTopic(topic, 3);
+  await produce(topic, 30, (i) => encodeOrderProto(i % 10), { partitions: 3 });
+  const config = (group: string) => configFile(`kafka: { brokers: "${BROKERS}", groupId: ${group} }
+postgres: { url: "${DATABASE_URL}", connections: 1 }
+engine: { workers: 1, ringBytes: 8MiB }
+pipelines:
+  - name: orders
+    topics: [${topic}]
+    format: protobuf
+    schema: order.proto
+    messageType: shop.Order
+    table: ${table}
+    mode: upsert
+    key: [id, created_at]
+    create: { partitionBy: { column: created_at, interval: year } }
+    columns: { user_id: user.id, country: user.country }
+`, { 'order.proto': readFileSync(ORDER_PROTO_PATH, 'utf8') });
+  // Three groups: each engine reads every record, so the merge sees each key three times over.
+  const runs = await Promise.all([1, 2, 3].map(() => runCli(['start', config(unique('g')), '--until-caught-up'], { timeoutMs: 90_000 })));
+  for (const run of runs) assert.equal(run.code, 0, run.stderr);
+  assert.equal(runs.filter((r) => /created table/.test(r.stderr)).length, 1, 'exactly one engine created the table');
+  const rows = await sql(`SELECT id::int AS id, user_id::int AS user_id, country, sku, tableoid::regclass::text AS part FROM ${table} ORDER BY id`);
+  assert.deepEqual(rows, Array.from({ length: 10 }, (_, i) => ({ id: i, user_id: order(i).user.id, country: order(i).user.country, sku: order(i).sku, part: `${table}_p2026` })));
+});
+
+test('create: a field with no column type, a partition column that is not a time, a key without the partition column: clear errors naming the pipeline and the field', async () => {
+  const withDuration = `syntax = "proto3"; package t; import "google/protobuf/duration.proto";
+    message M { int64 id = 1; google.protobuf.Duration took = 2; string name = 3; }`;
+  const plain = 'syntax = "proto3"; package t; message M { int64 id = 1; string name = 3; }';
+  const config = (proto: string, extra: string) => configFile(`kafka: { brokers: "${BROKERS}", groupId: g }
+postgres: { url: "${DATABASE_URL}" }
+pipelines:
+  - name: p
+    topics: [t]
+    format: protobuf
+    schema: m.proto
+    messageType: t.M
+    table: m
+${extra}`, { 'm.proto': proto });
+  const duration = await runCli(['validate', config(withDuration, '    create: true\n')]);
+  assert.equal(duration.code, 3, duration.stderr);
+  assert.match(duration.stderr, /pipelines\[0\]\.create: cannot derive the columns of m: field "took" is a google\.protobuf\.Duration \(interval columns are not written yet\)/);
+  const partition = await runCli(['validate', config(plain, '    mode: upsert\n    key: [id]\n    create: { partitionBy: { column: name } }\n')]);
+  assert.equal(partition.code, 3, partition.stderr);
+  assert.match(partition.stderr, /pipelines\[0\]\.create\.partitionBy\.column: "name" is text; range partitions by month need a timestamptz, timestamp or date column/);
+  assert.match(partition.stderr, /pipelines\[0\]\.create\.partitionBy\.column: the key \(id\) must include "name"/);
+  const json = await runCli(['validate', configFile(`kafka: { brokers: "${BROKERS}", groupId: g }\npostgres: { url: "${DATABASE_URL}" }\npipelines:\n  - { name: j, topics: [t], format: json, table: j, create: true }\n`)]);
+  assert.equal(json.code, 3, json.stderr);
+  assert.match(json.stderr, /pipelines\[0\]\.create: format json has no schema to make the table's columns from/);
 });
