@@ -214,7 +214,7 @@ function pipeline(p: PipelineDocument, at: string, baseDir: string, problems: st
 /** create: true, or with partitionBy; the columns themselves are checked against the schema (sink/create-table.ts). */
 function createConfig(p: PipelineDocument, at: string, problems: string[]): CreateConfig | null {
   if (p.create === undefined || p.create === false) return null;
-  if (p.format === 'json') problems.push(`${at}.create: format json has no schema to make the table's columns from (create it by hand)`);
+  if (p.format === 'json' && p.schema === undefined) problems.push(`${at}.create: format json needs a JSON Schema file (schema:) to make the table's columns from`);
   else if (p.schema === undefined) problems.push(`${at}.create: needs the pipeline's schema file (the columns are made from it; the registry's schemas are not read at start)`);
   const by = p.create === true ? undefined : p.create.partitionBy;
   return { partitionBy: by === undefined ? null : { column: str(by.column), interval: by.interval ?? 'month' } };

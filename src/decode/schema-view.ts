@@ -1,6 +1,7 @@
 import type { PipelineConfig } from '../config/types';
 import { avroChangeRow, avroFieldInfo, avroTopLevelFields, parseAvro } from './avro';
 import type { FieldInfo } from './field-info';
+import { jsonSchemaFieldInfo, jsonSchemaTopLevelFields, parseJsonSchema, resolve } from './json-schema';
 import { findMessage, parseProto, protoFieldInfo, protoTopLevelFields } from './protobuf';
 
 /** What column planning needs from a static schema: its top-level fields and what a path leads to. */
@@ -31,5 +32,13 @@ export function schemaView(p: Pick<PipelineConfig, 'format' | 'schemaText' | 'sc
     const type = findMessage(root, p.messageType, where);
     return { topLevelFields: () => protoTopLevelFields(type), fieldInfo: (path) => protoFieldInfo(type, path) };
   }
-  return null;
+  // [Tables] JSON with a JSON Schema file; cdc: the change event's `after`.
+  let doc = parseJsonSchema(p.schemaText, where);
+  if (p.merge?.mode === 'cdc') {
+    const after = resolve(doc, doc.root).node.properties?.after;
+    if (after === undefined) throw new Error(`${where}: mode cdc needs the change event's schema (an object with an "after" property)`);
+    doc = { root: resolve(doc, after).node, where };
+  }
+  const view = doc;
+  return { topLevelFields: () => jsonSchemaTopLevelFields(view), fieldInfo: (path) => jsonSchemaFieldInfo(view, path) };
 }

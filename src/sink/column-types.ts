@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import { findMessage, parseProto } from '../decode/protobuf';
+import { parseJsonSchema, resolve, type JsonSchemaDoc } from '../decode/json-schema';
 
 /**
  * [Tables] The PostgreSQL column a schema field becomes when the engine creates the table (docs/tables.md
@@ -135,6 +136,55 @@ function avroType(s0: AvroSchema, named: Map<string, AvroSchema>, where: string)
       if (sql === undefined) throw new NoMapping(`field "${where}" has type ${JSON.stringify(s)}, which has no PostgreSQL column type`);
       return sql;
     }
+  }
+}
+
+/** The properties of a JSON Schema record as columns; NULL unless required and not nullable. */
+export function jsonSchemaColumns(schemaText: string): ColumnShape[] {
+  const doc = parseJsonSchema(schemaText, 'the schema');
+  const top = resolve(doc, doc.root).node;
+  const required = new Set(top.required ?? []);
+  return Object.entries(top.properties ?? {}).map(([name, node]) => {
+    const r = resolve(doc, node);
+    return { name, sql: jsonSchemaType(doc, r, name), nullable: r.nullable || !required.has(name) };
+  });
+}
+
+/** The column of the JSON Schema property at `path`; nested columns are nullable. */
+export function jsonSchemaPathColumn(schemaText: string, path: readonly string[]): Omit<ColumnShape, 'name'> {
+  const doc = parseJsonSchema(schemaText, 'the schema');
+  let r = resolve(doc, doc.root);
+  let required = true;
+  for (const name of path) {
+    const next = r.node.properties?.[name];
+    if (next === undefined) throw new NoMapping(`"${path.join('.')}" is not a property of the schema`);
+    required = (r.node.required ?? []).includes(name);
+    r = resolve(doc, next);
+  }
+  return { sql: jsonSchemaType(doc, r, path.join('.')), nullable: r.nullable || !required || path.length > 1 };
+}
+
+const JSON_STRING_FORMATS: Record<string, string> = { 'date-time': 'timestamptz', date: 'date', time: 'time', uuid: 'uuid' };
+
+function jsonSchemaType(doc: JsonSchemaDoc, r: ReturnType<typeof resolve>, where: string): string {
+  switch (r.type) {
+    case 'string':
+      return JSON_STRING_FORMATS[r.node.format ?? ''] ?? 'text';
+    case 'integer':
+      return 'bigint';
+    case 'number':
+      return 'double precision';
+    case 'boolean':
+      return 'boolean';
+    case 'array': {
+      const items = r.node.items === undefined ? null : resolve(doc, r.node.items);
+      if (items === null || items.type === null || items.type === 'object' || items.type === 'array') return 'jsonb';
+      return `${jsonSchemaType(doc, items, `${where}[]`)}[]`;
+    }
+    case 'null':
+      throw new NoMapping(`field "${where}" is always null`);
+    default:
+      return 'jsonb';
   }
 }
 

@@ -3,7 +3,7 @@ import { parseQualifiedName, qualifiedSql, quoteIdent } from '../config/identifi
 import type { EngineConfig, PipelineConfig } from '../config/types';
 import { metaSource, type ValueSource } from '../decode/column-plan';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
-import { avroColumns, avroPathColumn, NoMapping, protoColumns, protoPathColumn, type ColumnShape } from './column-types';
+import { avroColumns, avroPathColumn, jsonSchemaColumns, jsonSchemaPathColumn, NoMapping, protoColumns, protoPathColumn, type ColumnShape } from './column-types';
 import { DDL_LOCK } from './ddl-lock';
 
 /**
@@ -40,7 +40,7 @@ export function createTableDdl(p: PipelineConfig, at: string, problems: string[]
   const columns = new Map<string, ColumnShape>();
   try {
     if (p.schemaText === null) throw new NoMapping(`format ${p.format} without a schema file has no fields to make columns of`);
-    const fields = p.format === 'avro' ? avroColumns(p.schemaText) : protoColumns(p.schemaText, p.messageType ?? '');
+    const fields = p.format === 'avro' ? avroColumns(p.schemaText) : p.format === 'protobuf' ? protoColumns(p.schemaText, p.messageType ?? '') : jsonSchemaColumns(p.schemaText);
     for (const f of fields) columns.set(f.name, f);
   } catch (err) {
     problems.push(`${at}.create: cannot derive the columns of ${p.table}: ${messageOf(err)}`);
@@ -81,6 +81,7 @@ export function createTableDdl(p: PipelineConfig, at: string, problems: string[]
 
 function pathColumn(p: PipelineConfig, path: string[]): Omit<ColumnShape, 'name'> {
   if (p.schemaText === null) throw new NoMapping('the pipeline has no schema file');
+  if (p.format === 'json') return jsonSchemaPathColumn(p.schemaText, path);
   return p.format === 'avro' ? avroPathColumn(p.schemaText, path) : protoPathColumn(p.schemaText, p.messageType ?? '', path);
 }
 

@@ -8,11 +8,11 @@ import { BROKERS, DATABASE_URL, runCli, sql, unique, type CliRun } from './env';
 export interface PipelineCase {
   format: 'avro' | 'protobuf' | 'json';
   /** Schema file text and its extension (written next to the config). */
-  schema?: { text: string; ext: 'avsc' | 'proto' };
+  schema?: { text: string; ext: 'avsc' | 'proto' | 'json' };
   messageType?: string;
   registryUrl?: string;
-  /** Column definitions of the target table (it gets a fresh name). */
-  tableColumns: string;
+  /** Column definitions of the target table (it gets a fresh name); null: not created here (create: does it). */
+  tableColumns: string | null;
   /** Extra YAML lines under the pipeline (columns:, onRecordError: ...), indented by four spaces. */
   extra?: string;
   values: Buffer[];
@@ -26,7 +26,7 @@ export async function runPipeline(c: PipelineCase): Promise<{ table: string; run
   const table = unique(`fmt_${c.format}`);
   await createTopic(topic, 1);
   await produce(topic, c.values.length, (i) => c.values[i], { partitions: 1, headers: c.headers });
-  await sql(`CREATE TABLE ${table} (${c.tableColumns})`);
+  if (c.tableColumns !== null) await sql(`CREATE TABLE ${table} (${c.tableColumns})`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'engine-fmt-'));
   if (c.schema) writeFileSync(path.join(dir, `schema.${c.schema.ext}`), c.schema.text);
   const config = path.join(dir, 'config.yaml');

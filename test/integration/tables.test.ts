@@ -7,6 +7,7 @@ import { createTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrderProto, order, ORDER_PROTO_PATH, ORDER_SCHEMA_PATH, orderType } from '../../bench/lib/orders';
 import { BROKERS, DATABASE_URL, runCli, sql, unique } from '../helpers/env';
 import { runPipeline } from '../helpers/pipeline';
+import { frame, TestRegistry } from '../helpers/registry';
 
 /** [Tables] Columns from the record's envelope: $topic and headers ($header.NAME), beside the other metadata. */
 test('$topic and $header.NAME columns: text and bytea, the last of repeated headers, NULL when absent; with $partition, $offset, $timestamp, $key', async () => {
@@ -131,5 +132,42 @@ ${extra}`, { 'm.proto': proto });
   assert.match(partition.stderr, /pipelines\[0\]\.create\.partitionBy\.column: the key \(id\) must include "name"/);
   const json = await runCli(['validate', configFile(`kafka: { brokers: "${BROKERS}", groupId: g }\npostgres: { url: "${DATABASE_URL}" }\npipelines:\n  - { name: j, topics: [t], format: json, table: j, create: true }\n`)]);
   assert.equal(json.code, 3, json.stderr);
-  assert.match(json.stderr, /pipelines\[0\]\.create: format json has no schema to make the table's columns from/);
+  assert.match(json.stderr, /pipelines\[0\]\.create: format json needs a JSON Schema file \(schema:\) to make the table's columns from/);
+});
+
+test('JSON Schema: a json pipeline with a JSON Schema file creates its table from it and reads Confluent\'s JSON Schema wire format', async () => {
+  const schema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', required: ['id', 'at', 'tags'],
+    properties: {
+      id: { type: 'integer' }, at: { type: 'string', format: 'date-time' }, day: { type: ['string', 'null'], format: 'date' }, name: { type: 'string' },
+      price: { type: 'number' }, ok: { type: 'boolean' }, tags: { type: 'array', items: { type: 'string' } }, detail: { $ref: '#/$defs/Detail' },
+      u: { anyOf: [{ type: 'null' }, { type: 'string', format: 'uuid' }] }, kind: { enum: ['a', 'b'] },
+    },
+    $defs: { Detail: { type: 'object', properties: { city: { type: 'string' } } } },
+  };
+  const registry = new TestRegistry();
+  await registry.start();
+  try {
+    const id = registry.register(JSON.stringify(schema), 'JSON');
+    const records = [
+      { id: 1, at: '2026-12-01T10:00:00.123Z', day: '2026-12-01', name: 'één', price: 9.5, ok: true, tags: ['x', 'y'], detail: { city: 'Gent' }, u: '123e4567-e89b-12d3-a456-426614174000', kind: 'a' },
+      { id: 2, at: '2026-12-02T00:00:00Z', day: null, tags: [] },
+    ];
+    const { table, run } = await runPipeline({
+      format: 'json', registryUrl: registry.url, schema: { text: JSON.stringify(schema), ext: 'json' }, tableColumns: null,
+      extra: '    create: true\n    columns: { city: detail.city }', values: records.map((r) => frame(id, Buffer.from(JSON.stringify(r)))),
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const columns = await sql(`SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table]);
+    assert.deepEqual(columns.map((c) => `${c.column_name} ${c.data_type}${c.is_nullable === 'NO' ? ' not null' : ''}`), [
+      'id bigint not null', 'at timestamp with time zone not null', 'day date', 'name text', 'price double precision', 'ok boolean', 'tags ARRAY not null',
+      'detail jsonb', 'u uuid', 'kind text', 'city text',
+    ]);
+    assert.deepEqual(await sql(`SELECT id::int AS id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') AS at, day::text AS day, name, price, ok, tags, detail, u::text AS u, kind, city FROM ${table} ORDER BY id`), [
+      { id: 1, at: '2026-12-01 10:00:00.123', day: '2026-12-01', name: 'één', price: 9.5, ok: true, tags: ['x', 'y'], detail: { city: 'Gent' }, u: '123e4567-e89b-12d3-a456-426614174000', kind: 'a', city: 'Gent' },
+      { id: 2, at: '2026-12-02 00:00:00.000', day: null, name: null, price: null, ok: null, tags: [], detail: null, u: null, kind: null, city: null },
+    ]);
+  } finally {
+    await registry.stop();
+  }
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { avroColumns, avroPathColumn, protoColumns, protoPathColumn } from '../../../src/sink/column-types';
+import { avroColumns, avroPathColumn, jsonSchemaColumns, jsonSchemaPathColumn, protoColumns, protoPathColumn } from '../../../src/sink/column-types';
 
 test('Avro fields map to the PostgreSQL types their values are written as (nullable unions → NULL)', () => {
   const schema = {
@@ -47,4 +47,26 @@ test('Protobuf fields map to PostgreSQL types (presence → NULL, wrappers → t
   ]);
   assert.deepEqual(protoPathColumn(proto, 't.M', ['in', 'a']), { sql: 'integer', nullable: true });
   assert.throws(() => protoPathColumn(proto, 't.M', ['rs', 'x']), /goes through rs, which is not a message/);
+});
+
+test('JSON Schema properties map to PostgreSQL types (formats, enums, nullable and not required → NULL, local $refs)', () => {
+  const schema = JSON.stringify({
+    type: 'object', required: ['i', 'ts', 'r'],
+    properties: {
+      i: { type: 'integer' }, n: { type: 'number' }, in: { type: ['integer', 'number'] }, b: { type: 'boolean' }, s: { type: 'string' },
+      ts: { type: 'string', format: 'date-time' }, d: { type: 'string', format: 'date' }, t: { type: 'string', format: 'time' }, u: { type: 'string', format: 'uuid' },
+      e: { enum: ['x', 'y'] }, o: { type: 'object', properties: { a: { type: 'integer' } } }, m: { type: 'object', additionalProperties: { type: 'string' } },
+      a: { type: 'array', items: { type: 'integer' } }, ao: { type: 'array', items: { type: 'object' } }, r: { $ref: '#/definitions/R' },
+      nul: { oneOf: [{ type: 'null' }, { type: 'string' }] }, any: {},
+    },
+    definitions: { R: { type: ['string', 'null'] } },
+  });
+  assert.deepEqual(jsonSchemaColumns(schema).map((c) => `${c.name} ${c.sql}${c.nullable ? ' null' : ''}`), [
+    'i bigint', 'n double precision null', 'in double precision null', 'b boolean null', 's text null', 'ts timestamptz', 'd date null', 't time null', 'u uuid null',
+    'e text null', 'o jsonb null', 'm jsonb null', 'a bigint[] null', 'ao jsonb null', 'r text null', 'nul text null', 'any jsonb null',
+  ]);
+  assert.deepEqual(jsonSchemaPathColumn(schema, ['o', 'a']), { sql: 'bigint', nullable: true });
+  assert.throws(() => jsonSchemaPathColumn(schema, ['o', 'zz']), /"o\.zz" is not a property of the schema/);
+  assert.throws(() => jsonSchemaColumns('{"type": "object", "properties": {"x": {"$ref": "other.json#/X"}}}'), /\$ref "other\.json#\/X" is not local/);
+  assert.throws(() => jsonSchemaColumns('[1]'), /is not a JSON Schema/);
 });
