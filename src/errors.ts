@@ -18,6 +18,8 @@ export const ErrorCodes = {
   KAFKA_CONSUME: 'ENG_KAFKA_CONSUME',
   KAFKA_COMMIT: 'ENG_KAFKA_COMMIT',
   KAFKA_TOPIC_ROUTE: 'ENG_KAFKA_TOPIC_ROUTE',
+  /** [Tables] A new topic of a table-template pipeline: the engine starts again with its table (not a failure). */
+  TOPICS_CHANGED: 'ENG_TOPICS_CHANGED',
   KAFKA_STALLED: 'ENG_KAFKA_STALLED',
   NATIVE_UNAVAILABLE: 'ENG_NATIVE_UNAVAILABLE',
   PG_CONNECT: 'ENG_PG_CONNECT',

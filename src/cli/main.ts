@@ -14,6 +14,8 @@ import { EngineError, exitCodeFor, ExitCodes, messageOf } from '../errors';
 import { log, redact } from '../log';
 import { createStatements } from '../sink/create-table';
 import { loadSchemas } from '../schema/load';
+import { expandForStart } from '../source/cluster-topics';
+import { TopicsChanged } from '../source/routes';
 
 const USAGE = `usage:
   engine start <config.yaml> [--until-caught-up]   run the pipelines until SIGINT/SIGTERM (or caught up)
@@ -91,7 +93,9 @@ async function startOrValidate(command: 'start' | 'validate', file: string, unti
     if (printDdl) {
       // What start would run for a table that is missing (nothing runs for one that exists).
       for (const [i, statements] of creates.entries()) {
-        if (statements.length > 0) process.stdout.write(`-- pipeline ${config.pipelines[i].name}: when ${config.pipelines[i].table} is missing\n${statements.join(';\n')};\n\n`);
+        const p = config.pipelines[i];
+        const which = p.tableTemplate === null ? `when ${p.table} is missing` : `per topic, when its table ${p.tableTemplate} is missing; for a topic named TOPIC`;
+        if (statements.length > 0) process.stdout.write(`-- pipeline ${p.name}: ${which}\n${statements.join(';\n')};\n\n`);
       }
     }
     process.stdout.write(`${file}: valid (${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'}: ${config.pipelines.map((p) => p.name).join(', ')})\n`);
@@ -102,8 +106,10 @@ async function startOrValidate(command: 'start' | 'validate', file: string, unti
   let cluster = await activeCluster(config);
   for (;;) {
     try {
-      return await runEngine(cluster === config.kafka.cluster ? config : clusterView(config, cluster), untilCaughtUp);
+      // [Tables] Table templates expand over the topics there are now; a new one restarts this loop.
+      return await runEngine(await expandForStart(cluster === config.kafka.cluster ? config : clusterView(config, cluster)), untilCaughtUp);
     } catch (err) {
+      if (err instanceof TopicsChanged) continue;
       if (!(err instanceof ClusterInactiveError) || err.active === null) throw err;
       log.info(`the group failed over to the ${err.active} Kafka cluster: starting again there`);
       cluster = err.active;

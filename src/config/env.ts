@@ -26,7 +26,9 @@ export function substituteEnv(
       problems.push(`${at || '(root)'}: malformed variable reference in "${node}" (use \${NAME}, \${NAME:-default} or \${file:/path})`);
       return node;
     }
-    return node.replace(pattern, (_whole, file: string | undefined, name: string | undefined, fallback: string | undefined) => {
+    return node.replace(pattern, (whole: string, file: string | undefined, name: string | undefined, fallback: string | undefined) => {
+      // [Tables] A pipeline's table may be a template: ${topic} there is the topic, not a variable.
+      if (whole === '${topic}' && /^pipelines\[\d+\]\.table$/.test(at)) return whole;
       if (file !== undefined) return readSecretFile(path.resolve(baseDir, file), at, problems);
       const value = env[name!];
       if (value !== undefined && value !== '') return value;

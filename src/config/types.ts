@@ -79,6 +79,10 @@ export interface PipelineConfig {
   merge: MergeConfig | null;
   /** [Tables] Create the table from the schema when it is missing (sink/create-table.ts); null: never. */
   create: CreateConfig | null;
+  /** [Tables] `table` with `${topic}`: expanded into one pipeline per topic before start (config/table-template.ts). */
+  tableTemplate: string | null;
+  /** A topicPattern template kept after expansion: its topics restart the engine (TopicsChanged), it writes nothing. */
+  watchOnly: boolean;
 }
 
 export interface CreateConfig {

@@ -12,6 +12,7 @@ import { ConfigSchema, type ConfigDocument, type KafkaDocument, type PipelineDoc
 import { shapeProblems } from './schema-errors';
 import { parseBytes, parseMillis } from './units';
 import { redact } from '../log';
+import { isTableTemplate, TOPIC_PLACEHOLDER } from './table-template';
 import type { BatchConfig, CreateConfig, DrConfig, EngineConfig, MergeConfig, OnRecordError, PipelineConfig, RegistryConfig } from './types';
 
 const shape = TypeCompiler.Compile(ConfigSchema);
@@ -189,8 +190,10 @@ function pipeline(p: PipelineDocument, at: string, baseDir: string, problems: st
     problems.push(`${at}.onRecordError: dead-letter needs deadLetter: { topic: ... }`);
   }
   const table = str(p.table);
-  const tableName = parseQualifiedName(table);
-  if (typeof tableName === 'string') problems.push(`${at}.table: "${table}" is not a table name (table or schema.table): ${tableName}`);
+  const template = isTableTemplate(table) ? table : null;
+  // A template is checked with a sample topic name; each real topic's name is checked when it expands.
+  const tableName = parseQualifiedName(template === null ? table : table.split(TOPIC_PLACEHOLDER).join('t'));
+  if (typeof tableName === 'string') problems.push(`${at}.table: "${table}" is not a table name (table or schema.table${template === null ? '' : ', with ${topic}'}): ${tableName}`);
   return {
     name: str(p.name),
     topics,
@@ -201,13 +204,15 @@ function pipeline(p: PipelineDocument, at: string, baseDir: string, problems: st
     messageType: p.messageType === undefined ? null : str(p.messageType),
     registry,
     table,
-    tableSql: typeof tableName === 'string' ? '' : qualifiedSql(tableName),
+    tableSql: typeof tableName === 'string' || template !== null ? '' : qualifiedSql(tableName),
     columns,
     batch,
     onRecordError,
     deadLetter,
     merge: mergeConfig(p, at, problems),
     create: createConfig(p, at, problems),
+    tableTemplate: template,
+    watchOnly: false,
   };
 }
 

@@ -15,7 +15,7 @@ import { PgSink, type Sink } from '../sink/pg-sink';
 import { createSource } from '../source/create';
 import type { ChunkWork } from '../ring/chunk-work';
 import type { ChunkPoller } from '../source/poller';
-import { TopicRoutes } from '../source/routes';
+import { TopicRoutes, TopicsChanged } from '../source/routes';
 import { positionsGroup } from '../source/clusters';
 import { RangeMarker } from './range-marks';
 import { ClusterWatch } from './cluster-watch';
@@ -306,7 +306,8 @@ export class Engine {
     const e = err instanceof EngineError ? err : new EngineError(ErrorCodes.INTERNAL, messageOf(err), { cause: err });
     if (!this.failure) {
       this.failure = e;
-      log.error(`${e.code}: ${e.message}`);
+      if (e instanceof TopicsChanged) log.info(e.message);
+      else log.error(`${e.code}: ${e.message}`);
     }
     this.sink.stopRetrying();
     this.stop('error');

@@ -27,6 +27,12 @@ export async function planPipelines(config: EngineConfig, sink: Sink): Promise<P
   try {
     for (const [i, p] of config.pipelines.entries()) {
       const at = `pipelines[${i}]`;
+      if (p.watchOnly) {
+        // A table-template pattern kept to see new topics (config/table-template.ts): it never gets a row.
+        const worker: WorkerPipeline = { name: p.name, format: p.format, schemaText: p.schemaText, messageType: p.messageType, registry: p.registry !== null, columns: [], merge: null };
+        plans.push({ worker, copyTarget: '', merge: null });
+        continue;
+      }
       try {
         // [Tables] create: the table from the schema when it is missing (once across the group: a lock).
         if (await createIfMissing(client, p, creates[i])) log.info(`pipeline ${p.name}: created table ${p.table}:\n${creates[i].join(';\n')}`);

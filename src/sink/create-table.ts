@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import { parseQualifiedName, qualifiedSql, quoteIdent } from '../config/identifiers';
+import { resolveTableTemplate } from '../config/table-template';
 import type { EngineConfig, PipelineConfig } from '../config/types';
 import { metaSource, type ValueSource } from '../decode/column-plan';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
@@ -35,7 +36,12 @@ export function createStatements(config: EngineConfig, now = new Date()): string
 
 /** The statements that create the pipeline's table; problems (naming the pipeline and field) instead when it cannot be. */
 export function createTableDdl(p: PipelineConfig, at: string, problems: string[], now = new Date()): string[] {
-  if (p.create === null) return [];
+  if (p.create === null || p.watchOnly) return [];
+  if (p.tableTemplate !== null) {
+    // Not expanded yet (engine validate): the statements for a sample topic, to show and check.
+    const sample = resolveTableTemplate(p.tableTemplate, 'TOPIC');
+    return typeof sample === 'string' ? [] : createTableDdl({ ...p, ...sample, tableTemplate: null }, at, problems, now);
+  }
   const before = problems.length;
   const columns = new Map<string, ColumnShape>();
   try {

@@ -10,6 +10,16 @@ export interface TopicRoute {
 }
 
 /**
+ * [Tables] A topic created after start matches a table-template pipeline's pattern (config/table-template.ts):
+ * the engine stops before reading it and starts again with the topic's own pipeline and table.
+ */
+export class TopicsChanged extends EngineError {
+  constructor(readonly topic: string, readonly pipeline: string) {
+    super(ErrorCodes.TOPICS_CHANGED, `topic ${topic} is new and matches the pattern of pipeline ${pipeline}, whose table is a template: starting again with its table`);
+  }
+}
+
+/**
  * Which pipeline a topic belongs to, by literal name or pattern. Topics get ids as they are first
  * assigned; ids fit the ring frame's u16 topic field.
  */
@@ -47,6 +57,7 @@ export class TopicRoutes {
       pipeline = matches[0];
     }
     if (pipeline === undefined) throw new EngineError(ErrorCodes.KAFKA_TOPIC_ROUTE, `topic ${topic} is assigned but no pipeline routes it`);
+    if (this.pipelines[pipeline].watchOnly) throw new TopicsChanged(topic, this.pipelines[pipeline].name);
     if (this.byId.length >= 0xffff) throw new EngineError(ErrorCodes.KAFKA_TOPIC_ROUTE, 'more than 65535 topics assigned to one engine');
     const route: TopicRoute = { id: this.byId.length, name: topic, pipeline };
     this.named?.(route);

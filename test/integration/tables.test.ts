@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createTopic, produce } from '../../bench/lib/kafka-tools';
-import { encodeOrderProto, order, ORDER_PROTO_PATH, ORDER_SCHEMA_PATH, orderType } from '../../bench/lib/orders';
+import { encodeOrder, encodeOrderProto, order, ORDER_PROTO_PATH, ORDER_SCHEMA_PATH, orderType } from '../../bench/lib/orders';
+import { startEngine } from '../helpers/engine-process';
 import { BROKERS, DATABASE_URL, runCli, sql, unique } from '../helpers/env';
 import { runPipeline } from '../helpers/pipeline';
 import { frame, TestRegistry } from '../helpers/registry';
@@ -170,4 +171,49 @@ test('JSON Schema: a json pipeline with a JSON Schema file creates its table fro
   } finally {
     await registry.stop();
   }
+});
+
+test('table: kpe_tpl.${topic}: 12 topics matched by a pattern land in 12 created tables, exact rows; a 13th topic created while the engine runs gets its table too', async () => {
+  const p = unique('tpl');
+  const topics = Array.from({ length: 12 }, (_, i) => `${p}.t-${i}`);
+  await Promise.all(topics.map((t) => createTopic(t, 2)));
+  await Promise.all(topics.map((t, i) => produce(t, 10 + i, (j) => encodeOrder(i * 1000 + j), { partitions: 2 })));
+  const config = configFile(`kafka: { brokers: "${BROKERS}", groupId: ${unique('g')}, metadataRefresh: 1s }
+postgres: { url: "${DATABASE_URL}", connections: 1 }
+engine: { workers: 1, ringBytes: 8MiB }
+pipelines:
+  - name: orders
+    topicPattern: '${p.replace(/[._]/g, (c) => `\\${c}`)}\\.t-[0-9]+'
+    format: avro
+    schema: order.avsc
+    table: kpe_tpl.\${topic}
+    create: true
+    columns: { src: $topic }
+    batch: { maxWaitMs: 20 }
+`, { 'order.avsc': readFileSync(ORDER_SCHEMA_PATH, 'utf8') });
+  const tableOf = (t: string) => `kpe_tpl."${t.replace(/[^A-Za-z0-9_]/g, '_')}"`;
+  const ddl = await runCli(['validate', config, '--print-ddl']);
+  assert.equal(ddl.code, 0, ddl.stderr);
+  assert.match(ddl.stdout, /per topic, when its table kpe_tpl\.\$\{topic\} is missing; for a topic named TOPIC\nCREATE SCHEMA IF NOT EXISTS "kpe_tpl";\nCREATE TABLE IF NOT EXISTS "kpe_tpl"."topic" \(/);
+  const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 120_000 });
+  assert.equal(run.code, 0, run.stderr);
+  for (const [i, t] of topics.entries()) {
+    const rows = await sql<{ id: string; src: string }>(`SELECT id::text, src FROM ${tableOf(t)} ORDER BY id`);
+    assert.deepEqual(rows, Array.from({ length: 10 + i }, (_, j) => ({ id: String(i * 1000 + j), src: t })), t);
+  }
+  // A topic created later: the running engine sees it assigned, starts again with its table, and fills it.
+  const engine = startEngine(config);
+  await engine.waitFor('the engine to run', () => Promise.resolve(/engine started/.test(engine.log()) || null), 60_000);
+  const late = `${p}.t-99`;
+  await createTopic(late, 1);
+  await produce(late, 5, (j) => encodeOrder(99_000 + j), { partitions: 1 });
+  await engine.waitFor(`the rows of ${late}`, async () => {
+    const found = await sql(`SELECT 1 FROM pg_tables WHERE schemaname = 'kpe_tpl' AND tablename = $1`, [late.replace(/[^A-Za-z0-9_]/g, '_')]);
+    return found.length > 0 && Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${tableOf(late)}`))[0].n) === 5;
+  }, 90_000);
+  assert.match(engine.log(), new RegExp(`topic ${late.replace(/\./g, '\\.')} is new and matches the pattern of pipeline orders, whose table is a template: starting again with its table`));
+  const exit = await engine.stop();
+  assert.equal(exit.code, 0, engine.log());
+  assert.deepEqual(await sql(`SELECT id::int AS id, src FROM ${tableOf(late)} ORDER BY id`), Array.from({ length: 5 }, (_, j) => ({ id: 99_000 + j, src: late })));
+  for (const [i, t] of topics.entries()) assert.equal(Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${tableOf(t)}`))[0].n), 10 + i, `${t} after the restart`);
 });
