@@ -33,6 +33,14 @@ test('$topic and $header.NAME columns: text and bytea, the last of repeated head
   }));
 });
 
+/** The config's kafka, postgres and engine sections, up to `pipelines:`. */
+function engineYaml(group: string, kafka = ''): string {
+  return `kafka: { brokers: "${BROKERS}", groupId: ${group}${kafka} }
+postgres: { url: "${DATABASE_URL}", connections: 1 }
+engine: { workers: 1, ringBytes: 8MiB }
+pipelines:`;
+}
+
 function configFile(text: string, files: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'engine-tables-'));
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
@@ -48,10 +56,7 @@ test('create: an Avro pipeline creates its missing table (range partitions by mo
   // Half the orders are of this month (its partition), half of January 2026 (the DEFAULT partition).
   const orderAt = (i: number) => ({ ...order(i), created_at: i % 2 === 0 ? now - i : order(i).created_at });
   await produce(topic, 40, (i) => orderType.toBuffer(orderAt(i)), { partitions: 2 });
-  const config = configFile(`kafka: { brokers: "${BROKERS}", groupId: ${unique('g')} }
-postgres: { url: "${DATABASE_URL}", connections: 1 }
-engine: { workers: 1, ringBytes: 8MiB }
-pipelines:
+  const config = configFile(`${engineYaml(unique('g'))}
   - name: orders
     topics: [${topic}]
     format: avro
@@ -87,10 +92,7 @@ test('create with upsert: three engines start together on a missing partitioned 
   const table = unique('created_up');
   await createTopic(topic, 3);
   await produce(topic, 30, (i) => encodeOrderProto(i % 10), { partitions: 3 });
-  const config = (group: string) => configFile(`kafka: { brokers: "${BROKERS}", groupId: ${group} }
-postgres: { url: "${DATABASE_URL}", connections: 1 }
-engine: { workers: 1, ringBytes: 8MiB }
-pipelines:
+  const config = (group: string) => configFile(`${engineYaml(group)}
   - name: orders
     topics: [${topic}]
     format: protobuf
@@ -178,10 +180,7 @@ test('table: kpe_tpl.${topic}: 12 topics matched by a pattern land in 12 created
   const topics = Array.from({ length: 12 }, (_, i) => `${p}.t-${i}`);
   await Promise.all(topics.map((t) => createTopic(t, 2)));
   await Promise.all(topics.map((t, i) => produce(t, 10 + i, (j) => encodeOrder(i * 1000 + j), { partitions: 2 })));
-  const config = configFile(`kafka: { brokers: "${BROKERS}", groupId: ${unique('g')}, metadataRefresh: 1s }
-postgres: { url: "${DATABASE_URL}", connections: 1 }
-engine: { workers: 1, ringBytes: 8MiB }
-pipelines:
+  const config = configFile(`${engineYaml(unique('g'), ', metadataRefresh: 1s')}
   - name: orders
     topicPattern: '${p.replace(/[._]/g, (c) => `\\${c}`)}\\.t-[0-9]+'
     format: avro
