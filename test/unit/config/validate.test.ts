@@ -185,3 +185,15 @@ test('[Scale] group settings: defaults, the consumer protocol refuses the classi
   assert.match(problems(GOOD.replace('  groupId: orders-sink', '  groupId: orders-sink\n  assignmentStrategy: sticky')), /kafka\.assignmentStrategy: .*one of cooperative-sticky, range, roundrobin/);
   assert.match(problems(GOOD.replace('  groupId: orders-sink', '  groupId: orders-sink\n  instanceId: "${ID:-}"')), /kafka\.instanceId: must be a non-empty string/);
 });
+
+test('[Tables] table templates: ${topic} is kept (not an environment variable), checked with a sample topic; create: needs a schema', () => {
+  const template = GOOD.replace('table: public.orders', "table: 'raw.${topic}'");
+  const p = parseConfig(template, dir, {}).pipelines[0];
+  assert.equal(p.tableTemplate, 'raw.${topic}');
+  assert.equal(p.tableSql, '');
+  assert.match(problems(GOOD.replace('table: public.orders', "table: 'a.b.${topic}'")), /pipelines\[0\]\.table: "a\.b\.\$\{topic\}" is not a table name \(table or schema\.table, with \$\{topic\}\)/);
+  // Elsewhere ${topic} is a variable like any other.
+  assert.match(problems(GOOD.replace('groupId: orders-sink', 'groupId: ${topic}')), /kafka\.groupId: environment variable topic is not set/);
+  assert.deepEqual(parseConfig(GOOD.replace('    batch:', '    create: { partitionBy: { column: created_at } }\n    batch:'), dir, {}).pipelines[0].create, { partitionBy: { column: 'created_at', interval: 'month' } });
+  assert.match(problems(GOOD.replace('format: avro', 'format: json').replace('    schema: order.avsc\n', '    create: true\n')), /pipelines\[0\]\.create: format json needs a JSON Schema file \(schema:\)/);
+});
