@@ -3,14 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BROKERS, deleteTopic } from './lib/kafka-tools';
-import { ORDER_SCHEMA_PATH } from './lib/orders';
+import { encodeOrder, encodeOrderProto, ORDER_PROTO_PATH, ORDER_SCHEMA_PATH } from './lib/orders';
 import { summarizeProfiles } from './lib/cpu-profile';
 import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, runEngine } from './lib/scenario';
 
 /**
  * The [Core] benchmark: N reference Avro records over P partitions, drained by one engine process
  * (2 workers, 2 connections) into a fresh table. Prints records/s and peak RSS, as a line and as JSON.
- *   node dist/bench/core.js [--records 500000] [--partitions 8] [--workers 2] [--connections 2] [--runs 1] [--metrics-cost | --decode-path-cost] [--profile]
+ *   node dist/bench/core.js [--records 500000] [--partitions 8] [--workers 2] [--connections 2] [--runs 1] [--metrics-cost | --decode-path-cost] [--profile] [--format avro|protobuf]
  * --metrics-cost: every run twice, without and with metrics served (and scraped every second), in
  * alternating order; prints the mean of each and the difference, in records/s and in the engine's CPU
  * time per record (all its threads, over the drain). CPU time is the steadier measure of what metrics
@@ -28,12 +28,13 @@ async function main(): Promise<void> {
   const connections = flag('connections', 2);
   const runs = flag('runs', 1);
   const pathCost = process.argv.includes('--decode-path-cost');
+  const protobuf = process.argv.includes('--format') && process.argv[process.argv.indexOf('--format') + 1] === 'protobuf';
   const profile = process.argv.includes('--profile');
   const compare = process.argv.includes('--metrics-cost') || pathCost;
   // The variant: metrics served (--metrics-cost), or the object path (--decode-path-cost).
   const results: Array<{ metrics: boolean; recordsPerSecond: number; cpuMicrosPerRecord: number }> = [];
   const runId = `co${Date.now().toString(36)}`;
-  console.log(`bench core ${runId}: ${records} Avro orders over ${partitions} partitions, ${runs} run(s)${compare ? ' of each variant, alternating' : ''}`);
+  console.log(`bench core ${runId}: ${records} ${protobuf ? 'Protobuf' : 'Avro'} orders over ${partitions} partitions, ${runs} run(s)${compare ? ' of each variant, alternating' : ''}`);
   const label = (on: boolean) => (pathCost ? (on ? 'object path' : 'transcoder') : on ? 'metrics on' : 'metrics off');
   const plan: Array<{ run: number; metrics: boolean }> = [];
   for (let run = 1; run <= runs; run++) {
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   for (const { run, metrics } of plan) {
     const port = metrics && !pathCost ? await freePort() : 0;
     const name = `bench_core_${Date.now().toString(36)}`;
-    const { topic, table } = await prepareOrders(name, records, partitions);
+    const { topic, table } = await prepareOrders(name, records, partitions, true, protobuf ? encodeOrderProto : encodeOrder);
     const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-core-')), 'config.yaml');
     writeFileSync(
       config,
@@ -52,7 +53,7 @@ postgres: { url: "${DATABASE_URL}", connections: ${connections} }
 engine: { workers: ${workers} }
 ${port ? `metrics: { port: ${port}, host: 127.0.0.1 }\n` : ''}
 pipelines:
-  - { name: orders, topics: [${topic}], format: avro, schema: "${ORDER_SCHEMA_PATH}", table: ${table},
+  - { name: orders, topics: [${topic}], ${protobuf ? `format: protobuf, schema: "${ORDER_PROTO_PATH}", messageType: shop.Order` : `format: avro, schema: "${ORDER_SCHEMA_PATH}"`}, table: ${table},
       columns: { user_id: user.id, country: user.country }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 } }
 `,
     );

@@ -31,12 +31,12 @@ export async function pgQuery<T extends Record<string, unknown>>(text: string): 
 }
 
 /** A fresh topic holding `records` reference orders and a fresh, empty table for them. */
-export async function prepareOrders(name: string, records: number, partitions: number, progress = true): Promise<{ topic: string; table: string }> {
+export async function prepareOrders(name: string, records: number, partitions: number, progress = true, encode: (i: number) => Buffer = encodeOrder): Promise<{ topic: string; table: string }> {
   const topic = name;
   const table = name.replace(/[^a-z0-9_]/gi, '_');
   await createTopic(topic, partitions);
   const t0 = Date.now();
-  await produce(topic, records, encodeOrder, {
+  await produce(topic, records, encode, {
     partitions,
     progressEvery: 100_000,
     onProgress: progress ? (n) => process.stderr.write(`  produced ${n}/${records}\r`) : undefined,
