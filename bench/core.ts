@@ -10,7 +10,7 @@ import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, runEngine } from 
 /**
  * The [Core] benchmark: N reference Avro records over P partitions, drained by one engine process
  * (2 workers, 2 connections) into a fresh table. Prints records/s and peak RSS, as a line and as JSON.
- *   node dist/bench/core.js [--records 500000] [--partitions 8] [--workers 2] [--connections 2] [--runs 1] [--metrics-cost | --decode-path-cost] [--profile] [--format avro|protobuf]
+ *   node dist/bench/core.js [--records 500000] [--partitions 8] [--workers 2] [--connections 2] [--runs 1] [--metrics-cost | --decode-path-cost | --socket-cost] [--profile] [--format avro|protobuf]
  * --metrics-cost: every run twice, without and with metrics served (and scraped every second), in
  * alternating order; prints the mean of each and the difference, in records/s and in the engine's CPU
  * time per record (all its threads, over the drain). CPU time is the steadier measure of what metrics
@@ -18,6 +18,7 @@ import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, runEngine } from 
  * move records/s by ±15 % between identical runs, and hardly move the engine's own CPU time.
  * --decode-path-cost: the same, with the Avro transcoder (the default) and with every record on the
  * object path (ENGINE_DECODE_PATH=object), [Transcode].
+ * --socket-cost: the same, with postgres.url over loopback TCP and over PostgreSQL's Unix-domain socket.
  * --profile: the engine runs under `node --cpu-prof`; after each run, per thread (main, each worker), its
  * busy time by area (src/ stage, library, socket writes, GC) and its hottest functions.
  */
@@ -28,28 +29,31 @@ async function main(): Promise<void> {
   const connections = flag('connections', 2);
   const runs = flag('runs', 1);
   const pathCost = process.argv.includes('--decode-path-cost');
+  const socketCost = process.argv.includes('--socket-cost');
+  const socketUrl = socketCost ? await unixSocketUrl(DATABASE_URL) : DATABASE_URL;
   const protobuf = process.argv.includes('--format') && process.argv[process.argv.indexOf('--format') + 1] === 'protobuf';
   const profile = process.argv.includes('--profile');
-  const compare = process.argv.includes('--metrics-cost') || pathCost;
-  // The variant: metrics served (--metrics-cost), or the object path (--decode-path-cost).
+  const compare = process.argv.includes('--metrics-cost') || pathCost || socketCost;
+  // The variant: metrics served (--metrics-cost), the object path (--decode-path-cost), the socket (--socket-cost).
   const results: Array<{ metrics: boolean; recordsPerSecond: number; cpuMicrosPerRecord: number }> = [];
   const runId = `co${Date.now().toString(36)}`;
   console.log(`bench core ${runId}: ${records} ${protobuf ? 'Protobuf' : 'Avro'} orders over ${partitions} partitions, ${runs} run(s)${compare ? ' of each variant, alternating' : ''}`);
-  const label = (on: boolean) => (pathCost ? (on ? 'object path' : 'transcoder') : on ? 'metrics on' : 'metrics off');
+  const label = (on: boolean) => (pathCost ? (on ? 'object path' : 'transcoder') : socketCost ? (on ? 'Unix socket' : 'TCP') : on ? 'metrics on' : 'metrics off');
+  const measuresMetrics = !pathCost && !socketCost;
   const plan: Array<{ run: number; metrics: boolean }> = [];
   for (let run = 1; run <= runs; run++) {
     const order = run % 2 === 1 ? [false, true] : [true, false];
     for (const metrics of compare ? order : [false]) plan.push({ run, metrics });
   }
   for (const { run, metrics } of plan) {
-    const port = metrics && !pathCost ? await freePort() : 0;
+    const port = metrics && measuresMetrics ? await freePort() : 0;
     const name = `bench_core_${Date.now().toString(36)}`;
     const { topic, table } = await prepareOrders(name, records, partitions, true, protobuf ? encodeOrderProto : encodeOrder);
     const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-core-')), 'config.yaml');
     writeFileSync(
       config,
       `kafka: { brokers: "${DEFAULT_BROKERS}", groupId: ${name} }
-postgres: { url: "${DATABASE_URL}", connections: ${connections} }
+postgres: { url: "${socketCost && metrics ? socketUrl : DATABASE_URL}", connections: ${connections} }
 engine: { workers: ${workers} }
 ${port ? `metrics: { port: ${port}, host: 127.0.0.1 }\n` : ''}
 pipelines:
@@ -64,7 +68,7 @@ pipelines:
     const [check] = await pgQuery<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
     const correct = Number(check.rows) === records && Number(check.ids) === records;
     const result = {
-      bench: 'core', runId, run, variant: compare ? label(metrics) : null, metrics: metrics && !pathCost, records, partitions, workers, connections,
+      bench: 'core', runId, run, variant: compare ? label(metrics) : null, metrics: metrics && measuresMetrics, records, partitions, workers, connections,
       recordsPerSecond: Math.round(s.recordsPerSecond), drainSeconds: Number(s.drainSeconds.toFixed(3)),
       cpuMicrosPerRecord: Number(((s.drainCpuSeconds * 1e6) / records).toFixed(2)),
       wholeRunSeconds: Number(s.seconds.toFixed(2)), peakRssMiB: Math.round(s.peakRssBytes / 2 ** 20), correct,
@@ -97,14 +101,23 @@ pipelines:
     const ratePercent = 100 * (1 - on.mean / off.mean);
     const cpuPercent = 100 * (cpuOn.mean / cpuOff.mean - 1);
     const [a, b] = [label(false), label(true)];
-    console.log(`${pathCost ? 'object path vs transcoder' : 'metrics cost'} (mean ± sd of ${runs} runs each${pathCost ? '' : ', metrics served and scraped every second'}):`);
+    const what = pathCost ? 'object path vs transcoder' : socketCost ? 'Unix socket vs TCP' : 'metrics cost';
+    console.log(`${what} (mean ± sd of ${runs} runs each${measuresMetrics ? ', metrics served and scraped every second' : ''}):`);
     console.log(`  records/s:            ${Math.round(off.mean)} ± ${Math.round(off.sd)} ${a}, ${Math.round(on.mean)} ± ${Math.round(on.sd)} ${b}: ${b} costs ${ratePercent.toFixed(1)}% (spread ${spread(false, 'recordsPerSecond')} / ${spread(true, 'recordsPerSecond')})`);
     console.log(`  engine CPU µs/record: ${cpuOff.mean.toFixed(2)} ± ${cpuOff.sd.toFixed(2)} ${a}, ${cpuOn.mean.toFixed(2)} ± ${cpuOn.sd.toFixed(2)} ${b}: ${b} costs ${cpuPercent.toFixed(1)}% (spread ${spread(false, 'cpuMicrosPerRecord')} / ${spread(true, 'cpuMicrosPerRecord')})`);
     console.log(JSON.stringify({
-      bench: pathCost ? 'core-decode-path-cost' : 'core-metrics-cost', runId, runs, offRecordsPerSecond: Math.round(off.mean), onRecordsPerSecond: Math.round(on.mean), costPercent: Number(ratePercent.toFixed(1)),
+      bench: pathCost ? 'core-decode-path-cost' : socketCost ? 'core-socket-cost' : 'core-metrics-cost', runId, runs, offRecordsPerSecond: Math.round(off.mean), onRecordsPerSecond: Math.round(on.mean), costPercent: Number(ratePercent.toFixed(1)),
       offCpuMicrosPerRecord: Number(cpuOff.mean.toFixed(2)), onCpuMicrosPerRecord: Number(cpuOn.mean.toFixed(2)), cpuCostPercent: Number(cpuPercent.toFixed(1)),
     }));
   }
+}
+
+/** DATABASE_URL's server over its Unix-domain socket (the first of unix_socket_directories). */
+async function unixSocketUrl(tcpUrl: string): Promise<string> {
+  const [{ dirs }] = await pgQuery<{ dirs: string }>("SELECT current_setting('unix_socket_directories') AS dirs");
+  const u = new URL(tcpUrl);
+  const userinfo = u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
+  return `${u.protocol}//${userinfo}${encodeURIComponent(dirs.split(',')[0].trim())}:${u.port || 5432}${u.pathname}`;
 }
 
 /** Per thread: busy ms, µs per record, the areas over 2 % and the hottest functions. */

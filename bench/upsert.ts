@@ -15,12 +15,16 @@ import { runConnect } from './contenders/connect';
  *   - the engine in upsert mode (key id),
  *   - Kafka Connect with the Debezium JDBC sink in upsert mode (insert.mode=upsert, primary.key.mode=record_value),
  * each into a fresh table; the upsert tables must end with exactly the last record of every key.
- *   npm run bench -- upsert [--records N] [--keys K] [--partitions P] [--contenders engine-insert,engine-upsert,connect-upsert]
+ *   npm run bench -- upsert [--records N] [--keys K] [--partitions P] [--runs R] [--contenders engine-insert,engine-upsert,connect-upsert]
+ * With --runs R (default 1) every contender drains the same topic R times, the order rotating each run
+ * (this machine's noise moves from minute to minute); the ratios are printed per run, then their mean and
+ * spread.
  */
 const ALL = ['engine-insert', 'engine-upsert', 'connect-upsert'] as const;
 type Contender = (typeof ALL)[number];
 
 interface Row {
+  run: number;
   contender: string;
   recordsPerSecond: number;
   drainSeconds: number;
@@ -41,6 +45,13 @@ async function upToDate(table: string, records: number, keys: number): Promise<n
       WHERE created_at = to_timestamp((${BASE_TIME} + (id + ${keys} * floor((${records - 1} - id) / ${keys}.0)) * 1000) / 1000.0)`,
   );
   return Number(r.n);
+}
+
+/** Mean, least and most of the runs' ratios (null when no run has one). */
+function spread(values: Array<number | null>): { mean: number; min: number; max: number; values: number[] } | null {
+  const xs = values.filter((v): v is number => v !== null);
+  if (xs.length === 0) return null;
+  return { mean: Number((xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)), min: Math.min(...xs), max: Math.max(...xs), values: xs };
 }
 
 async function freshTable(name: string, key: boolean): Promise<string> {
@@ -71,12 +82,13 @@ async function main(): Promise<void> {
   const records = flag('records', 500_000);
   const keys = flag('keys', 50_000);
   const partitions = flag('partitions', 8);
+  const runs = flag('runs', 1);
   const i = argv.indexOf('--contenders');
   const contenders = (i >= 0 ? argv[i + 1] : ALL.join(',')).split(',') as Contender[];
   for (const c of contenders) if (!ALL.includes(c)) throw new Error(`unknown contender ${c} (choose from ${ALL.join(', ')})`);
   const runId = `up${Date.now().toString(36)}`;
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`bench upsert ${runId}: ${records} records over ${keys} keys, ${partitions} partitions`);
+  log(`bench upsert ${runId}: ${records} records over ${keys} keys, ${partitions} partitions, ${runs} run(s)`);
   const topic = `${runId}_orders`;
   await createTopic(topic, partitions);
   const make = keyedRecord(keys);
@@ -86,9 +98,10 @@ async function main(): Promise<void> {
 
   const results: Row[] = [];
   const tables: string[] = [];
-  for (const contender of contenders) {
+  const order = Array.from({ length: runs }, (_, r) => contenders.map((_, k) => contenders[(k + r) % contenders.length]));
+  for (const [r, contender] of order.flatMap((cs, r) => cs.map((c) => [r, c] as const))) {
     const upsert = contender !== 'engine-insert';
-    const table = await freshTable(`${runId}_${contender.replace('-', '_')}`, upsert);
+    const table = await freshTable(`${runId}_${contender.replace('-', '_')}_${r + 1}`, upsert);
     tables.push(table);
     let drainSeconds: number;
     let run: { cpuSeconds: number; peakRssBytes: number };
@@ -108,22 +121,24 @@ async function main(): Promise<void> {
     const [{ n }] = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
     const rows = Number(n);
     const correct = upsert ? rows === keys && (await upToDate(table, records, keys)) === keys : rows === records;
-    results.push({ contender, recordsPerSecond: Math.round(records / drainSeconds), drainSeconds: Number(drainSeconds.toFixed(3)), cpuSeconds: Number(run.cpuSeconds.toFixed(2)), peakRssMiB: Math.round(run.peakRssBytes / 2 ** 20), rows, correct });
-    log(`  ${contender}: ${Math.round(records / drainSeconds)} records/s, ${rows} rows${correct ? '' : ' INCORRECT'}`);
+    results.push({ run: r + 1, contender, recordsPerSecond: Math.round(records / drainSeconds), drainSeconds: Number(drainSeconds.toFixed(3)), cpuSeconds: Number(run.cpuSeconds.toFixed(2)), peakRssMiB: Math.round(run.peakRssBytes / 2 ** 20), rows, correct });
+    log(`  run ${r + 1}, ${contender}: ${Math.round(records / drainSeconds)} records/s, ${rows} rows${correct ? '' : ' INCORRECT'}`);
   }
 
-  const rate = (c: Contender) => results.find((r) => r.contender === c)?.recordsPerSecond ?? null;
+  const rate = (c: Contender, run: number) => results.find((r) => r.contender === c && r.run === run)?.recordsPerSecond ?? null;
   const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? Number((a / b).toFixed(2)) : null);
-  const upsertVsInsert = ratio(rate('engine-upsert'), rate('engine-insert'));
-  const upsertVsConnect = ratio(rate('engine-upsert'), rate('connect-upsert'));
-  const header = ['contender', 'records/s', 'drain s', 'CPU s', 'peak RSS MiB', 'rows', 'correct'];
-  const lines = results.map((r) => [r.contender, String(r.recordsPerSecond), r.drainSeconds.toFixed(2), r.cpuSeconds.toFixed(1), String(r.peakRssMiB), String(r.rows), r.correct ? 'yes' : 'NO']);
+  const perRun = Array.from({ length: runs }, (_, r) => ({ vsInsert: ratio(rate('engine-upsert', r + 1), rate('engine-insert', r + 1)), vsConnect: ratio(rate('engine-upsert', r + 1), rate('connect-upsert', r + 1)) }));
+  const upsertVsInsert = spread(perRun.map((p) => p.vsInsert));
+  const upsertVsConnect = spread(perRun.map((p) => p.vsConnect));
+  const header = ['run', 'contender', 'records/s', 'drain s', 'CPU s', 'peak RSS MiB', 'rows', 'correct'];
+  const lines = results.map((r) => [String(r.run), r.contender, String(r.recordsPerSecond), r.drainSeconds.toFixed(2), r.cpuSeconds.toFixed(1), String(r.peakRssMiB), String(r.rows), r.correct ? 'yes' : 'NO']);
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)));
-  const fmt = (cells: string[]) => `| ${cells.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join(' | ')} |`;
+  const fmt = (cells: string[]) => `| ${cells.map((x, c) => (c === 1 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join(' | ')} |`;
   console.log(`\n${records} records (JSON, Connect envelope) over ${keys} keys, ${partitions} partitions, 2 connections / 2 tasks, ${os.cpus().length} cores`);
   console.log([fmt(header), ...lines.map(fmt)].join('\n'));
-  console.log(`engine upsert ÷ engine insert: ${upsertVsInsert ?? '-'}; engine upsert ÷ Connect upsert: ${upsertVsConnect ?? '-'}`);
-  console.log(JSON.stringify({ bench: 'upsert', runId, at: new Date().toISOString(), records, keys, partitions, results, upsertVsInsert, upsertVsConnect }));
+  const show = (x: ReturnType<typeof spread>) => (x === null ? '-' : runs === 1 ? String(x.mean) : `${x.mean} (${x.min}–${x.max} over ${runs} runs: ${x.values.join(', ')})`);
+  console.log(`bench upsert ${runId}: engine upsert ÷ engine insert: ${show(upsertVsInsert)}; engine upsert ÷ Connect upsert: ${show(upsertVsConnect)}`);
+  console.log(JSON.stringify({ bench: 'upsert', runId, at: new Date().toISOString(), records, keys, partitions, runs, results, perRun, upsertVsInsert, upsertVsConnect }));
   for (const t of tables) await pgQuery(`DROP TABLE IF EXISTS ${t}`);
   await deleteTopic(topic);
   const wrong = results.filter((r) => !r.correct);

@@ -5,6 +5,7 @@
 # Node itself is not instrumented, so the ASan runtime is preloaded; leaks are not checked (V8 and
 # librdkafka keep memory until exit by design). Any report fails the run. Run by scripts/test.sh.
 #   scripts/native-sanitize.sh [test files…]     (needs dist/ built and, for the integration tests, the broker)
+#   scripts/native-sanitize.sh --build-only       (only the build: scripts/test.sh compiles it while the suite runs)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -29,6 +30,7 @@ fi
 # fail the check.
 symbols=$(nm -D "$addon")
 grep -q __asan <<<"$symbols" || { echo "native-sanitize: ERROR: $addon is not instrumented" >&2; exit 1; }
+[ "${1:-}" = "--build-only" ] && exit 0
 
 # ASan's runtime must come first in the process; halt on the first report of either sanitizer.
 sanitized() {

@@ -9,6 +9,8 @@ export const ErrorCodes = {
   SCHEMA_LOAD: 'ENG_SCHEMA_LOAD',
   TABLE_MAPPING: 'ENG_TABLE_MAPPING',
   TABLE_MISSING: 'ENG_TABLE_MISSING',
+  /** [Tables] routes: a record whose route value has no table, and the routes no default. */
+  RECORD_ROUTE: 'ENG_RECORD_ROUTE',
   RECORD_DECODE: 'ENG_RECORD_DECODE',
   RECORD_VALUE: 'ENG_RECORD_VALUE',
   RECORD_NULL: 'ENG_RECORD_NULL',
@@ -20,6 +22,10 @@ export const ErrorCodes = {
   KAFKA_TOPIC_ROUTE: 'ENG_KAFKA_TOPIC_ROUTE',
   /** [Tables] A new topic of a table-template pipeline: the engine starts again with its table (not a failure). */
   TOPICS_CHANGED: 'ENG_TOPICS_CHANGED',
+  /** [Tables] evolve: a writer schema the table or the column plan does not fit yet: the engine alters the table and starts again (not a failure). */
+  TABLES_CHANGED: 'ENG_TABLES_CHANGED',
+  /** [Tables] evolve: a writer schema the table cannot take without losing data; its records fail with the DDL it would need. */
+  SCHEMA_EVOLUTION: 'ENG_SCHEMA_EVOLUTION',
   KAFKA_STALLED: 'ENG_KAFKA_STALLED',
   NATIVE_UNAVAILABLE: 'ENG_NATIVE_UNAVAILABLE',
   PG_CONNECT: 'ENG_PG_CONNECT',

@@ -1,5 +1,6 @@
 import Kafka from 'node-rdkafka';
-import type { EngineConfig } from '../config/types';
+import { withRouteIndexes } from '../config/table-routes';
+import type { EngineConfig, PipelineConfig } from '../config/types';
 import { DLQ_HEADERS } from '../deadletter/records';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 import { connectionSettings } from '../source/source';
@@ -72,10 +73,16 @@ export async function inspectDeadLetters(config: EngineConfig, pipelineName: str
  */
 export function replayConfig(config: EngineConfig, pipelineName: string): EngineConfig {
   const p = pipelineOf(config, pipelineName);
+  if (p.routeOf !== null) throw new EngineError(ErrorCodes.CONFIG_INVALID, `pipeline ${p.name} writes a table of pipeline ${config.pipelines[p.routeOf].name}'s routes: replay that one (its dead letters are one topic)`);
+  const index = config.pipelines.indexOf(p);
+  // [Tables] A routed pipeline replays with its route pipelines (its tables), renumbered after it.
+  const routed = config.pipelines.flatMap((r, i) => (r.routeOf === index ? [i] : []));
+  const at = (old: number) => (old === index ? 0 : routed.indexOf(old) + 1);
+  const replayed = (r: PipelineConfig): PipelineConfig => withRouteIndexes({ ...r, onRecordError: 'skip', deadLetter: null }, at);
   return {
     ...config,
     kafka: { ...config.kafka, groupId: `${config.kafka.groupId}.dlq-replay.${p.name}` },
-    pipelines: [{ ...p, topics: [p.deadLetter!.topic], topicPattern: null, onRecordError: 'skip', deadLetter: null }],
+    pipelines: [replayed({ ...p, topics: [p.deadLetter!.topic], topicPattern: null }), ...routed.map((i) => replayed(config.pipelines[i]))],
   };
 }
 

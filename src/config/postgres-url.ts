@@ -4,8 +4,11 @@
  *
  *   postgres://user:password@h1:5432,h2:5433,[::1]:5434/db?target_session_attrs=read-write&connect_timeout=5
  *
- * A host without a port takes the `port` parameter or 5432. The hosts are tried in order by every new
- * connection (sink/pg-hosts.ts); `target_session_attrs` says which server is acceptable:
+ * A host without a port takes the `port` parameter or 5432. A host that is a directory (`%2Fvar%2Frun%2Fpostgresql`,
+ * or `?host=/var/run/postgresql`, which as in libpq replaces the URL's hosts) is a Unix-domain socket:
+ * `<dir>/.s.PGSQL.<port>` on this machine, without TLS (libpq ignores sslmode there too); it costs the
+ * engine less CPU per COPY byte than loopback TCP. The hosts are tried in order by every new connection
+ * (sink/pg-connection.ts); `target_session_attrs` says which server is acceptable:
  *   any             the first that accepts the connection (libpq's default)
  *   read-write      one that accepts writes (not in recovery, default_transaction_read_only off)
  *   primary         one not in recovery
@@ -17,8 +20,14 @@ export const SESSION_ATTRS = ['any', 'read-write', 'primary', 'read-only', 'stan
 export type SessionAttrs = (typeof SESSION_ATTRS)[number];
 
 export interface PgHost {
+  /** A name or address, or (starting with /) the directory of a Unix-domain socket. */
   host: string;
   port: number;
+}
+
+/** libpq reads a host that starts with / as the directory of a Unix-domain socket. */
+export function isSocketHost(h: PgHost): boolean {
+  return h.host.startsWith('/');
 }
 
 export interface PgHostList {
@@ -31,6 +40,8 @@ export interface PgHostList {
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+const ABSTRACT = 'Linux abstract-namespace sockets are not supported; give the socket\'s directory (postgres://user@%2Fvar%2Frun%2Fpostgresql/db) or a TCP host';
+
 /** The hosts of a postgres:// URL, or a message saying what is wrong with it (never its password). */
 export function parsePgHosts(url: string): PgHostList | string {
   const m = /^(postgres(?:ql)?:\/\/)(?:([^@/?#]*)@)?([^/?#]*)(.*)$/.exec(url);
@@ -41,14 +52,19 @@ export function parsePgHosts(url: string): PgHostList | string {
   const defaultPort = params.get('port');
   if (defaultPort !== null && !validPort(defaultPort)) return `port=${defaultPort} is not a port number`;
   const hosts: PgHost[] = [];
-  for (const spec of hostspec === '' ? [] : hostspec.split(',')) {
+  // libpq: a host parameter replaces the hosts before the path.
+  const hostParam = params.get('host');
+  const specs = hostParam !== null ? hostParam.split(',').map(encodeURIComponent) : hostspec === '' ? [] : hostspec.split(',');
+  for (const spec of specs) {
     const h = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+)(?::(\d*))?$/.exec(spec);
     if (!h) return `"${spec}" is not host[:port]`;
     const port = h[2] === undefined || h[2] === '' ? (defaultPort ?? '5432') : h[2];
     if (!validPort(port)) return `"${spec}": ${port} is not a port number`;
-    hosts.push({ host: decodeHost(h[1]), port: Number(port) });
+    const host = decodeHost(h[1]);
+    if (host.startsWith('@')) return `host ${host}: ${ABSTRACT}`;
+    hosts.push({ host, port: Number(port) });
   }
-  if (hosts.length === 0) return 'names no host (the engine connects over TCP: postgres://user@host:port/db)';
+  if (hosts.length === 0) return 'names no host (postgres://user@host:port/db, or a socket directory: postgres://user@%2Fvar%2Frun%2Fpostgresql/db)';
   const attrs = params.get('target_session_attrs') ?? 'any';
   if (!(SESSION_ATTRS as readonly string[]).includes(attrs)) return `target_session_attrs=${attrs} is not one of ${SESSION_ATTRS.join(', ')}`;
   const timeout = params.get('connect_timeout');
@@ -59,13 +75,20 @@ export function parsePgHosts(url: string): PgHostList | string {
   for (const p of ['target_session_attrs', 'connect_timeout', 'port', 'host', 'hostaddr', 'load_balance_hosts']) params.delete(p);
   const path = q < 0 ? rest : rest.slice(0, q);
   const query = params.toString();
-  const urls = hosts.map((h) => `${scheme}${userinfo === undefined ? '' : `${userinfo}@`}${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}${path}${query ? `?${query}` : ''}`);
+  // node-postgres reads a percent-encoded host that decodes to /… as a socket directory.
+  const urls = hosts.map((h) => `${scheme}${userinfo === undefined ? '' : `${userinfo}@`}${urlHost(h)}:${h.port}${path}${query ? `?${query}` : ''}`);
   return { hosts, targetSessionAttrs: attrs as SessionAttrs, connectTimeoutMs, urls };
 }
 
-/** `host:port` as messages write it. */
+/** `host:port` as messages write it; a socket as its file, as libpq names it. */
 export function hostName(h: PgHost): string {
+  if (isSocketHost(h)) return `${h.host.replace(/\/+$/, '')}/.s.PGSQL.${h.port}`;
   return `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`;
+}
+
+function urlHost(h: PgHost): string {
+  if (isSocketHost(h)) return encodeURIComponent(h.host);
+  return h.host.includes(':') ? `[${h.host}]` : h.host;
 }
 
 function validPort(p: string): boolean {

@@ -172,7 +172,17 @@ const Pipeline = Type.Object(
     schema: Type.Optional(text('.avsc or .proto file, relative to this file')),
     messageType: Type.Optional(text('protobuf: the message to decode, e.g. shop.Order')),
     registry: Type.Optional(Registry),
-    table: text('table or schema.table'),
+    table: Type.Optional(text('table or schema.table (or routes:)')),
+    routes: Type.Optional(
+      Type.Object(
+        {
+          by: text('$header.NAME, $key, or a dotted field path: the value that picks the table'),
+          tables: Type.Record(Type.String(), text(), { description: 'route value → table or schema.table' }),
+          default: Type.Optional(text('the table of any other value (without it such a record fails)')),
+        },
+        { ...strict, description: '[Tables] one topic to several tables, chosen per record (docs/tables.md)' },
+      ),
+    ),
     columns: Type.Optional(
       Type.Record(Type.String(), text(), { description: 'column → dotted field path; other columns take the field of their name', default: {} }),
     ),
@@ -217,6 +227,9 @@ const Pipeline = Type.Object(
         ],
         { description: '[Tables] create the table from the schema when it is missing (docs/tables.md)', expected: 'true, false or { partitionBy: { column, interval } }' },
       ),
+    ),
+    evolve: Type.Optional(
+      Type.Boolean({ default: false, description: "[Tables] registry pipelines: alter the table for new writer schema versions (docs/tables.md)", expected: 'true or false' }),
     ),
   },
   strict,

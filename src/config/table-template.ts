@@ -1,6 +1,7 @@
 import { parseQualifiedName, qualifiedSql } from './identifiers';
 import { compileTopicPattern } from './topic-pattern';
 import type { EngineConfig, PipelineConfig } from './types';
+import { withRouteIndexes } from './table-routes';
 
 /**
  * [Tables] `table: 'raw.${topic}'`: one table per topic of the pipeline. Before the engine starts, such a
@@ -49,8 +50,12 @@ export function expandTableTemplates(config: EngineConfig, clusterTopics: readon
   if (!config.pipelines.some((p) => p.tableTemplate !== null)) return config;
   const literal = new Set(config.pipelines.flatMap((p) => (p.tableTemplate === null ? p.topics ?? [] : [])));
   const pipelines: PipelineConfig[] = [];
+  const moved = new Map<number, number>();
   config.pipelines.forEach((p, i) => {
-    if (p.tableTemplate === null) return void pipelines.push(p);
+    if (p.tableTemplate === null) {
+      moved.set(i, pipelines.length);
+      return void pipelines.push(p);
+    }
     const pattern = p.topicPattern === null ? null : compileTopicPattern(p.topicPattern);
     const re = pattern !== null && typeof pattern !== 'string' ? pattern.re : null;
     const topics = p.topics ?? clusterTopics.filter((t) => !literal.has(t) && re !== null && re.test(t)).sort();
@@ -62,5 +67,5 @@ export function expandTableTemplates(config: EngineConfig, clusterTopics: readon
     // Topics created later still match the pattern: this pipeline sees them assigned and restarts the engine.
     if (p.topicPattern !== null) pipelines.push({ ...p, watchOnly: true });
   });
-  return { ...config, pipelines };
+  return { ...config, pipelines: pipelines.map((p) => withRouteIndexes(p, (old) => moved.get(old)!)) };
 }

@@ -79,10 +79,29 @@ export interface PipelineConfig {
   merge: MergeConfig | null;
   /** [Tables] Create the table from the schema when it is missing (sink/create-table.ts); null: never. */
   create: CreateConfig | null;
+  /** [Tables] One topic to several tables (config/table-routes.ts): the pipeline reads, its route pipelines write. */
+  routes: RoutesConfig | null;
+  /** [Tables] A route pipeline: the index of the pipeline whose records it writes (it consumes no topic itself). */
+  routeOf: number | null;
+  /** [Tables] Registry pipelines: ADD COLUMN / ALTER TYPE for new writer schema versions (sink/evolve-table.ts). */
+  evolve: boolean;
   /** [Tables] `table` with `${topic}`: expanded into one pipeline per topic before start (config/table-template.ts). */
   tableTemplate: string | null;
   /** A topicPattern template kept after expansion: its topics restart the engine (TopicsChanged), it writes nothing. */
   watchOnly: boolean;
+}
+
+export interface RoutesConfig {
+  /** `$header.NAME`, `$key` or a dotted field path, as configured. */
+  by: string;
+  /** Route value → table, as configured. */
+  tables: Record<string, string>;
+  /** The table of any other value; null: such a record fails (ENG_RECORD_ROUTE). */
+  default: string | null;
+  /** Route value → the index of its table's route pipeline (set by expandRoutes). */
+  targets: Record<string, number>;
+  /** The default table's route pipeline; null: none. */
+  fallback: number | null;
 }
 
 export interface CreateConfig {

@@ -13,6 +13,7 @@ import { shapeProblems } from './schema-errors';
 import { parseBytes, parseMillis } from './units';
 import { redact } from '../log';
 import { isTableTemplate, TOPIC_PLACEHOLDER } from './table-template';
+import { expandRoutes, routesConfig } from './table-routes';
 import type { BatchConfig, CreateConfig, DrConfig, EngineConfig, MergeConfig, OnRecordError, PipelineConfig, RegistryConfig } from './types';
 
 const shape = TypeCompiler.Compile(ConfigSchema);
@@ -24,7 +25,7 @@ const shape = TypeCompiler.Compile(ConfigSchema);
  */
 export function validateConfig(input: unknown, baseDir: string, problems: string[]): EngineConfig | null {
   const doc = Value.Default(ConfigSchema, Value.Clone(input));
-  const shapeErrors = shapeProblems(shape, doc);
+  const shapeErrors = [...shapeProblems(shape, doc), ...missingTables(doc)];
   if (shapeErrors.length > 0) {
     // A place substitution already reported (`${DATABASE_URL}` unset) is not reported again as empty.
     const named = new Set(problems.map((p) => p.slice(0, p.indexOf(': '))));
@@ -51,7 +52,7 @@ function resolve(doc: Required<ConfigDocument>, baseDir: string, problems: strin
   if (typeof offsetsName === 'string') problems.push(`engine.offsetsTable: "${offsetsTable}" is not a table name: ${offsetsName}`);
 
   if (doc.pipelines.length === 0) problems.push('pipelines: at least one pipeline is required');
-  const pipelines = doc.pipelines.map((p, i) => pipeline(p, `pipelines[${i}]`, baseDir, problems));
+  const pipelines = expandRoutes(doc.pipelines.map((p, i) => pipeline(p, `pipelines[${i}]`, baseDir, problems)), problems);
   checkUnique(pipelines, problems);
   // A batch's tuples stay in memory until its COPY commits: no batch may hold more than a share of the budget.
   for (const p of pipelines) p.batch.maxBytes = Math.min(p.batch.maxBytes, memoryPlan.maxBatchBytes);
@@ -189,11 +190,12 @@ function pipeline(p: PipelineDocument, at: string, baseDir: string, problems: st
   if (onRecordError === 'dead-letter' && p.deadLetter === undefined) {
     problems.push(`${at}.onRecordError: dead-letter needs deadLetter: { topic: ... }`);
   }
-  const table = str(p.table);
+  if (p.table !== undefined && p.routes !== undefined) problems.push(`${at}.table: give table or routes (its default: is the table of other values), not both`);
+  const table = p.table === undefined ? '' : str(p.table);
   const template = isTableTemplate(table) ? table : null;
   // A template is checked with a sample topic name; each real topic's name is checked when it expands.
   const tableName = parseQualifiedName(template === null ? table : table.split(TOPIC_PLACEHOLDER).join('t'));
-  if (typeof tableName === 'string') problems.push(`${at}.table: "${table}" is not a table name (table or schema.table${template === null ? '' : ', with ${topic}'}): ${tableName}`);
+  if (typeof tableName === 'string' && p.routes === undefined) problems.push(`${at}.table: "${table}" is not a table name (table or schema.table${template === null ? '' : ', with ${topic}'}): ${tableName}`);
   return {
     name: str(p.name),
     topics,
@@ -211,6 +213,9 @@ function pipeline(p: PipelineDocument, at: string, baseDir: string, problems: st
     deadLetter,
     merge: mergeConfig(p, at, problems),
     create: createConfig(p, at, problems),
+    evolve: evolveConfig(p, at, problems),
+    routes: routesConfig(p, at, problems),
+    routeOf: null,
     tableTemplate: template,
     watchOnly: false,
   };
@@ -219,10 +224,31 @@ function pipeline(p: PipelineDocument, at: string, baseDir: string, problems: st
 /** create: true, or with partitionBy; the columns themselves are checked against the schema (sink/create-table.ts). */
 function createConfig(p: PipelineDocument, at: string, problems: string[]): CreateConfig | null {
   if (p.create === undefined || p.create === false) return null;
-  if (p.format === 'json' && p.schema === undefined) problems.push(`${at}.create: format json needs a JSON Schema file (schema:) to make the table's columns from`);
+  // evolve: a registry pipeline without a schema file creates its table from the first writer schema.
+  const fromRegistry = p.schema === undefined && p.registry !== undefined && p.evolve === true;
+  if (fromRegistry) {
+    // Nothing to check here: engine/evolve.ts makes the table from the first writer schema it meets.
+  } else if (p.format === 'json' && p.schema === undefined) problems.push(`${at}.create: format json needs a JSON Schema file (schema:) to make the table's columns from`);
   else if (p.schema === undefined) problems.push(`${at}.create: needs the pipeline's schema file (the columns are made from it; the registry's schemas are not read at start)`);
   const by = p.create === true ? undefined : p.create.partitionBy;
   return { partitionBy: by === undefined ? null : { column: str(by.column), interval: by.interval ?? 'month' } };
+}
+
+/** A pipeline needs `table` or `routes` (JSON Schema could say it only with an unreadable anyOf message). */
+function missingTables(doc: unknown): string[] {
+  const pipelines = (doc as { pipelines?: unknown }).pipelines;
+  if (!Array.isArray(pipelines)) return [];
+  return pipelines.flatMap((p: unknown, i) => (p !== null && typeof p === 'object' && !('table' in p) && !('routes' in p) ? [`pipelines[${i}].table: required (or routes:)`] : []));
+}
+
+/** evolve: follows the registry's writer schemas, so only a registry pipeline without its own schema file. */
+function evolveConfig(p: PipelineDocument, at: string, problems: string[]): boolean {
+  if (p.evolve !== true) return false;
+  if (p.registry === undefined) problems.push(`${at}.evolve: needs registry: (the table follows the writer schemas the registry gives)`);
+  else if (p.schema !== undefined) problems.push(`${at}.evolve: with schema: the columns follow that reader schema, not the writers'; remove schema: to evolve the table`);
+  if (p.format === 'protobuf' && p.messageType === undefined) problems.push(`${at}.evolve: a Protobuf pipeline names the message its table follows (messageType:, e.g. shop.Order)`);
+  if (p.mode === 'cdc') problems.push(`${at}.evolve: not with mode cdc yet (the row is inside the change event)`);
+  return true;
 }
 
 /** mode, key, updateColumns, onlyIfNewer, deleteOnTombstone, truncate: null for insert mode. */

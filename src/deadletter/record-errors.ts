@@ -36,7 +36,8 @@ export class RecordErrors {
   /** Creates the dead-letter topics that are missing (createTopic), before anything is consumed. */
   async prepare(): Promise<void> {
     for (const p of this.config.pipelines) {
-      if (p.deadLetter?.createTopic) await ensureDeadLetterTopic(this.config.kafka, p.deadLetter.topic, p.topics?.[0] ?? null);
+      // [Tables] A route pipeline shares its routed pipeline's dead-letter topic.
+      if (p.deadLetter?.createTopic && p.routeOf === null) await ensureDeadLetterTopic(this.config.kafka, p.deadLetter.topic, p.topics?.[0] ?? null);
     }
   }
 

@@ -9,8 +9,9 @@ import { RowWriter } from '../copy/copy-binary';
 import { AvroReader, parseAvro } from './avro';
 import { changeEvent, keyField, keyValue } from './change-events';
 import type { WorkerColumn, WorkerPipeline } from './column-plan';
-import { compileRegistered, compileStatic, type CompiledSchema, type RegisteredSchema, type Transcoder } from './decoders';
+import { compileRegistered, compileStatic, SchemaRefused, type CompiledSchema, type RegisteredSchema, type Transcoder } from './decoders';
 import { pick } from './pick';
+import { RecordRouter } from './record-routes';
 import type { DecodeResult, DecodeTask, PipelineRows, RecordFailure } from './task';
 
 interface PipelineState {
@@ -31,6 +32,8 @@ interface PipelineState {
   keyEncoders: Array<ColumnEncoder | null> | null;
   /** upsert/cdc with a registry: readers of Avro record keys by writer-schema id. */
   keyReaders: Map<number, AvroReader>;
+  /** [Tables] A routed pipeline's router (its records are written by route pipelines). */
+  router: RecordRouter | null;
 }
 
 /**
@@ -44,6 +47,9 @@ function outputBytes(p: PipelineState, chunkBytes: number): number {
 
 /** A record that, by the pipeline's config, produces no row and is no error (a cdc truncate with truncate: skip). */
 const NO_ROW = 'no-row';
+/** routeTarget's answers besides a pipeline index. */
+const ROUTE_FAILED = -1;
+const ROUTE_NO_ROW = -2;
 
 /**
  * Decodes chunks of the shared ring: reads each frame in place, decodes its value, and writes one binary
@@ -63,8 +69,9 @@ export class ChunkDecoder {
   private readonly schemas: SchemaTable | null;
   /** $topic and $header.NAME columns: names met so far. */
   private readonly topicNames: string[] = [];
-  private readonly headerNames = new Map<string, Buffer>();
   private readonly pipelines: PipelineState[];
+  /** Set by routeTarget when it returns ROUTE_FAILED. */
+  private routeError: EngineErrorData | null = null;
   /** Set by frameSchema: where the payload starts after registry framing. */
   private payloadStart = 0;
   /** Records of the chunk being decoded that went through a transcoder (the rest took the object path). */
@@ -86,6 +93,7 @@ export class ChunkDecoder {
       rows: 0,
       frames: null,
       keyEncoders: spec.merge ? spec.columns.map((c, i) => (spec.merge!.keyColumns.includes(i) ? encoderFor(c.type) : null)) : null,
+      router: spec.routes ? new RecordRouter(spec.routes) : null,
     }));
   }
 
@@ -104,8 +112,15 @@ export class ChunkDecoder {
         const size = reader.frameBytes;
         if (reader.pipeline === PIPELINE_SKIP) skipped++;
         else {
-          const p = this.pipelines[reader.pipeline];
-          const failure = reader.headersLength < 0
+          let p = this.pipelines[reader.pipeline];
+          // [Tables] routes: the record is written by the route pipeline of its table.
+          const to = p.router === null ? 0 : this.routeTarget(p);
+          if (to >= 0 && p.router !== null) p = this.pipelines[to];
+          const failure = to === ROUTE_FAILED
+            ? this.routeError!
+            : to === ROUTE_NO_ROW
+            ? NO_ROW
+            : reader.headersLength < 0
             ? UNFRAMED_HEADERS
             : reader.valueLength >= 0
             ? this.encodeRecord(p, task.end - task.start, task.frames)
@@ -152,6 +167,7 @@ export class ChunkDecoder {
       if (schema.transcoder !== null && this.transcode) return this.transcodeRecord(p, schema, schema.transcoder, p.fixed ? reader.valueStart : this.payloadStart, end, chunkBytes, chunkFrames);
       value = schema.reader.decode(p.fixed ? reader.valueStart : this.payloadStart, end);
     } catch (err) {
+      if (err instanceof SchemaRefused) return { code: err.code, message: err.message, retriable: false };
       return { code: ErrorCodes.RECORD_DECODE, message: `cannot decode ${p.spec.format} value: ${messageOf(err)}`, retriable: false };
     }
     const merge = p.spec.merge;
@@ -211,6 +227,7 @@ export class ChunkDecoder {
     try {
       t.read(start, end);
     } catch (err) {
+      if (err instanceof SchemaRefused) return { code: err.code, message: err.message, retriable: false };
       return { code: ErrorCodes.RECORD_DECODE, message: `cannot decode ${p.spec.format} value: ${messageOf(err)}`, retriable: false };
     }
     const w = this.beginRow(p, chunkBytes, chunkFrames);
@@ -371,29 +388,46 @@ export class ChunkDecoder {
    * a bytea column, else as UTF-8 text; null when the record has no such header or its value is null.
    */
   private header(col: WorkerColumn): unknown {
+    const found = this.reader.findHeader(col.path[0]);
+    if (found < 0) return null;
+    const buf = this.reader.buffer;
+    return col.type.typname === 'bytea' ? buf.subarray(found, found + this.reader.foundLength) : buf.toString('utf8', found, found + this.reader.foundLength);
+  }
+
+  /**
+   * [Tables] routes: the route pipeline of the record under the reader; ROUTE_FAILED (routeError says
+   * why) or ROUTE_NO_ROW (a tombstone routed by a field, without a default table).
+   */
+  private routeTarget(p: PipelineState): number {
+    const router = p.router!;
+    const spec = router.spec;
     const reader = this.reader;
-    const length = reader.headersLength;
-    if (length <= 0) return null;
-    let wanted = this.headerNames.get(col.path[0]);
-    if (wanted === undefined) this.headerNames.set(col.path[0], (wanted = Buffer.from(col.path[0])));
     const buf = reader.buffer;
-    let pos = reader.headersStart;
-    const end = pos + length;
-    let found = -1;
-    let foundLength = -1;
-    while (pos < end) {
-      const nameLength = buf.readUInt16LE(pos);
-      const nameAt = pos + 2;
-      const valueLength = buf.readInt32LE(nameAt + nameLength);
-      const valueAt = nameAt + nameLength + 4;
-      if (nameLength === wanted.length && buf.compare(wanted, 0, nameLength, nameAt, nameAt + nameLength) === 0) {
-        found = valueAt;
-        foundLength = valueLength;
-      }
-      pos = valueAt + (valueLength > 0 ? valueLength : 0);
+    if (spec.source !== 'field') {
+      const start = spec.source === 'header' ? this.reader.findHeader(spec.path[0]) : reader.keyStart;
+      const length = spec.source === 'header' ? (start < 0 ? -1 : this.reader.foundLength) : reader.keyLength;
+      const to = router.matchBytes(buf, start, length);
+      if (to >= 0) return to;
+      return this.noRoute(router, length < 0 ? null : buf.toString('utf8', start, start + length));
     }
-    if (found < 0 || foundLength < 0) return null;
-    return col.type.typname === 'bytea' ? buf.subarray(found, found + foundLength) : buf.toString('utf8', found, found + foundLength);
+    if (reader.valueLength < 0) return spec.fallback >= 0 ? spec.fallback : ROUTE_NO_ROW;
+    let value: unknown;
+    try {
+      const end = reader.valueStart + reader.valueLength;
+      const schema = p.fixed ?? this.frameSchema(p, end);
+      value = pick(schema.reader.decode(p.fixed ? reader.valueStart : this.payloadStart, end), spec.path, false);
+    } catch (err) {
+      this.routeError = err instanceof SchemaRefused ? { code: err.code, message: err.message, retriable: false } : { code: ErrorCodes.RECORD_DECODE, message: `cannot decode ${p.spec.format} value: ${messageOf(err)}`, retriable: false };
+      return ROUTE_FAILED;
+    }
+    const to = router.matchValue(value);
+    if (to >= 0) return to;
+    return this.noRoute(router, value);
+  }
+
+  private noRoute(router: RecordRouter, value: unknown): number {
+    this.routeError = { code: ErrorCodes.RECORD_ROUTE, message: router.noTable(value), retriable: false };
+    return ROUTE_FAILED;
   }
 
   private failure(error: EngineErrorData): RecordFailure {

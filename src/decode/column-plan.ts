@@ -3,6 +3,7 @@ import type { PipelineConfig } from '../config/types';
 import { encoderFor, type ColumnType, type ValueHint } from '../copy/column-encoders';
 import type { TableColumn } from '../copy/column-encoders';
 import type { FieldKind } from './field-info';
+import type { WorkerRoutes } from './record-routes';
 import { schemaView } from './schema-view';
 
 /** Where a column's value comes from: a field of the decoded record, or the Kafka record itself. */
@@ -44,6 +45,8 @@ export interface WorkerPipeline {
   columns: WorkerColumn[];
   /** upsert and cdc (null: insert); each row then ends with the two fields sink/merge.ts reads. */
   merge: WorkerMerge | null;
+  /** [Tables] A routed pipeline: its records are written by the route pipeline their value picks. */
+  routes?: WorkerRoutes | null;
 }
 
 export interface WorkerMerge {
@@ -57,13 +60,15 @@ export interface WorkerMerge {
 }
 
 const JSON_TYPES = new Set(['json', 'jsonb']);
+const NO_FIELDS: ReadonlySet<string> = new Set();
 
 /**
- * Decides which table columns the pipeline writes and from which field, and refuses mappings that
+ * Decides which table columns the pipeline writes and from which field (`writerFields`: the top-level
+ * fields of registry writer schemas an evolve pipeline has met), and refuses mappings that
  * cannot work (unknown column, missing field, record into a number column, unsupported type, a NOT NULL
  * column nothing fills). Problems are returned with the pipeline path so they can all be shown at once.
  */
-export function planColumns(p: PipelineConfig, at: string, table: TableColumn[], problems: string[]): WorkerPipeline {
+export function planColumns(p: PipelineConfig, at: string, table: TableColumn[], problems: string[], writerFields: ReadonlySet<string> = NO_FIELDS): WorkerPipeline {
   const byName = new Map(table.map((c) => [c.name, c]));
   const schema = schemaView(p);
   const mapping = new Map<string, string>();
@@ -76,7 +81,8 @@ export function planColumns(p: PipelineConfig, at: string, table: TableColumn[],
   const fields = schema ? new Set(schema.topLevelFields()) : null;
   for (const col of table) {
     if (mapping.has(col.name) || col.generated) continue;
-    const byDefault = fields ? fields.has(col.name) : !col.hasDefault;
+    // [Tables] evolve: a column named like a field of a writer schema met so far is written even if it has a default.
+    const byDefault = fields ? fields.has(col.name) : !col.hasDefault || writerFields.has(col.name);
     if (byDefault) mapping.set(col.name, col.name);
   }
 

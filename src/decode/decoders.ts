@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { encoderFor, type ColumnEncoder, type ValueHint } from '../copy/column-encoders';
 import type { RowWriter } from '../copy/copy-binary';
+import type { ErrorCode } from '../errors';
 import { AvroReader, avroChangeRow, avroFieldInfo, parseAvro } from './avro';
 import { AvroTranscoder } from './avro-transcoder';
 import type { WorkerPipeline } from './column-plan';
@@ -40,6 +41,18 @@ export interface RegisteredSchema {
   schema?: string;
   references?: unknown[];
   error?: string;
+  /** With error: the ENG_ code its records fail with (default ENG_RECORD_DECODE). */
+  code?: string;
+}
+
+/** A schema table entry that is an error: its records fail with the entry's code and message. */
+export class SchemaRefused extends Error {
+  constructor(
+    message: string,
+    readonly code: ErrorCode,
+  ) {
+    super(message);
+  }
 }
 
 /** Columns as the plan made them (paths and hints from the pipeline's own schema file). */
@@ -91,6 +104,7 @@ export function compileStatic(ring: Buffer, p: WorkerPipeline): CompiledSchema |
  */
 export function compileRegistered(ring: Buffer, p: WorkerPipeline, id: number, registered: RegisteredSchema, indexes: readonly number[], readerAvro: avro.Type | null): CompiledSchema {
   if (registered.error !== undefined || registered.schema === undefined) {
+    if (registered.code !== undefined) throw new SchemaRefused(registered.error ?? '', registered.code as ErrorCode);
     throw new Error(registered.error ?? `schema id ${id}: the registry returned no schema`);
   }
   const where = `schema id ${id}`;

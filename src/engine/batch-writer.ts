@@ -3,6 +3,7 @@ import type { PartitionTrack } from '../commit/commit-tracker';
 import { FencedError, type DoneRange, type OffsetsStore } from '../commit/offsets-table';
 import type { RecordErrors } from '../deadletter/record-errors';
 import { splitRows } from '../deadletter/rescue';
+import { isBinaryFormatError, TablesChanged, type SchemaEvolution } from './evolve';
 import { EngineError, ErrorCodes } from '../errors';
 import { log } from '../log';
 import type { RangeMarker } from './range-marks';
@@ -38,6 +39,8 @@ export class BatchWriter {
     private readonly merges: ReadonlyArray<MergePlan | null> = [],
     /** [DR] Names each finished range's first and last record, for a failover to find on the other cluster. */
     private readonly marker: RangeMarker | null = null,
+    /** [Tables] evolve: tells a COPY refused because another engine altered the table (then this one starts again). */
+    private readonly evolution: SchemaEvolution | null = null,
   ) {}
 
   /** Per merge pipeline: settles when its last batch so far has committed (true) or failed (false). */
@@ -122,6 +125,11 @@ export class BatchWriter {
         await client.query(merge.plan.mergeSql);
       }
     } catch (err) {
+      if (this.evolution?.watches(batch.pipeline) === true && isBinaryFormatError(err)) {
+        await client.query('ROLLBACK');
+        await client.query('BEGIN');
+        if (await this.evolution.changedUnder(client, batch.pipeline)) throw new TablesChanged(null, this.evolution.pipelineName(batch.pipeline), 'another engine of the group altered its table for a newer schema');
+      }
       if (isRetriable(err) || (err instanceof EngineError && err.code === ErrorCodes.PG_WRITE)) throw err;
       // The failed COPY aborted the transaction: the rescue starts a new one (before its first COPY).
       let reopened: Promise<unknown> | null = null;

@@ -26,6 +26,7 @@ import { BatchWriter } from './batch-writer';
 import { Operations } from './operations';
 import { Partitions } from './partitions';
 import { planPipelines, type PipelinePlan } from './plan';
+import { SchemaEvolution, TablesChanged, type EvolvedSchema } from './evolve';
 import { Watchdog } from './watchdog';
 import { keepLargeBlocksMapped } from '../source/native-binding';
 
@@ -39,9 +40,12 @@ export interface EngineOptions {
   pollTimeoutMs?: number;
   /** Log a progress line this often (0 = never). */
   progressEveryMs?: number;
+  /** [Tables] evolve: writer schemas that made earlier runs of this process start again (engine/evolve.ts). */
+  evolved?: readonly EvolvedSchema[];
 }
 
-export type StopReason = 'signal' | 'caught-up' | 'error' | 'requested';
+/** Why the engine stopped; 'restart': to start again with new topics or tables (TopicsChanged, TablesChanged). */
+export type StopReason = 'signal' | 'caught-up' | 'error' | 'requested' | 'restart';
 
 export interface RunSummary {
   reason: StopReason;
@@ -179,7 +183,9 @@ export class Engine {
     try {
       if (!keepLargeBlocksMapped()) log.debug('malloc left as it is (no native addon, not glibc, or MALLOC_MMAP_THRESHOLD_ set)');
       await this.sink.open();
-      this.plans = await planPipelines(this.config, this.sink);
+      this.plans = await planPipelines(this.config, this.sink, this.options.evolved);
+      const evolution = new SchemaEvolution(this.config, this.plans);
+      if (evolution.enabled) this.schemas.admit = (pipeline, id, registered) => evolution.admit(pipeline, id, registered);
       if (this.offsets) await this.sink.transaction(`creating ${this.offsets.table}`, (c) => this.offsets!.ensure(c));
       if (this.active) {
         const watch = new ClusterWatch(this.config, this.active, this.sink, () => this.ops.readiness.kafkaUnreachableSince, (err) => this.fail(err));
@@ -190,7 +196,7 @@ export class Engine {
       this.recordErrors = new RecordErrors(this.config, this.ring.sab, this.routes, this.ops.metrics);
       await this.recordErrors.prepare();
       const marker = this.active && this.offsets ? new RangeMarker(this.ring.sab, (topic) => this.routes.get(topic)?.id ?? -1) : null;
-      this.writer = new BatchWriter(this.sink, this.plans.map((p) => p.copyTarget), this.recordErrors, this.offsets, this.ring.sab, this.plans.map((p) => p.merge), marker);
+      this.writer = new BatchWriter(this.sink, this.plans.map((p) => p.copyTarget), this.recordErrors, this.offsets, this.ring.sab, this.plans.map((p) => p.merge), marker, evolution.enabled ? evolution : null);
       this.pool = new DecodePool(this.config.engine.workers, {
         ring: this.ring.sab,
         schemaTable: this.schemas.enabled || this.topicColumns ? this.schemas.table.sab : null,
@@ -232,7 +238,7 @@ export class Engine {
         this.lastProgress = { at: process.hrtime.bigint(), rows: this.rows };
         timers.push(setInterval(() => this.progress(), this.options.progressEveryMs));
       }
-      log.info(`engine started (${this.source.kind} source): ${this.config.pipelines.map((p) => `${p.name} → ${p.table}`).join(', ')}`);
+      log.info(`engine started (${this.source.kind} source): ${this.config.pipelines.filter((p) => p.routes === null).map((p) => `${p.name} → ${p.table}`).join(', ')}`);
       await stopped;
     } catch (err) {
       this.fail(err);
@@ -304,13 +310,14 @@ export class Engine {
 
   private fail(err: unknown): void {
     const e = err instanceof EngineError ? err : new EngineError(ErrorCodes.INTERNAL, messageOf(err), { cause: err });
+    const restart = e instanceof TopicsChanged || e instanceof TablesChanged;
     if (!this.failure) {
       this.failure = e;
-      if (e instanceof TopicsChanged) log.info(e.message);
+      if (restart) log.info(e.message);
       else log.error(`${e.code}: ${e.message}`);
     }
     this.sink.stopRetrying();
-    this.stop('error');
+    this.stop(restart ? 'restart' : 'error');
   }
 
   private async shutdown(polling: Promise<void>): Promise<void> {

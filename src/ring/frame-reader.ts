@@ -11,6 +11,10 @@ export class FrameReader {
   private readonly control: Int32Array;
   private i = 0;
   pos = 0;
+  /** Set by findHeader: the length of the header value it found. */
+  foundLength = -1;
+  /** Header names as UTF-8, made once per name. */
+  private readonly headerNames = new Map<string, Buffer>();
 
   constructor(sab: SharedArrayBuffer) {
     this.buffer = Buffer.from(sab);
@@ -68,5 +72,32 @@ export class FrameReader {
   get headersStart(): number {
     const v = this.valueLength;
     return this.valueStart + (v > 0 ? v : 0);
+  }
+
+  /** Where the value of the record's last header `name` starts (its length in foundLength); -1: none, or a null value. */
+  findHeader(name: string): number {
+    const length = this.headersLength;
+    if (length <= 0) return -1;
+    let wanted = this.headerNames.get(name);
+    if (wanted === undefined) this.headerNames.set(name, (wanted = Buffer.from(name)));
+    const buf = this.buffer;
+    let pos = this.headersStart;
+    const end = pos + length;
+    let found = -1;
+    let foundLength = -1;
+    while (pos < end) {
+      const nameLength = buf.readUInt16LE(pos);
+      const nameAt = pos + 2;
+      const valueLength = buf.readInt32LE(nameAt + nameLength);
+      const valueAt = nameAt + nameLength + 4;
+      if (nameLength === wanted.length && buf.compare(wanted, 0, nameLength, nameAt, nameAt + nameLength) === 0) {
+        found = valueAt;
+        foundLength = valueLength;
+      }
+      pos = valueAt + (valueLength > 0 ? valueLength : 0);
+    }
+    if (found < 0 || foundLength < 0) return -1;
+    this.foundLength = foundLength;
+    return found;
   }
 }

@@ -12,7 +12,11 @@ export interface ColumnShape {
   /** The SQL type, e.g. `bigint`, `numeric(10, 2)`, `text[]`. */
   sql: string;
   nullable: boolean;
+  /** The field's default in its schema (a JSON value; undefined: none), for [Tables] evolve's ADD COLUMN. */
+  default?: unknown;
 }
+
+const withDefault = (value: unknown): { default?: unknown } => (value === undefined ? {} : { default: value });
 
 /** A field with no column type, and why. */
 export class NoMapping extends Error {}
@@ -30,7 +34,7 @@ export function avroColumns(schemaText: string): ColumnShape[] {
   collectNamed(root, named, null);
   const record = resolveNamed(root, named);
   if (typeof record !== 'object' || Array.isArray(record) || record.type !== 'record') throw new NoMapping('the schema is not a record');
-  return (record.fields as Array<{ name: string; type: AvroSchema }>).map((f) => ({ name: f.name, ...avroField(f.type, named, f.name) }));
+  return (record.fields as Array<{ name: string; type: AvroSchema; default?: unknown }>).map((f) => ({ name: f.name, ...avroField(f.type, named, f.name), ...withDefault(f.default) }));
 }
 
 /** The column of the Avro field at `path` (through records and nullable unions); nested columns are nullable. */
@@ -146,7 +150,7 @@ export function jsonSchemaColumns(schemaText: string): ColumnShape[] {
   const required = new Set(top.required ?? []);
   return Object.entries(top.properties ?? {}).map(([name, node]) => {
     const r = resolve(doc, node);
-    return { name, sql: jsonSchemaType(doc, r, name), nullable: r.nullable || !required.has(name) };
+    return { name, sql: jsonSchemaType(doc, r, name), nullable: r.nullable || !required.has(name), ...withDefault((r.node as { default?: unknown }).default) };
   });
 }
 

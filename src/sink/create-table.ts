@@ -36,7 +36,8 @@ export function createStatements(config: EngineConfig, now = new Date()): string
 
 /** The statements that create the pipeline's table; problems (naming the pipeline and field) instead when it cannot be. */
 export function createTableDdl(p: PipelineConfig, at: string, problems: string[], now = new Date()): string[] {
-  if (p.create === null || p.watchOnly) return [];
+  // evolve without a schema file: made from the registry's first writer schema (engine/plan.ts).
+  if (p.create === null || p.watchOnly || p.routes !== null || (p.evolve && p.schemaText === null)) return [];
   if (p.tableTemplate !== null) {
     // Not expanded yet (engine validate): the statements for a sample topic, to show and check.
     const sample = resolveTableTemplate(p.tableTemplate, 'TOPIC');
@@ -133,20 +134,35 @@ function ymd(d: Date): string {
 /**
  * Runs the statements when the table does not exist yet: under the DDL lock, so that engines starting
  * together create it once (the others then find it). True when this engine created it.
+ *
+ * The lock is taken for the session, before the transaction, and the table looked up again after it in a
+ * transaction of its own: a backend reads other sessions' catalog changes only when a transaction starts
+ * (or it locks a relation), so a lookup inside a transaction that began before the other engine committed
+ * its CREATE still found no table, and two engines both said they had created it (the second CREATE …
+ * IF NOT EXISTS did nothing).
  */
 export async function createIfMissing(client: ClientBase, p: PipelineConfig, statements: readonly string[]): Promise<boolean> {
   if (statements.length === 0) return false;
-  const exists = async () => (await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [p.tableSql])).rows[0].found;
+  const exists = () => tableExists(client, p.tableSql);
   if (await exists()) return false;
-  await client.query('BEGIN');
+  await client.query('SELECT pg_advisory_lock($1, $2)', [...DDL_LOCK]);
   try {
-    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...DDL_LOCK]);
-    const created = !(await exists());
-    if (created) for (const statement of statements) await client.query(statement);
-    await client.query('COMMIT');
-    return created;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    if (await exists()) return false;
+    await client.query('BEGIN');
+    try {
+      for (const statement of statements) await client.query(statement);
+      await client.query('COMMIT');
+      return true;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    // A broken connection ends the session, and its lock with it.
+    await client.query('SELECT pg_advisory_unlock($1, $2)', [...DDL_LOCK]).catch(() => undefined);
   }
+}
+
+export async function tableExists(client: ClientBase, tableSql: string): Promise<boolean> {
+  return (await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [tableSql])).rows[0].found;
 }

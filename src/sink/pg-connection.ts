@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, type ClientConfig } from 'pg';
 import type { PgTls } from '../config/postgres-tls';
-import { hostName, parsePgHosts, type PgHostList, type SessionAttrs } from '../config/postgres-url';
+import { hostName, isSocketHost, parsePgHosts, type PgHost, type PgHostList, type SessionAttrs } from '../config/postgres-url';
 import { EngineError, ErrorCodes, messageOf } from '../errors';
 
 /** Where the engine's PostgreSQL is: its hosts (config/postgres-url.ts) and TLS settings. */
@@ -84,7 +84,7 @@ export async function connectPg(target: PgTarget, extra: Omit<ClientConfig, 'con
   for (let i = 0; i < urls.length; i++) {
     let client: Client;
     try {
-      client = await connectOne(urls[i], target.tls, options, onError);
+      client = await connectOne(urls[i], tlsFor(hosts[i], target.tls), options, onError);
     } catch (err) {
       passedOver.push(`${hostName(hosts[i])}: ${messageOf(err)}`);
       lastError = err;
@@ -134,7 +134,7 @@ async function describe(client: Client, host: string, urlIndex: number): Promise
 export async function probeServer(server: PgServer, target: PgTarget, timeoutMs: number): Promise<string | null> {
   const held: { probe: Client | null } = { probe: null };
   const work = (async () => {
-    held.probe = await connectOne(target.hosts.urls[server.urlIndex], target.tls, { connectionTimeoutMillis: timeoutMs, application_name: 'kafka-pg-engine liveness' }, () => undefined);
+    held.probe = await connectOne(target.hosts.urls[server.urlIndex], tlsFor(target.hosts.hosts[server.urlIndex], target.tls), { connectionTimeoutMillis: timeoutMs, application_name: 'kafka-pg-engine liveness' }, () => undefined);
     await held.probe.query('SELECT 1');
   })();
   // However the probe ends, even after the timeout gave up on it, its connection is closed.
@@ -163,7 +163,7 @@ async function refuseSplitBrain(target: PgTarget, chosen: number, server: PgServ
   const probes = urls.slice(chosen + 1).map(async (url, k) => {
     let probe: Client | null = null;
     try {
-      probe = await connectOne(url, target.tls, { ...options, connectionTimeoutMillis: Math.min(options.connectionTimeoutMillis ?? SPLIT_BRAIN_PROBE_MS, SPLIT_BRAIN_PROBE_MS) }, () => undefined);
+      probe = await connectOne(url, tlsFor(hosts[chosen + 1 + k], target.tls), { ...options, connectionTimeoutMillis: Math.min(options.connectionTimeoutMillis ?? SPLIT_BRAIN_PROBE_MS, SPLIT_BRAIN_PROBE_MS) }, () => undefined);
       const other = await describe(probe, hostName(hosts[chosen + 1 + k]), chosen + 1 + k);
       return other.role === 'primary' ? other : null;
     } catch {
@@ -182,6 +182,11 @@ async function refuseSplitBrain(target: PgTarget, chosen: number, server: PgServ
 }
 
 const SPLIT_BRAIN_PROBE_MS = 2_000;
+
+/** A Unix-domain socket carries no TLS: libpq ignores sslmode there, and so does the engine. */
+function tlsFor(host: PgHost, tls: PgTls | null): PgTls | null {
+  return isSocketHost(host) ? null : tls;
+}
 
 /** A connected client to one host; `prefer` and `allow` fall back to a plain connection when the server has no TLS. */
 async function connectOne(url: string, tls: PgTls | null, extra: Omit<ClientConfig, 'connectionString' | 'ssl'>, onError?: (err: Error) => void): Promise<Client> {

@@ -21,6 +21,11 @@ export class SchemaGate {
   private pendingPipeline = -1;
   private pendingId = -1;
   private stopped = false;
+  /**
+   * Looks at each writer schema before it is published: returns the entry to publish (the schema, or an
+   * error its records fail with), or throws to stop polling ([Tables] evolve, engine/evolve.ts).
+   */
+  admit: ((pipeline: number, id: number, registered: string) => string) | null = null;
 
   /** `deletesByKey[p]`: pipeline p (upsert, cdc) deletes by the keys of tombstones, whose schemas are needed too. */
   constructor(
@@ -88,8 +93,8 @@ export class SchemaGate {
       if (this.stopped) return;
       throw err;
     }
-    this.table.publish(pipeline, id, text);
     log.info(`schema id ${id} fetched from ${url}`);
+    this.table.publish(pipeline, id, this.admit === null ? text : this.admit(pipeline, id, text));
   }
 
   stop(): void {
@@ -102,7 +107,7 @@ export class SchemaGate {
  * GET {url}/schemas/ids/{id} with node:http(s), which (unlike fetch) takes a CA and a client certificate;
  * credentials go in an Authorization header, never in the URL that messages print.
  */
-class RegistryClient {
+export class RegistryClient {
   private readonly agent: http.Agent;
   private readonly auth: string | null;
 
@@ -130,14 +135,32 @@ class RegistryClient {
     } catch (err) {
       throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} is unreachable: ${messageOf(err)}`, { cause: err, retriable: !/certificate|self.signed|CERT_|unable to verify/i.test(messageOf(err)) });
     }
-    const { status, body } = res;
-    if (status === 404) return JSON.stringify({ error: `schema id ${id} is not in the registry (${url} answered 404: ${body.slice(0, 200)})` });
+    if (res.status === 404) return JSON.stringify({ error: `schema id ${id} is not in the registry (${url} answered 404: ${res.body.slice(0, 200)})` });
+    return this.schemaOf(url, res).registered;
+  }
+
+  /** [Tables] The latest version registered under `subject` (evolve's preview in `engine validate --print-ddl`). */
+  async fetchLatest(subject: string): Promise<{ id: number; version: number; registered: string }> {
+    const url = `${this.config.url}/subjects/${encodeURIComponent(subject)}/versions/latest`;
+    let res: { status: number; body: string };
+    try {
+      res = await this.get(url);
+    } catch (err) {
+      throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} is unreachable: ${messageOf(err)}`, { cause: err });
+    }
+    if (res.status === 404) throw new EngineError(ErrorCodes.REGISTRY, `subject ${subject} is not in the registry (${url} answered 404)`);
+    return this.schemaOf(url, res);
+  }
+
+  /** The registry's answer as the schema table's JSON ({schema, schemaType, references}), with its id and version when it gives them. */
+  private schemaOf(url: string, { status, body }: { status: number; body: string }): { id: number; version: number; registered: string } {
     if (status === 401 || status === 403) throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} refused the credentials (${status}${this.auth === null ? ', and the config gives none: set registry.username and password' : ''})`);
     if (status < 200 || status >= 300) throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} answered ${status}: ${body.slice(0, 200)}`, { retriable: status >= 500 || status === 429 });
     try {
-      const parsed = JSON.parse(body) as { schema?: unknown; schemaType?: unknown; references?: unknown };
+      const parsed = JSON.parse(body) as { schema?: unknown; schemaType?: unknown; references?: unknown; id?: unknown; version?: unknown };
       if (typeof parsed.schema !== 'string') throw new Error('no "schema" string in the answer');
-      return JSON.stringify({ schema: parsed.schema, schemaType: parsed.schemaType ?? 'AVRO', references: parsed.references ?? [] });
+      const registered = JSON.stringify({ schema: parsed.schema, schemaType: parsed.schemaType ?? 'AVRO', references: parsed.references ?? [] });
+      return { id: typeof parsed.id === 'number' ? parsed.id : -1, version: typeof parsed.version === 'number' ? parsed.version : -1, registered };
     } catch (err) {
       throw new EngineError(ErrorCodes.REGISTRY, `schema registry ${url} sent an answer that is not a schema: ${messageOf(err)}`, { cause: err });
     }

@@ -2,11 +2,14 @@ import http from 'node:http';
 
 /**
  * A small schema registry for tests, implementing the endpoints of Confluent's REST API that the
- * engine and the test producers use: POST /subjects/{subject}/versions and GET /schemas/ids/{id}.
+ * engine and the test producers use: POST /subjects/{subject}/versions, GET /schemas/ids/{id} and
+ * GET /subjects/{subject}/versions/latest.
  * (No registry server can be installed on these machines; see docs/configuration.md, Formats and types.)
  */
 export class TestRegistry {
   private readonly schemas: Array<{ schema: string; schemaType: string }> = [];
+  /** Subject → the ids registered under it, in order (its versions). */
+  private readonly subjects = new Map<string, number[]>();
   private server: http.Server | null = null;
   url = '';
   requests: string[] = [];
@@ -31,10 +34,12 @@ export class TestRegistry {
     this.url = `${o.server ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as { port: number }).port}`;
   }
 
-  /** Registers a schema and returns its id (ids start at 1, as Confluent's do). */
-  register(schema: string, schemaType = 'AVRO'): number {
+  /** Registers a schema (under `subject`, as its next version) and returns its id (ids start at 1, as Confluent's do). */
+  register(schema: string, schemaType = 'AVRO', subject?: string): number {
     this.schemas.push({ schema, schemaType });
-    return this.schemas.length;
+    const id = this.schemas.length;
+    if (subject !== undefined) this.subjects.set(subject, [...(this.subjects.get(subject) ?? []), id]);
+    return id;
   }
 
   async stop(): Promise<void> {
@@ -51,9 +56,18 @@ export class TestRegistry {
       // Confluent leaves schemaType out for Avro.
       return json(200, s.schemaType === 'AVRO' ? { schema: s.schema } : { schema: s.schema, schemaType: s.schemaType });
     }
-    if (req.method === 'POST' && /^\/subjects\/[^/]+\/versions$/.test(req.url ?? '')) {
+    const versions = /^\/subjects\/([^/]+)\/versions(\/latest)?$/.exec(req.url ?? '');
+    if (req.method === 'POST' && versions && !versions[2]) {
       const { schema, schemaType } = JSON.parse(body) as { schema: string; schemaType?: string };
-      return json(200, { id: this.register(schema, schemaType ?? 'AVRO') });
+      return json(200, { id: this.register(schema, schemaType ?? 'AVRO', decodeURIComponent(versions[1])) });
+    }
+    if (req.method === 'GET' && versions?.[2]) {
+      const subject = decodeURIComponent(versions[1]);
+      const ids = this.subjects.get(subject);
+      if (!ids) return json(404, { error_code: 40401, message: `Subject '${subject}' not found.` });
+      const id = ids[ids.length - 1];
+      const s = this.schemas[id - 1];
+      return json(200, { subject, version: ids.length, id, schema: s.schema, ...(s.schemaType === 'AVRO' ? {} : { schemaType: s.schemaType }) });
     }
     json(404, { error_code: 404, message: `no route ${req.method} ${req.url}` });
   }

@@ -13,8 +13,8 @@ import { kafkaBroker, pgCluster, sleep, waitForPg } from '../helpers/services';
  * arriving. CI runs a reduced size; CHAOS_FULL=1 runs the full one (1,000,000 records, 12 kills).
  */
 const FULL = process.env.CHAOS_FULL === '1';
-const N = FULL ? 1_000_000 : 240_000;
-const KILLS = FULL ? 12 : 10;
+const N = FULL ? 1_000_000 : 150_000;
+const KILLS = FULL ? 12 : 6;
 const PARTITIONS = 12;
 const PROCESSES = 3;
 const OFFSETS_TABLE = 'chaos_test.offsets';

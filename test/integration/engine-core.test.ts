@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTopic, deleteTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder, order } from '../../bench/lib/orders';
-import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, writeConfig } from '../helpers/env';
+import { committedOffsets, endOffsets, runCli, sql, summaryOf, unique, until, writeConfig } from '../helpers/env';
+import { storedPositions } from '../helpers/offsets';
 import { createOrdersTable, ordersConfig } from '../helpers/orders';
 
 const N = 500_000;
@@ -47,6 +48,41 @@ test(`engine start --until-caught-up: ${N} Avro records over ${PARTITIONS} parti
   assert.equal(summaryOf(second).records, 0, 'a second run with the same group consumes nothing');
   const [after] = await sql<{ rows: string }>(`SELECT count(*) AS rows FROM ${table}`);
   assert.equal(after.rows, String(N));
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+});
+
+// PostgreSQL on this machine over its Unix-domain socket (libpq's `?host=/dir`, which replaces the URL's
+// hosts: the host before it does not exist, so a TCP connection could not have written a row). The socket
+// carries no TLS: sslmode=require is ignored there, as libpq does.
+test('postgres.url naming a Unix-domain socket: the engine writes over the socket, exactly once', { skip: process.env.ENGINE_SOURCE === 'node-rdkafka' ? 'the sink side: covered on the native source' : undefined }, async () => {
+  const [{ dirs }] = await sql<{ dirs: string }>("SELECT current_setting('unix_socket_directories') AS dirs");
+  const socketDir = dirs.split(',')[0].trim();
+  const n = 30_000;
+  const topic = unique('socket');
+  const table = unique('socket');
+  const group = unique('socket');
+  await createTopic(topic, 2);
+  await produce(topic, n, encodeOrder, { partitions: 2 });
+  await createOrdersTable(table);
+  const url = `postgres://root@no-such-host.invalid:1/test?host=${encodeURIComponent(socketDir)}&port=5432&sslmode=require`;
+  const config = writeConfig(ordersConfig({ topic, table, group }).replace(/url: .*/, `url: "${url}"`));
+  const overSocket = () => sql<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'kafka-pg-engine' AND client_addr IS NULL AND client_port = -1`);
+  let sessions = 0;
+  const run = await runCli(['start', config], {
+    during: (child) => {
+      void (async () => {
+        await until(`${n} rows`, async () => Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0].n) >= n);
+        sessions = await until('the engine\'s sessions over the socket', async () => Number((await overSocket())[0].n) || null);
+        child.kill('SIGTERM');
+      })().catch(() => child.kill('SIGKILL'));
+    },
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(sessions >= 1, 'the engine\'s sessions came over the Unix-domain socket');
+  const [counts] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
+  assert.deepEqual(counts, { rows: String(n), ids: String(n) });
+  assert.deepEqual(await storedPositions('kafka_pg_engine.offsets', group, topic, 2), await endOffsets(topic, 2));
   await sql(`DROP TABLE ${table}`);
   await deleteTopic(topic);
 });

@@ -54,8 +54,12 @@ test('exactly-once: SIGKILL three times in the middle, then a restart: every rec
   await deleteTopic(topic);
 });
 
+// On the node-rdkafka fallback the insert case covers the source's part (its rebalance, then the fence);
+// the upsert case differs only in the sink (the merge's fence), which the native pass covers.
+const sinkOnly = (mode: string) => (mode === 'upsert' && process.env.ENGINE_SOURCE === 'node-rdkafka' ? { skip: 'the sink side: covered on the native source' } : {});
+
 for (const mode of ['insert', 'upsert'] as const) {
-  test(`exactly-once (${mode}): a process frozen (SIGSTOP) until its partitions move writes nothing for them when it wakes up, and stops promptly`, async () => {
+  test(`exactly-once (${mode}): a process frozen (SIGSTOP) until its partitions move writes nothing for them when it wakes up, and stops promptly`, sinkOnly(mode), async () => {
     const N = 150_000;
     const { topic, table, config } = await setup(`eo_fence_${mode}`, N, '', mode === 'upsert' ? '    mode: upsert\n    key: [id]' : '');
     if (mode === 'upsert') await sql(`ALTER TABLE ${table} ADD PRIMARY KEY (id)`);

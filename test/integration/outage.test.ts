@@ -46,7 +46,7 @@ test(`PostgreSQL stopped for ${OUTAGE_MS / 1000} s mid-run: the engine waits (me
   assert.match(run.stderr, /retrying/, 'the engine said it was waiting for PostgreSQL');
 
   const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
-  assert.equal(Number(r.ids), N, 'every record landed');
+  assert.equal(Number(r.ids), N, `every record landed\n${run.stderr}`);
   // At-least-once: a COPY the server committed just as it went down may be written again, never more.
   assert.ok(Number(r.rows) - N <= 2000, `${Number(r.rows) - N} duplicates`);
   const summary = summaryOf(run) as ReturnType<typeof summaryOf> & { deadLettered: number };
@@ -112,7 +112,7 @@ test('the Kafka broker stopped and started mid-run: the engine waits for it and 
   await bounce.done();
   assert.equal(run.code, 0, run.stderr);
   const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
-  assert.equal(Number(r.ids), N, 'every record landed');
+  assert.equal(Number(r.ids), N, `every record landed\n${run.stderr}`);
   const ends = await endOffsets(topic, PARTITIONS);
   const committed = await committedOffsets(group, topic, PARTITIONS);
   if (committed.some((c, i) => c !== ends[i])) {

@@ -6,7 +6,10 @@ import { test } from 'node:test';
 import { createTopic, produce } from '../../bench/lib/kafka-tools';
 import { encodeOrder, encodeOrderProto, order, ORDER_PROTO_PATH, ORDER_SCHEMA_PATH, orderType } from '../../bench/lib/orders';
 import { startEngine } from '../helpers/engine-process';
-import { BROKERS, DATABASE_URL, runCli, sql, unique } from '../helpers/env';
+import type { PipelineConfig } from '../../src/config/types';
+import { createIfMissing, tableExists } from '../../src/sink/create-table';
+import { DDL_LOCK } from '../../src/sink/ddl-lock';
+import { BROKERS, DATABASE_URL, runCli, sql, unique, until, withPg } from '../helpers/env';
 import { runPipeline } from '../helpers/pipeline';
 import { frame, TestRegistry } from '../helpers/registry';
 
@@ -215,4 +218,29 @@ test('table: kpe_tpl.${topic}: 12 topics matched by a pattern land in 12 created
   assert.equal(exit.code, 0, engine.log());
   assert.deepEqual(await sql(`SELECT id::int AS id, src FROM ${tableOf(late)} ORDER BY id`), Array.from({ length: 5 }, (_, j) => ({ id: 99_000 + j, src: late })));
   for (const [i, t] of topics.entries()) assert.equal(Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${tableOf(t)}`))[0].n), 10 + i, `${t} after the restart`);
+});
+
+/**
+ * [Tables] The race behind "exactly one engine created the table" failing now and then: engine B looks,
+ * finds no table and waits for the DDL lock while engine A creates the table and commits. B must then
+ * find A's table, not run its own CREATE … IF NOT EXISTS (a no-op) and say it created it.
+ */
+test('create: an engine that waited for the DDL lock while another created the table finds it (not created twice)', async () => {
+  const table = `kpe_created.${unique('raced')}`;
+  const p = { tableSql: table } as PipelineConfig;
+  const statements = ['CREATE SCHEMA IF NOT EXISTS kpe_created', `CREATE TABLE IF NOT EXISTS ${table} (id int)`];
+  await withPg(async (a) => {
+    await withPg(async (b) => {
+      const [{ pid: bPid }] = (await b.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+      assert.equal(await tableExists(b, table), false);
+      await a.query('BEGIN');
+      await a.query('SELECT pg_advisory_xact_lock($1, $2)', [...DDL_LOCK]);
+      const bCreates = createIfMissing(b, p, statements);
+      await until('engine B waiting for the DDL lock', async () => (await sql(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 AND NOT granted`, [bPid])).length > 0, 10_000);
+      for (const s of statements) await a.query(s);
+      await a.query('COMMIT');
+      assert.equal(await bCreates, false, 'B found the table A created');
+    });
+  });
+  assert.equal((await sql(`SELECT to_regclass('${table}') IS NOT NULL AS found`))[0].found, true);
 });

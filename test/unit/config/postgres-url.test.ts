@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../../src/config/load';
-import { DEFAULT_CONNECT_TIMEOUT_MS, parsePgHosts, type PgHostList } from '../../../src/config/postgres-url';
+import { Client } from 'pg';
+import { DEFAULT_CONNECT_TIMEOUT_MS, hostName, parsePgHosts, type PgHostList } from '../../../src/config/postgres-url';
 import { EngineError } from '../../../src/errors';
 
 function hosts(url: string): PgHostList {
@@ -33,8 +34,23 @@ test('malformed URLs say what is wrong', () => {
   assert.match(parsePgHosts('postgres://db:99999/x') as string, /99999 is not a port number/);
   assert.match(parsePgHosts('postgres://a,b:x/x') as string, /"b:x" is not host\[:port\]/);
   assert.match(parsePgHosts('postgres:///x') as string, /names no host/);
+  assert.match(parsePgHosts('postgres://u@%40pg/x') as string, /host @pg: Linux abstract-namespace sockets are not supported/);
   assert.match(parsePgHosts('postgres://db/x?target_session_attrs=whatever') as string, /target_session_attrs=whatever is not one of any, read-write, primary/);
   assert.match(parsePgHosts('postgres://db/x?connect_timeout=soon') as string, /connect_timeout=soon/);
+});
+
+test('Unix-domain sockets as libpq writes them: a %2F-encoded host, or a host parameter (which replaces the URL\'s hosts); node-postgres reads the URL built for each', () => {
+  const encoded = hosts('postgres://u:pw@%2Fvar%2Frun%2Fpostgresql/x?application_name=a');
+  assert.deepEqual(encoded.hosts, [{ host: '/var/run/postgresql', port: 5432 }]);
+  assert.equal(hostName(encoded.hosts[0]), '/var/run/postgresql/.s.PGSQL.5432', 'named by its socket file, as libpq does');
+  const read = new Client({ connectionString: encoded.urls[0] });
+  assert.deepEqual([read.host, read.port, read.database, read.user], ['/var/run/postgresql', 5432, 'x', 'u']);
+  const param = hosts('postgresql://u@ignored:1/x?host=/tmp/pg,127.0.0.1&port=6543&target_session_attrs=read-write');
+  assert.deepEqual(param.hosts, [{ host: '/tmp/pg', port: 6543 }, { host: '127.0.0.1', port: 6543 }]);
+  assert.equal(hostName(param.hosts[1]), '127.0.0.1:6543');
+  assert.deepEqual(param.urls.map((u) => new Client({ connectionString: u })).map((c) => [c.host, c.port]), [['/tmp/pg', 6543], ['127.0.0.1', 6543]]);
+  assert.ok(param.urls.every((u) => !/host=|port=/.test(u)), 'the parameters libpq read are not passed on');
+  assert.deepEqual(hosts('postgresql:///x?host=%2Fvar%2Frun%2Fpostgresql').hosts, [{ host: '/var/run/postgresql', port: 5432 }]);
 });
 
 const config = (url: string) => `

@@ -197,3 +197,32 @@ test('[Tables] table templates: ${topic} is kept (not an environment variable), 
   assert.deepEqual(parseConfig(GOOD.replace('    batch:', '    create: { partitionBy: { column: created_at } }\n    batch:'), dir, {}).pipelines[0].create, { partitionBy: { column: 'created_at', interval: 'month' } });
   assert.match(problems(GOOD.replace('format: avro', 'format: json').replace('    schema: order.avsc\n', '    create: true\n')), /pipelines\[0\]\.create: format json needs a JSON Schema file \(schema:\)/);
 });
+
+test('[Tables] evolve: a registry pipeline without schema:; with create: its table comes from the first writer schema', () => {
+  const registry = GOOD.replace('    schema: order.avsc\n', '    registry: { url: http://127.0.0.1:8081 }\n    create: true\n    evolve: true\n');
+  const p = parseConfig(registry, dir, {}).pipelines[0];
+  assert.equal(p.evolve, true);
+  assert.deepEqual(p.create, { partitionBy: null });
+  assert.equal(parseConfig(GOOD, dir, {}).pipelines[0].evolve, false);
+  assert.match(problems(GOOD.replace('    batch:', '    evolve: true\n    batch:')), /pipelines\[0\]\.evolve: needs registry:/);
+  assert.match(problems(GOOD.replace('    schema: order.avsc\n', '    schema: order.avsc\n    registry: { url: http://r:8081 }\n    evolve: true\n')), /pipelines\[0\]\.evolve: with schema: the columns follow that reader schema/);
+  assert.match(problems(registry.replace('format: avro', 'format: protobuf')), /pipelines\[0\]\.evolve: a Protobuf pipeline names the message its table follows \(messageType:/);
+  assert.equal(parseConfig(registry.replace('format: avro', 'format: protobuf\n    messageType: shop.Order'), dir, {}).pipelines[0].evolve, true);
+  // create: without a schema file and without evolve has nothing to make the columns from.
+  assert.match(problems(registry.replace('    evolve: true\n', '')), /pipelines\[0\]\.create: needs the pipeline's schema file/);
+});
+
+test('[Tables] routes: the routed pipeline reads, one route pipeline per distinct table writes (after the configured ones); bad routes are named', () => {
+  const routed = GOOD.replace('    table: public.orders\n', '    routes:\n      by: $header.type\n      tables: { a: t.a, b: t.b, c: t.a }\n      default: t.other\n');
+  const c = parseConfig(routed, dir, {});
+  assert.deepEqual(c.pipelines.map((p) => [p.name, p.table, p.routeOf, p.topics]), [
+    ['orders', '', null, ['orders']], ['orders/t.a', 't.a', 0, null], ['orders/t.b', 't.b', 0, null], ['orders/t.other', 't.other', 0, null],
+  ]);
+  assert.deepEqual(c.pipelines[0].routes, { by: '$header.type', tables: { a: 't.a', b: 't.b', c: 't.a' }, default: 't.other', targets: { a: 1, b: 2, c: 1 }, fallback: 3 });
+  assert.equal(c.pipelines[1].tableSql, '"t"."a"');
+  assert.match(problems(GOOD.replace('    table: public.orders\n', '')), /pipelines\[0\]\.table: required \(or routes:\)/);
+  assert.match(problems(routed.replace('    routes:', '    table: x\n    routes:')), /pipelines\[0\]\.table: give table or routes/);
+  assert.match(problems(routed.replace('by: $header.type', 'by: $offset')), /pipelines\[0\]\.routes\.by: "\$offset" is not \$header\.NAME, \$key or a field path/);
+  assert.match(problems(routed.replace('b: t.b', 'b: "a.b.c"')), /pipelines\[0\]\.routes\.tables\.b: "a\.b\.c" is not a table name/);
+  assert.match(problems(routed.replace('tables: { a: t.a, b: t.b, c: t.a }', 'tables: {}')), /pipelines\[0\]\.routes\.tables: at least one value → table/);
+});
