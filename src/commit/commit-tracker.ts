@@ -26,6 +26,12 @@ export class PartitionTrack {
   revoked = false;
   /** Being revoked: its work in flight finishes, new messages of it are dropped, then it is revoked. */
   draining = false;
+  /**
+   * librdkafka was told where this assignment starts (between two polls): messages of the partition polled
+   * before then were fetched under an earlier assignment (a consume in flight across the rebalance, or
+   * the poller's unwritten rest) and are dropped, as the partition is fetched again from its start.
+   */
+  fetching = false;
   /** Next offset to consume after everything durable; -1 until known. */
   watermark: number;
   /** Last offset handed to Kafka's commit (or read from it); -1 when none. */

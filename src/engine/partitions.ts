@@ -88,23 +88,50 @@ export class Partitions {
     if (claim === null) {
       const starts = this.host.startAtEnd ? this.startsOfNewPartitions(tracks) : Promise.resolve(null);
       starts
-        .then((s) => {
-          assign(s);
+        .then(async (s) => {
+          await this.startFetching(tracks, s, assign);
           return this.loadStartPositions(tracks);
-        }, (err) => {
-          assign(null);
+        }, async (err) => {
+          await this.startFetching(tracks, null, assign);
           throw err;
         })
         .catch((err) => (this.host.stopping() ? log.warn(messageOf(err)) : this.host.fail(err)));
       return;
     }
-    this.claimPositions(tracks, claim).then(assign, (err) => {
-      // Nothing of these partitions may be written without a claim: their records are passed over.
-      for (const t of tracks) t.fenced = true;
-      assign(null);
-      if (this.host.stopping()) log.warn(messageOf(err));
-      else this.host.fail(err);
-    });
+    this.claimPositions(tracks, claim).then(
+      (starts) => this.startFetching(tracks, starts, assign),
+      async (err) => {
+        // Nothing of these partitions may be written without a claim: their records are passed over.
+        for (const t of tracks) t.fenced = true;
+        await this.startFetching(tracks, null, assign);
+        if (this.host.stopping()) log.warn(messageOf(err));
+        else this.host.fail(err);
+      },
+    );
+  }
+
+  /**
+   * Hands librdkafka the new assignment between two polls, and only then lets the partitions' messages
+   * through (PartitionTrack.fetching). A consume in flight when the group rebalanced, or the rest of a
+   * batch the poller could not write yet (ring full), may hold messages of these partitions fetched under
+   * their previous assignment here; written into the new track, they would be written again when the
+   * partition is fetched from its new start (CI, node-rdkafka source: a scale-out wrote 30 records twice).
+   * At the barrier no consume is in flight; what the poller holds of them is dropped, and every later
+   * consume starts after the assign, which purges librdkafka's fetched messages of earlier assignments.
+   */
+  private startFetching(tracks: PartitionTrack[], starts: TopicPartitionOffset[] | null, assign: (starts: TopicPartitionOffset[] | null) => void): Promise<void> {
+    let done = false;
+    const poller = this.host.poller();
+    const go = () => {
+      if (done) return;
+      done = true;
+      poller?.dropPending(tracks);
+      for (const t of tracks) t.fetching = true;
+      assign(starts);
+    };
+    if (!poller) return Promise.resolve(go());
+    // A stopped loop resolves without running it: then no poll can interleave.
+    return poller.betweenPolls(go).then(go);
   }
 
   /** Exactly-once: where each new partition starts, from the offsets table (see commit/offsets-table.ts). */
@@ -188,6 +215,7 @@ export class Partitions {
         track.ownerEpoch = c.epoch;
         track.start(c.resume);
         track.skip = c.skip;
+        track.fetching = true;
         const target = this.targets.get(old);
         if (target !== undefined) {
           this.targets.delete(old);

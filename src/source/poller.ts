@@ -226,8 +226,8 @@ export class MessagePoller extends ChunkPoller {
       if (m.partition !== this.lastPartition || m.topic !== this.lastTopic || track === undefined || track.revoked) {
         track = this.lookup(m);
       }
-      // A message fetched under an earlier assignment of the partition, below where this one starts.
-      if (track === undefined || track.draining || m.offset < track.floor) {
+      // A message fetched under an earlier assignment of the partition (see PartitionTrack.fetching), or below where this one starts.
+      if (track === undefined || !track.fetching || track.draining || m.offset < track.floor) {
         this.index++;
         continue;
       }

@@ -27,7 +27,7 @@ function setup() {
   const poller = {
     invalidate: () => undefined,
     dropPending: () => undefined,
-    betweenPolls: (fn: () => Promise<void>) => new Promise<void>((resolve) => barriers.push(() => fn().then(resolve))),
+    betweenPolls: (fn: () => Promise<void> | void) => new Promise<void>((resolve) => barriers.push(() => Promise.resolve().then(fn).then(resolve))),
   } as unknown as ChunkPoller;
   const host: PartitionsHost = {
     source: () => source,
@@ -61,7 +61,11 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 test('--until-caught-up is not caught up while positions are re-read from PostgreSQL: the fenced track finished with nothing written', async () => {
   const s = setup();
-  await new Promise<void>((resolve) => s.partitions.assigned([{ topic: TOPIC, partition: 0 }], () => resolve()));
+  const assigned = new Promise<void>((resolve) => s.partitions.assigned([{ topic: TOPIC, partition: 0 }], () => resolve()));
+  // librdkafka is assigned between two polls.
+  while (s.barriers.length === 0) await settle();
+  await s.barriers.shift()!();
+  await assigned;
   const first = s.tracker.get(TOPIC, 0)!;
   assert.equal(first.ownerEpoch, 1);
 
