@@ -11,17 +11,19 @@ import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, REPO, runEngine, 
 /**
  * [Transcode] End-to-end latency at fixed rates: a running engine, and a producer sending reference Avro
  * orders at 25 %, 50 % and 75 % of the rate the engine drains a backlog at, `--seconds` each, for the
- * default batch settings and a low-latency one. Per run: p50/p95/p99 of the time from a record's Kafka
+ * default batch settings, the defaults without batch.whenIdle (`held`) and a low-latency one. Per run: p50/p95/p99 of the time from a record's Kafka
  * timestamp (set by the producer when it sends) to its row being written (a `clock_timestamp()` default
  * evaluated in the COPY), the first 5 s (a quarter of a shorter run) left out as warm-up; the engine's own histogram to the commit
  * (kpe_end_to_end_latency_seconds, first record of each chunk); and where the time goes: a chunk's decode,
  * a batch's transaction (COPY, offsets, commit), rows per batch.
- *   node dist/bench/latency.js [--seconds 60] [--partitions 4] [--max <records/s>] [--rates 25,50,75] [--settings default,low]
+ *   node dist/bench/latency.js [--seconds 60] [--partitions 4] [--max <records/s>] [--rates 25,50,75] [--settings default,held,low]
  */
 
+/** `held`: the defaults without whenIdle (every batch waits for maxRows or maxWaitMs, as before it). */
 const SETTINGS = {
-  default: { maxRows: 20000, maxBytes: '8MiB', maxWaitMs: 100 },
-  low: { maxRows: 2000, maxBytes: '1MiB', maxWaitMs: 5 },
+  default: { maxRows: 20000, maxBytes: '8MiB', maxWaitMs: 100, whenIdle: true },
+  held: { maxRows: 20000, maxBytes: '8MiB', maxWaitMs: 100, whenIdle: false },
+  low: { maxRows: 2000, maxBytes: '1MiB', maxWaitMs: 5, whenIdle: true },
 } as const;
 type Setting = keyof typeof SETTINGS;
 
@@ -140,7 +142,7 @@ metrics: { port: ${port}, host: 127.0.0.1 }
 pipelines:
   - { name: orders, topics: [${name}], format: avro, schema: "${ORDER_SCHEMA_PATH}", table: ${name},
       columns: { user_id: user.id, country: user.country, kafka_ts: $timestamp },
-      batch: { maxRows: ${b.maxRows}, maxBytes: ${b.maxBytes}, maxWaitMs: ${b.maxWaitMs} } }
+      batch: { maxRows: ${b.maxRows}, maxBytes: ${b.maxBytes}, maxWaitMs: ${b.maxWaitMs}, whenIdle: ${b.whenIdle} } }
 `);
   const engine: ChildProcess = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), 'start', config], { env: { ...process.env, ENGINE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
@@ -194,7 +196,7 @@ pipelines:
     await deleteTopic(topic);
   }
   const percents = list('rates', '25,50,75').map(Number);
-  const settings = list('settings', 'default,low') as Setting[];
+  const settings = list('settings', 'default,held,low') as Setting[];
   console.log(`bench latency ${runId}: the engine drains a backlog at ${max} records/s; ${seconds} s at ${percents.join(', ')} % of that, settings ${settings.join(', ')} (alternating)`);
   console.log('setting  rate %  records/s (achieved)   p50 ms  p95 ms  p99 ms  max ms | to commit p50/p99 ms | decode ms/chunk  transaction ms/batch  rows/batch');
   const results: RunResult[] = [];

@@ -26,7 +26,8 @@ const HELP = `usage: npm run bench -- throughput [options]
   --records N          records to pre-produce (default 500000; --quick: 20000)
   --partitions N       topic partitions (default 8)
   --format F           avro | protobuf | json (default avro)
-  --engine LIST        engine configurations as WORKERSxCONNECTIONS, comma-separated (default 1x1,2x2)
+  --engine LIST        engine configurations as WORKERSxCONNECTIONS, comma-separated (default 1x1,2x2);
+                       2x2held: the same with batch.whenIdle false (batches wait for maxRows/maxWaitMs)
   --sources LIST       the engine's Kafka source: native,node-rdkafka (default both, side by side)
   --workers N          shorthand for --engine NxC with --connections C
   --connections N      PostgreSQL connections of KafkaJS and the ceiling, Kafka Connect tasks (default 2)
@@ -40,6 +41,8 @@ const HELP = `usage: npm run bench -- throughput [options]
 interface EngineSetup {
   workers: number;
   connections: number;
+  /** batch.whenIdle false: every batch waits for maxRows or maxWaitMs. */
+  held: boolean;
 }
 
 interface Options {
@@ -75,9 +78,9 @@ function parse(argv: string[]): Options {
   const connections = int('connections', 2);
   const spec = get('engine') ?? (get('workers') !== undefined ? `${int('workers', 2)}x${connections}` : '1x1,2x2');
   const engines = spec.split(',').map((e) => {
-    const m = /^(\d+)x(\d+)$/.exec(e);
-    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new Error(`--engine ${e}: expected WORKERSxCONNECTIONS, e.g. 2x2`);
-    return { workers: Number(m[1]), connections: Number(m[2]) };
+    const m = /^(\d+)x(\d+)(held)?$/.exec(e);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new Error(`--engine ${e}: expected WORKERSxCONNECTIONS, e.g. 2x2 (2x2held: batch.whenIdle false)`);
+    return { workers: Number(m[1]), connections: Number(m[2]), held: m[3] !== undefined };
   });
   const sources = (get('sources') ?? SOURCES.join(',')).split(',') as Source[];
   for (const src of sources) if (!SOURCES.includes(src)) throw new Error(`unknown source ${src} (choose from ${SOURCES.join(', ')})`);
@@ -114,7 +117,7 @@ async function check(table: string, n: number): Promise<{ rows: number; distinct
 }
 
 function setupOf(e: EngineSetup): string {
-  return `${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.connections} conn`;
+  return `${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.connections} conn${e.held ? ', batches held' : ''}`;
 }
 
 function engineConfig(delivery: Delivery, e: EngineSetup, kind: BenchFormat | 'connect-json', topic: string, table: string, group: string, upsert = false): string {
@@ -128,7 +131,7 @@ postgres: { url: "${DATABASE_URL}", connections: ${e.connections} }
 engine: { workers: ${e.workers}, ringBytes: 64MiB, delivery: ${delivery} }
 pipelines:
   - { name: bench, topics: [${topic}], format: ${kind === 'connect-json' ? 'json' : kind}, ${schema}table: ${table},
-      columns: { ${columns} }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100 }${upsert ? ', mode: upsert, key: [id]' : ''} }
+      columns: { ${columns} }, batch: { maxRows: 20000, maxBytes: 8MiB, maxWaitMs: 100, whenIdle: ${!e.held} }${upsert ? ', mode: upsert, key: [id]' : ''} }
 `,
   );
   return file;
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2).filter((a) => a !== 'throughput'));
   const runId = `tp${Date.now().toString(36)}`;
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`bench throughput ${runId}: ${o.records} ${o.format} records, ${o.partitions} partitions, engine sources ${o.sources.join(', ')}, engine ${o.engines.map((e) => `${e.workers}x${e.connections}`).join(', ')}, peers ${o.connections} connections${o.quick ? ' (quick: correctness only)' : ''}`);
+  log(`bench throughput ${runId}: ${o.records} ${o.format} records, ${o.partitions} partitions, engine sources ${o.sources.join(', ')}, engine ${o.engines.map((e) => `${e.workers}x${e.connections}${e.held ? 'held' : ''}`).join(', ')}, peers ${o.connections} connections${o.quick ? ' (quick: correctness only)' : ''}`);
   execFileSync('bash', [path.join(REPO, 'scripts/kafka.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync('bash', [path.join(REPO, 'scripts/pg.sh'), 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
 

@@ -81,6 +81,6 @@ export function orderPipeline(format: 'avro' | 'protobuf' | 'json'): PipelineCon
   return {
     name: format, topics: ['orders'], topicPattern: null, format, schemaPath, schemaText: schemaPath ? readFileSync(schemaPath, 'utf8') : null,
     messageType: format === 'protobuf' ? 'shop.Order' : null, registry: null, table: 'orders', tableSql: '"orders"', columns: ORDER_COLUMNS,
-    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100 }, onRecordError: 'fail', deadLetter: null, merge: null, create: null, evolve: false, routes: null, routeOf: null, tableTemplate: null, watchOnly: false,
+    batch: { maxRows: 20000, maxBytes: 8 << 20, maxWaitMs: 100, whenIdle: true }, onRecordError: 'fail', deadLetter: null, merge: null, create: null, evolve: false, routes: null, routeOf: null, tableTemplate: null, watchOnly: false,
   };
 }

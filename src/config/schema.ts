@@ -192,6 +192,9 @@ const Pipeline = Type.Object(
           maxRows: Type.Optional(int(1, 10_000_000, { default: 20000 })),
           maxBytes: Type.Optional(size({ default: '8MiB' })),
           maxWaitMs: Type.Optional(duration({ default: 100 })),
+          whenIdle: Type.Optional(
+            Type.Boolean({ default: true, description: 'send the open batch as soon as a PostgreSQL connection is free, before maxRows/maxWaitMs (docs/configuration.md)', expected: 'true or false' }),
+          ),
         },
         { ...strict, default: {} },
       ),

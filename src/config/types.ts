@@ -31,6 +31,8 @@ export interface BatchConfig {
   maxRows: number;
   maxBytes: number;
   maxWaitMs: number;
+  /** Flush as soon as a connection is free (batcher.ts); maxRows/maxBytes/maxWaitMs bound it when none is. */
+  whenIdle: boolean;
 }
 
 /** How rows reach the table: appended (insert), or merged by key (upsert; cdc: Debezium change events). */

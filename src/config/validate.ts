@@ -179,6 +179,7 @@ function pipeline(p: PipelineDocument, at: string, baseDir: string, problems: st
     maxRows: int(p.batch!.maxRows),
     maxBytes: bytes(p.batch!.maxBytes, `${at}.batch.maxBytes`, 1024, 2 ** 31 - 1, problems) ?? 8 << 20,
     maxWaitMs: millis(p.batch!.maxWaitMs),
+    whenIdle: p.batch!.whenIdle !== false,
   };
   let deadLetter: PipelineConfig['deadLetter'] = null;
   if (p.deadLetter !== undefined) {

@@ -164,6 +164,7 @@ export class Engine {
     this.batcher = new Batcher(
       config.pipelines.map((p) => p.batch),
       (batch) => this.write(batch),
+      config.postgres.connections,
     );
   }
 
@@ -411,9 +412,11 @@ export class Engine {
         this.rows += rows;
         this.ops.batchWritten(batch, name, rows, Number(process.hrtime.bigint() - started) / 1e9, this.writer.copies);
         for (const part of batch.parts) this.partDone(part.chunk);
+        this.batcher.written(batch.pipeline);
       },
       (err) => {
         for (const part of batch.parts) this.settle(part.chunk, err);
+        this.batcher.written(batch.pipeline);
       },
     );
   }

@@ -51,7 +51,7 @@ test('the example config of docs/configuration.md parses, with defaults and env 
   const c = parseConfig(GOOD, dir, { BROKERS: 'kafka:9092' });
   assert.equal(c.kafka.brokers, 'kafka:9092');
   assert.equal(c.engine.ringBytes, 64 * 2 ** 20);
-  assert.deepEqual(c.pipelines[0].batch, { maxRows: 20000, maxBytes: 8 * 2 ** 20, maxWaitMs: 100 });
+  assert.deepEqual(c.pipelines[0].batch, { maxRows: 20000, maxBytes: 8 * 2 ** 20, maxWaitMs: 100, whenIdle: true });
   assert.equal(c.pipelines[0].schemaPath, path.join(dir, 'order.avsc'));
   assert.equal(c.pipelines[0].schemaText, null, 'schema files are read by schema/load.ts, not here');
   assert.equal(c.engine.source, 'auto');
