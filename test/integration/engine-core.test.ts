@@ -86,3 +86,24 @@ test('postgres.url naming a Unix-domain socket: the engine writes over the socke
   await sql(`DROP TABLE ${table}`);
   await deleteTopic(topic);
 });
+
+// batch.whenIdle (the default): a pipeline's chunk is written as soon as none of its batches is being
+// written. With maxWaitMs 10 minutes and maxRows out of reach, only that gets the rows written: held
+// batches (whenIdle: false) would keep them for the ten minutes, past this test's timeout.
+test('batch.whenIdle: with maxWaitMs 10 minutes and maxRows out of reach, the rows are written at once, exactly once', { skip: process.env.ENGINE_SOURCE === 'node-rdkafka' ? 'the batcher: covered on the native source' : undefined }, async () => {
+  const n = 20_000;
+  const topic = unique('idle');
+  const table = unique('idle');
+  const group = unique('idle');
+  await createTopic(topic, 2);
+  await produce(topic, n, encodeOrder, { partitions: 2 });
+  await createOrdersTable(table);
+  const config = writeConfig(ordersConfig({ topic, table, group, extra: '    batch: { maxRows: 10000000, maxBytes: 1GiB, maxWaitMs: 10m }' }));
+  const run = await runCli(['start', config, '--until-caught-up'], { timeoutMs: 120_000 });
+  assert.equal(run.code, 0, run.stderr);
+  const [r] = await sql<{ rows: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM ${table}`);
+  assert.deepEqual(r, { rows: String(n), ids: String(n) });
+  assert.deepEqual(await storedPositions('kafka_pg_engine.offsets', group, topic, 2), await endOffsets(topic, 2));
+  await sql(`DROP TABLE ${table}`);
+  await deleteTopic(topic);
+});
