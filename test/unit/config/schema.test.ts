@@ -53,7 +53,7 @@ test('shape errors name the place as the YAML reads and say what it takes', () =
   assert.deepEqual(problems.sort(), [
     'engine.watchdog.exitAfter: must be a duration (like 100ms or 2s) (got "soon")',
     'kafka.config.fetch.min.bytes: must be a string, number or boolean (got [1])',
-    'pipelines[0].batch.extra: unknown key (expected one of maxRows, maxBytes, maxWaitMs)',
+    'pipelines[0].batch.extra: unknown key (expected one of maxRows, maxBytes, maxWaitMs, whenIdle)',
     'pipelines[0].batch.maxRows: must be an integer from 1 to 10000000 (got "12x")',
     'pipelines[1]: must be a mapping (got "not a pipeline")',
     'postgres.ssl.mode: must be one of disable, allow, prefer, require, verify-ca, verify-full (got "sometimes")',
