@@ -35,6 +35,7 @@ function measure(format: 'avro' | 'protobuf' | 'json', transcode: boolean, recor
   const warmupEnd = performance.now() + 1000;
   while (performance.now() < warmupEnd) for (const c of chunks.slice(0, 20)) decoder.decode({ start: c.start, end: c.end, frames: c.frames });
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const end = start + seconds * 1000;
   while (performance.now() < end) {
     for (const c of chunks) {
@@ -47,8 +48,11 @@ function measure(format: 'avro' | 'protobuf' | 'json', transcode: boolean, recor
     }
   }
   const elapsed = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   return {
     bench: 'decode', format, path: transcoded > 0 ? 'transcoder' : 'object', recordsPerSecond: Math.round(done / elapsed), microsPerRecord: Number(((elapsed * 1e6) / done).toFixed(2)),
+    // CPU time (user + system) per record: steadier than the wall-clock rate on a VM whose CPU is stolen at times.
+    cpuMicrosPerRecord: Number(((cpu.user + cpu.system) / done).toFixed(3)),
     valueBytes: Math.round(bytes / records), rowBytes: Math.round(rowBytes / done),
   };
 }
