@@ -5,6 +5,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Kafka from 'node-rdkafka';
 import { createTopic, DEFAULT_BROKERS, deleteTopic } from './lib/kafka-tools';
+import { machineCpu, machineShare } from './lib/machine-cpu';
 import { encodeOrder, ORDER_SCHEMA_PATH, ordersTableSql } from './lib/orders';
 import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, REPO, runEngine, scrapeMetrics } from './lib/scenario';
 
@@ -15,7 +16,9 @@ import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, REPO, runEngine, 
  * timestamp (set by the producer when it sends) to its row being written (a `clock_timestamp()` default
  * evaluated in the COPY), the first 5 s (a quarter of a shorter run) left out as warm-up; the engine's own histogram to the commit
  * (kpe_end_to_end_latency_seconds, first record of each chunk); and where the time goes: a chunk's decode,
- * a batch's transaction (COPY, offsets, commit), rows per batch.
+ * a batch's transaction (COPY, offsets, commit), rows per batch; how busy the machine's cores were while
+ * the producer ran (and how much the VM's host stole), how many seconds had a p99 of their own above
+ * 100 ms (a few spikes, or a steady tail), and the PostgreSQL checkpoints that ran meanwhile.
  *   node dist/bench/latency.js [--seconds 60] [--partitions 4] [--max <records/s>] [--rates 25,50,75] [--settings default,held,low]
  */
 
@@ -124,6 +127,19 @@ interface RunResult {
   decodeMsPerChunk: number;
   transactionMsPerBatch: number;
   rowsPerBatch: number;
+  /** The machine while the producer ran: every core's busy and stolen time, percent. */
+  busyPercent: number;
+  stealPercent: number;
+  /** Seconds (after the warm-up) whose own p99 was above 100 ms, of all seconds: a few spikes or a steady tail. */
+  slowSeconds: number;
+  measuredSeconds: number;
+  /** PostgreSQL checkpoints (timed + requested) that started during the run. */
+  checkpoints: number;
+}
+
+async function checkpointCount(): Promise<number> {
+  const [r] = await pgQuery<{ n: string }>('SELECT checkpoints_timed + checkpoints_req AS n FROM pg_stat_bgwriter');
+  return Number(r.n);
 }
 
 async function runAt(runId: string, setting: Setting, percent: number, rate: number, seconds: number, partitions: number): Promise<RunResult> {
@@ -147,7 +163,10 @@ pipelines:
   const engine: ChildProcess = spawn(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), 'start', config], { env: { ...process.env, ENGINE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await until('the engine to own its partitions', async () => ((await scrapeMetrics(port)).get('kpe_assigned_partitions') === partitions ? true : null), 60_000);
+    const checkpointsBefore = await checkpointCount();
+    const cpuBefore = machineCpu();
     const { total, achieved } = await produceAtRate(name, partitions, rate, seconds);
+    const share = machineShare(cpuBefore, machineCpu());
     await until(`${total} rows`, async () => {
       const [r] = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
       return Number(r.n) === total ? true : null;
@@ -158,6 +177,12 @@ pipelines:
       WITH t AS (SELECT extract(epoch FROM landed_at - kafka_ts) * 1000 AS ms FROM ${name}
                  WHERE kafka_ts >= (SELECT min(kafka_ts) FROM ${name}) + interval '${warmUp} seconds')
       SELECT count(*) AS n, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY ms) AS p, max(ms) AS max FROM t`);
+    const [perSecond] = await pgQuery<{ slow: string; all: string }>(`
+      WITH t AS (SELECT date_trunc('second', kafka_ts) AS s, extract(epoch FROM landed_at - kafka_ts) * 1000 AS ms FROM ${name}
+                 WHERE kafka_ts >= (SELECT min(kafka_ts) FROM ${name}) + interval '${warmUp} seconds'),
+           q AS (SELECT s, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99 FROM t GROUP BY s)
+      SELECT count(*) FILTER (WHERE p99 > 100) AS slow, count(*) AS all FROM q`);
+    const checkpoints = (await checkpointCount()) - checkpointsBefore;
     const ratio = (sum: string, count: string) => (m.get(sum) ?? 0) / Math.max(1, m.get(count) ?? 0);
     const ms = (v: number | null) => (v === null ? null : Math.round(v * 1000));
     return {
@@ -167,6 +192,7 @@ pipelines:
       decodeMsPerChunk: Number((ratio('kpe_decode_duration_seconds_sum', 'kpe_decode_duration_seconds_count') * 1000).toFixed(2)),
       transactionMsPerBatch: Number((ratio('kpe_copy_duration_seconds_sum{pipeline="orders"}', 'kpe_copy_duration_seconds_count{pipeline="orders"}') * 1000).toFixed(1)),
       rowsPerBatch: Math.round(ratio('kpe_batch_rows_sum{pipeline="orders"}', 'kpe_batch_rows_count{pipeline="orders"}')),
+      ...share, slowSeconds: Number(perSecond.slow), measuredSeconds: Number(perSecond.all), checkpoints,
     };
   } finally {
     engine.kill('SIGTERM');
@@ -198,14 +224,14 @@ pipelines:
   const percents = list('rates', '25,50,75').map(Number);
   const settings = list('settings', 'default,held,low') as Setting[];
   console.log(`bench latency ${runId}: the engine drains a backlog at ${max} records/s; ${seconds} s at ${percents.join(', ')} % of that, settings ${settings.join(', ')} (alternating)`);
-  console.log('setting  rate %  records/s (achieved)   p50 ms  p95 ms  p99 ms  max ms | to commit p50/p99 ms | decode ms/chunk  transaction ms/batch  rows/batch');
+  console.log('setting  rate %  records/s (achieved)   p50 ms  p95 ms  p99 ms  max ms | to commit p50/p99 ms | decode ms/chunk  transaction ms/batch  rows/batch | machine busy/steal % | seconds with p99 > 100 ms | checkpoints');
   const results: RunResult[] = [];
   for (const percent of percents) {
     const order = results.length % 2 === 0 ? settings : [...settings].reverse();
     for (const setting of order) {
       const r = await runAt(runId, setting, percent, Math.round((max * percent) / 100), seconds, partitions);
       results.push(r);
-      console.log(`${setting.padEnd(8)} ${String(percent).padStart(6)}  ${`${r.rate} (${r.achieved})`.padStart(19)}  ${String(r.p50Ms).padStart(7)} ${String(r.p95Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.maxMs).padStart(7)} | ${String(r.durableP50Ms).padStart(8)}/${String(r.durableP99Ms).padEnd(11)} | ${String(r.decodeMsPerChunk).padStart(15)}  ${String(r.transactionMsPerBatch).padStart(20)}  ${String(r.rowsPerBatch).padStart(10)}`);
+      console.log(`${setting.padEnd(8)} ${String(percent).padStart(6)}  ${`${r.rate} (${r.achieved})`.padStart(19)}  ${String(r.p50Ms).padStart(7)} ${String(r.p95Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.maxMs).padStart(7)} | ${String(r.durableP50Ms).padStart(8)}/${String(r.durableP99Ms).padEnd(11)} | ${String(r.decodeMsPerChunk).padStart(15)}  ${String(r.transactionMsPerBatch).padStart(20)}  ${String(r.rowsPerBatch).padStart(10)} | ${`${r.busyPercent}/${r.stealPercent}`.padStart(19)} | ${`${r.slowSeconds} of ${r.measuredSeconds}`.padStart(25)} | ${r.checkpoints}`);
       console.log(JSON.stringify({ bench: 'latency', runId, seconds, maxRecordsPerSecond: max, ...r, batch: SETTINGS[setting] }));
     }
   }

@@ -16,11 +16,14 @@ import { runConnect } from './contenders/connect';
  *   - Kafka Connect with the Debezium JDBC sink in upsert mode (insert.mode=upsert, primary.key.mode=record_value),
  * each into a fresh table; the upsert tables must end with exactly the last record of every key.
  *   npm run bench -- upsert [--records N] [--keys K] [--partitions P] [--runs R] [--contenders engine-insert,engine-upsert,connect-upsert]
+ *   (engine-upsert-held, not run by default: engine-upsert with batch.whenIdle false)
  * With --runs R (default 1) every contender drains the same topic R times, the order rotating each run
  * (this machine's noise moves from minute to minute); the ratios are printed per run, then their mean and
  * spread.
  */
-const ALL = ['engine-insert', 'engine-upsert', 'connect-upsert'] as const;
+const ALL = ['engine-insert', 'engine-upsert', 'connect-upsert', 'engine-upsert-held'] as const;
+/** What runs without --contenders; engine-upsert-held (batch.whenIdle: false) is there to compare batch settings. */
+const DEFAULT_CONTENDERS: readonly Contender[] = ['engine-insert', 'engine-upsert', 'connect-upsert'];
 type Contender = (typeof ALL)[number];
 
 interface Row {
@@ -62,7 +65,7 @@ async function freshTable(name: string, key: boolean): Promise<string> {
   return name;
 }
 
-function engineConfig(topic: string, table: string, upsert: boolean): string {
+function engineConfig(topic: string, table: string, upsert: boolean, held: boolean): string {
   const columns = ['id', 'user_id', 'country', 'sku', 'amount', 'created_at', 'tags', 'attrs'].map((c) => `${c}: payload.${c}`).join(', ');
   const file = path.join(os.tmpdir(), `bench-${table}.yaml`);
   writeFileSync(
@@ -71,7 +74,7 @@ function engineConfig(topic: string, table: string, upsert: boolean): string {
 postgres: { url: "${DATABASE_URL}", connections: 2 }
 engine: { workers: 2 }
 pipelines:
-  - { name: bench, topics: [${topic}], format: json, table: ${table}, columns: { ${columns} }${upsert ? ', mode: upsert, key: [id]' : ''} }
+  - { name: bench, topics: [${topic}], format: json, table: ${table}, columns: { ${columns} }${upsert ? ', mode: upsert, key: [id]' : ''}${held ? ', batch: { whenIdle: false }' : ''} }
 `,
   );
   return file;
@@ -84,7 +87,7 @@ async function main(): Promise<void> {
   const partitions = flag('partitions', 8);
   const runs = flag('runs', 1);
   const i = argv.indexOf('--contenders');
-  const contenders = (i >= 0 ? argv[i + 1] : ALL.join(',')).split(',') as Contender[];
+  const contenders = (i >= 0 ? argv[i + 1] : DEFAULT_CONTENDERS.join(',')).split(',') as Contender[];
   for (const c of contenders) if (!ALL.includes(c)) throw new Error(`unknown contender ${c} (choose from ${ALL.join(', ')})`);
   const runId = `up${Date.now().toString(36)}`;
   const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
   const order = Array.from({ length: runs }, (_, r) => contenders.map((_, k) => contenders[(k + r) % contenders.length]));
   for (const [r, contender] of order.flatMap((cs, r) => cs.map((c) => [r, c] as const))) {
     const upsert = contender !== 'engine-insert';
-    const table = await freshTable(`${runId}_${contender.replace('-', '_')}_${r + 1}`, upsert);
+    const table = await freshTable(`${runId}_${contender.replaceAll('-', '_')}_${r + 1}`, upsert);
     tables.push(table);
     let drainSeconds: number;
     let run: { cpuSeconds: number; peakRssBytes: number };
@@ -113,7 +116,7 @@ async function main(): Promise<void> {
       drainSeconds = c.drainSeconds;
       run = c;
     } else {
-      const t = await runTimed('node', [path.join(REPO, 'dist/src/cli/main.js'), 'start', engineConfig(topic, table, upsert), '--until-caught-up'], { env: { ENGINE_LOG_LEVEL: 'warn' } });
+      const t = await runTimed('node', [path.join(REPO, 'dist/src/cli/main.js'), 'start', engineConfig(topic, table, upsert, contender === 'engine-upsert-held'), '--until-caught-up'], { env: { ENGINE_LOG_LEVEL: 'warn' } });
       if (t.code !== 0) throw new Error(`engine (${contender}) failed: ${t.stderr}`);
       drainSeconds = (JSON.parse(t.stdout.split('\n').find((l) => l.startsWith('{"event":"summary"'))!) as { drainSeconds: number }).drainSeconds;
       run = t;
@@ -130,6 +133,7 @@ async function main(): Promise<void> {
   const perRun = Array.from({ length: runs }, (_, r) => ({ vsInsert: ratio(rate('engine-upsert', r + 1), rate('engine-insert', r + 1)), vsConnect: ratio(rate('engine-upsert', r + 1), rate('connect-upsert', r + 1)) }));
   const upsertVsInsert = spread(perRun.map((p) => p.vsInsert));
   const upsertVsConnect = spread(perRun.map((p) => p.vsConnect));
+  const heldVsConnect = spread(Array.from({ length: runs }, (_, r) => ratio(rate('engine-upsert-held', r + 1), rate('connect-upsert', r + 1))));
   const header = ['run', 'contender', 'records/s', 'drain s', 'CPU s', 'peak RSS MiB', 'rows', 'correct'];
   const lines = results.map((r) => [String(r.run), r.contender, String(r.recordsPerSecond), r.drainSeconds.toFixed(2), r.cpuSeconds.toFixed(1), String(r.peakRssMiB), String(r.rows), r.correct ? 'yes' : 'NO']);
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)));
@@ -137,8 +141,8 @@ async function main(): Promise<void> {
   console.log(`\n${records} records (JSON, Connect envelope) over ${keys} keys, ${partitions} partitions, 2 connections / 2 tasks, ${os.cpus().length} cores`);
   console.log([fmt(header), ...lines.map(fmt)].join('\n'));
   const show = (x: ReturnType<typeof spread>) => (x === null ? '-' : runs === 1 ? String(x.mean) : `${x.mean} (${x.min}–${x.max} over ${runs} runs: ${x.values.join(', ')})`);
-  console.log(`bench upsert ${runId}: engine upsert ÷ engine insert: ${show(upsertVsInsert)}; engine upsert ÷ Connect upsert: ${show(upsertVsConnect)}`);
-  console.log(JSON.stringify({ bench: 'upsert', runId, at: new Date().toISOString(), records, keys, partitions, runs, results, perRun, upsertVsInsert, upsertVsConnect }));
+  console.log(`bench upsert ${runId}: engine upsert ÷ engine insert: ${show(upsertVsInsert)}; engine upsert ÷ Connect upsert: ${show(upsertVsConnect)}${heldVsConnect === null ? '' : `; engine upsert with whenIdle: false ÷ Connect upsert: ${show(heldVsConnect)}`}`);
+  console.log(JSON.stringify({ bench: 'upsert', runId, at: new Date().toISOString(), records, keys, partitions, runs, results, perRun, upsertVsInsert, upsertVsConnect, heldVsConnect }));
   for (const t of tables) await pgQuery(`DROP TABLE IF EXISTS ${t}`);
   await deleteTopic(topic);
   const wrong = results.filter((r) => !r.correct);
