@@ -5,7 +5,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Kafka from 'node-rdkafka';
 import { createTopic, DEFAULT_BROKERS, deleteTopic } from './lib/kafka-tools';
-import { machineCpu, machineShare } from './lib/machine-cpu';
+import { groupShares, machineCpu, machineShare, processTicks } from './lib/machine-cpu';
 import { encodeOrder, ORDER_SCHEMA_PATH, ordersTableSql } from './lib/orders';
 import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, REPO, runEngine, scrapeMetrics } from './lib/scenario';
 
@@ -18,7 +18,8 @@ import { DATABASE_URL, flag, freePort, pgQuery, prepareOrders, REPO, runEngine, 
  * (kpe_end_to_end_latency_seconds, first record of each chunk); and where the time goes: a chunk's decode,
  * a batch's transaction (COPY, offsets, commit), rows per batch; how busy the machine's cores were while
  * the producer ran (and how much the VM's host stole), how many seconds had a p99 of their own above
- * 100 ms (a few spikes, or a steady tail), and the PostgreSQL checkpoints that ran meanwhile.
+ * 100 ms (a few spikes, or a steady tail), the PostgreSQL checkpoints that ran meanwhile, and who used
+ * the CPU (the engine, this process's producer, the broker, PostgreSQL).
  *   node dist/bench/latency.js [--seconds 60] [--partitions 4] [--max <records/s>] [--rates 25,50,75] [--settings default,held,low]
  */
 
@@ -130,6 +131,8 @@ interface RunResult {
   /** The machine while the producer ran: every core's busy and stolen time, percent. */
   busyPercent: number;
   stealPercent: number;
+  /** Who used the CPU meanwhile, percent of one core (the machine has two: 200 is all of it). */
+  cpuPercent: Record<string, number>;
   /** Seconds (after the warm-up) whose own p99 was above 100 ms, of all seconds: a few spikes or a steady tail. */
   slowSeconds: number;
   measuredSeconds: number;
@@ -165,7 +168,10 @@ pipelines:
     await until('the engine to own its partitions', async () => ((await scrapeMetrics(port)).get('kpe_assigned_partitions') === partitions ? true : null), 60_000);
     const checkpointsBefore = await checkpointCount();
     const cpuBefore = machineCpu();
+    const ticksBefore = processTicks(engine.pid!);
+    const producing = performance.now();
     const { total, achieved } = await produceAtRate(name, partitions, rate, seconds);
+    const cpuPercent = groupShares(ticksBefore, processTicks(engine.pid!), (performance.now() - producing) / 1000);
     const share = machineShare(cpuBefore, machineCpu());
     await until(`${total} rows`, async () => {
       const [r] = await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
@@ -192,7 +198,7 @@ pipelines:
       decodeMsPerChunk: Number((ratio('kpe_decode_duration_seconds_sum', 'kpe_decode_duration_seconds_count') * 1000).toFixed(2)),
       transactionMsPerBatch: Number((ratio('kpe_copy_duration_seconds_sum{pipeline="orders"}', 'kpe_copy_duration_seconds_count{pipeline="orders"}') * 1000).toFixed(1)),
       rowsPerBatch: Math.round(ratio('kpe_batch_rows_sum{pipeline="orders"}', 'kpe_batch_rows_count{pipeline="orders"}')),
-      ...share, slowSeconds: Number(perSecond.slow), measuredSeconds: Number(perSecond.all), checkpoints,
+      ...share, cpuPercent, slowSeconds: Number(perSecond.slow), measuredSeconds: Number(perSecond.all), checkpoints,
     };
   } finally {
     engine.kill('SIGTERM');
@@ -224,14 +230,14 @@ pipelines:
   const percents = list('rates', '25,50,75').map(Number);
   const settings = list('settings', 'default,held,low') as Setting[];
   console.log(`bench latency ${runId}: the engine drains a backlog at ${max} records/s; ${seconds} s at ${percents.join(', ')} % of that, settings ${settings.join(', ')} (alternating)`);
-  console.log('setting  rate %  records/s (achieved)   p50 ms  p95 ms  p99 ms  max ms | to commit p50/p99 ms | decode ms/chunk  transaction ms/batch  rows/batch | machine busy/steal % | seconds with p99 > 100 ms | checkpoints');
+  console.log('setting  rate %  records/s (achieved)   p50 ms  p95 ms  p99 ms  max ms | to commit p50/p99 ms | decode ms/chunk  transaction ms/batch  rows/batch | machine busy/steal % | seconds with p99 > 100 ms | checkpoints | CPU % of a core: engine/producer/broker/postgres/other');
   const results: RunResult[] = [];
   for (const percent of percents) {
     const order = results.length % 2 === 0 ? settings : [...settings].reverse();
     for (const setting of order) {
       const r = await runAt(runId, setting, percent, Math.round((max * percent) / 100), seconds, partitions);
       results.push(r);
-      console.log(`${setting.padEnd(8)} ${String(percent).padStart(6)}  ${`${r.rate} (${r.achieved})`.padStart(19)}  ${String(r.p50Ms).padStart(7)} ${String(r.p95Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.maxMs).padStart(7)} | ${String(r.durableP50Ms).padStart(8)}/${String(r.durableP99Ms).padEnd(11)} | ${String(r.decodeMsPerChunk).padStart(15)}  ${String(r.transactionMsPerBatch).padStart(20)}  ${String(r.rowsPerBatch).padStart(10)} | ${`${r.busyPercent}/${r.stealPercent}`.padStart(19)} | ${`${r.slowSeconds} of ${r.measuredSeconds}`.padStart(25)} | ${r.checkpoints}`);
+      console.log(`${setting.padEnd(8)} ${String(percent).padStart(6)}  ${`${r.rate} (${r.achieved})`.padStart(19)}  ${String(r.p50Ms).padStart(7)} ${String(r.p95Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.maxMs).padStart(7)} | ${String(r.durableP50Ms).padStart(8)}/${String(r.durableP99Ms).padEnd(11)} | ${String(r.decodeMsPerChunk).padStart(15)}  ${String(r.transactionMsPerBatch).padStart(20)}  ${String(r.rowsPerBatch).padStart(10)} | ${`${r.busyPercent}/${r.stealPercent}`.padStart(19)} | ${`${r.slowSeconds} of ${r.measuredSeconds}`.padStart(25)} | ${String(r.checkpoints).padStart(11)} | ${['engine', 'producer', 'broker', 'postgres', 'other'].map((k) => r.cpuPercent[k]).join('/')}`);
       console.log(JSON.stringify({ bench: 'latency', runId, seconds, maxRecordsPerSecond: max, ...r, batch: SETTINGS[setting] }));
     }
   }
