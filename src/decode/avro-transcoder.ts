@@ -2,6 +2,7 @@ import avro from 'avsc';
 import { encoderFor, TEXT_TYPES, type ColumnEncoder, type ValueHint } from '../copy/column-encoders';
 import { writeInt32, type RowWriter } from '../copy/copy-binary';
 import { bounds, GuardedArrayType, GuardedBytesType, GuardedMapType, GuardedStringType, lengthPrefixed } from './avro-guards';
+import { compileFastRow, type FastRow } from './avro-fast-row';
 import { jsonEmitterOf } from './avro-json';
 import { invalidEnum, invalidUnion, nullableBranch, skipperOf, type Skip } from './avro-skip';
 import { readWideLong, WideLongType } from './avro';
@@ -69,7 +70,7 @@ export class AvroTranscoder {
   private readonly tap: AvroTap;
   private readonly slots: Slots;
 
-  private constructor(ring: Buffer, private readonly steps: Step[], slotCount: number, private readonly writes: Array<ColumnWrite | null>) {
+  private constructor(ring: Buffer, private readonly steps: Step[], slotCount: number, private readonly writes: Array<ColumnWrite | null>, readonly row: FastRow | null) {
     this.tap = new Tap(ring, 0);
     this.slots = new Slots(slotCount);
   }
@@ -93,7 +94,10 @@ export class AvroTranscoder {
       if (c.source !== 'field' || b === null) return null;
       return 'constant' in b ? constantWrite(b.constant, encoders[i]) : columnWrite(b, c, encoders[i], hints[i]);
     });
-    return new AvroTranscoder(ring, steps, builder.slots, writes);
+    // The generated row function covers the common shapes with no reader schema; records it leaves (and
+    // schemas it does not cover) go through the steps and writes above.
+    const row = resolving === null ? compileFastRow(writer, columns, paths, hints) : null;
+    return new AvroTranscoder(ring, steps, builder.slots, writes, row);
   }
 
   /** Phase 1 over the value bytes [start, end) of the ring. */

@@ -35,6 +35,8 @@ export class ProtoTranscoder implements DecodedRecord {
   private end = 0;
   private object: unknown = undefined;
   private objectRead = false;
+  /** No generated row function for Protobuf (yet): every record goes through read/write. */
+  readonly row = null;
 
   private constructor(readonly buf: Buffer, private readonly walk: MessageWalk, slotCount: number, private readonly writes: ColumnWrite[], private readonly objects: ProtoReader) {
     this.reader = protobuf.Reader.create(buf);

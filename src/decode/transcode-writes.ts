@@ -74,9 +74,13 @@ export function openArray(w: RowWriter, empty: boolean): number {
 }
 
 export function closeArray(w: RowWriter, lengthAt: number, count: number, hasNull: number, elemOid: number): void {
-  const buf = w.buf;
+  fillArrayHeader(w.buf, lengthAt, w.pos, count, hasNull, elemOid);
+}
+
+/** The array field's length and header at `lengthAt`, its items written up to `end` (see openArray). */
+export function fillArrayHeader(buf: Uint8Array, lengthAt: number, end: number, count: number, hasNull: number, elemOid: number): void {
   const at = lengthAt + 4;
-  writeInt32(buf, lengthAt, w.pos - at);
+  writeInt32(buf, lengthAt, end - at);
   writeInt32(buf, at, count === 0 ? 0 : 1);
   writeInt32(buf, at + 4, hasNull);
   writeInt32(buf, at + 8, elemOid);

@@ -34,9 +34,15 @@ function rowBytes(r: DecodeResult): string {
 
 /** Decodes the same chunk on both paths; returns how many records the transcoder wrote. */
 export function compare(ring: RingWriter, p: WorkerPipeline, table: SharedArrayBuffer | null, what: string): number {
+  return comparePaths(ring, p, table, what).transcoded;
+}
+
+/** compare, also saying how many rows the generated row function (avro-fast-row.ts) wrote. */
+export function comparePaths(ring: RingWriter, p: WorkerPipeline, table: SharedArrayBuffer | null, what: string): { transcoded: number; fastRows: number } {
   const chunk = ring.close()!;
   const task = { start: chunk.start, end: chunk.end, frames: chunk.frames };
-  const fast = new ChunkDecoder(ring.sab, [p], table, true).decode(task).result;
+  const decoder = new ChunkDecoder(ring.sab, [p], table, true);
+  const fast = decoder.decode(task).result;
   const slow = new ChunkDecoder(ring.sab, [p], table, false).decode(task).result;
   assert.equal(fast.fatal, null, `${what}: ${fast.fatal?.message}`);
   assert.equal(slow.fatal, null, `${what}: ${slow.fatal?.message}`);
@@ -47,5 +53,5 @@ export function compare(ring: RingWriter, p: WorkerPipeline, table: SharedArrayB
   assert.equal(slow.transcoded, 0);
   // Every row came from the transcoder: nothing here falls back to the object path.
   assert.equal(fast.transcoded, slow.outputs.reduce((n, o) => n + o.rows, 0), `${what}: rows left to the object path`);
-  return fast.transcoded;
+  return { transcoded: fast.transcoded, fastRows: decoder.fastRows };
 }
