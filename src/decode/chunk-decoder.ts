@@ -78,6 +78,8 @@ export class ChunkDecoder {
   private transcoded = 0;
   /** Rows written by a generated row function (avro-fast-row.ts) since this decoder was made. */
   fastRows = 0;
+  /** The same, for the chunk being decoded. */
+  private generated = 0;
 
   /**
    * `transcode: false` keeps every record on the object path (the reference; bench decode compares both);
@@ -109,6 +111,7 @@ export class ChunkDecoder {
     let tombstones = 0;
     let skipped = 0;
     this.transcoded = 0;
+    this.generated = 0;
     try {
       reader.acquire();
       let pos = task.start;
@@ -149,7 +152,7 @@ export class ChunkDecoder {
         p.frames = null;
         p.rows = 0;
       });
-      return { result: { outputs, failures, tombstones, skipped, transcoded: this.transcoded, decodeMs: 0, fatal: null }, transfer };
+      return { result: { outputs, failures, tombstones, skipped, transcoded: this.transcoded, generated: this.generated, decodeMs: 0, fatal: null }, transfer };
     } catch (err) {
       for (const p of this.pipelines) {
         p.writer = null;
@@ -157,7 +160,7 @@ export class ChunkDecoder {
         p.rows = 0;
       }
       const fatal: EngineErrorData = { code: ErrorCodes.WORKER_FAILED, message: `decode worker failed on a chunk: ${messageOf(err)}`, retriable: false };
-      return { result: { outputs: [], failures, tombstones, skipped, transcoded: 0, decodeMs: 0, fatal }, transfer: [] };
+      return { result: { outputs: [], failures, tombstones, skipped, transcoded: 0, generated: 0, decodeMs: 0, fatal }, transfer: [] };
     }
   }
 
@@ -236,6 +239,7 @@ export class ChunkDecoder {
         this.endRow(p, w);
         this.transcoded++;
         this.fastRows++;
+        this.generated++;
         return null;
       }
       // Left to the steps below, which write the same bytes or fail the record with its error.

@@ -71,5 +71,5 @@ export function failEveryRecord(reader: FrameReader, task: DecodeTask, error: En
     else if (reader.valueLength < 0) tombstones++;
     else failures.push({ pos, pipeline: reader.pipeline, topicId: reader.topicId, partition: reader.partition, offset: reader.offset, error });
   }
-  return { outputs: [], failures, tombstones, skipped, transcoded: 0, decodeMs: 0, fatal: null };
+  return { outputs: [], failures, tombstones, skipped, transcoded: 0, generated: 0, decodeMs: 0, fatal: null };
 }

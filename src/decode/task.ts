@@ -46,6 +46,8 @@ export interface DecodeResult {
   skipped: number;
   /** [Transcode] Records written by a transcoder; the others of the chunk took the object path. */
   transcoded: number;
+  /** [Transcode] Of those, the rows an Avro generated row function wrote (avro-fast-row.ts); the rest took its closures. */
+  generated: number;
   /** Time the worker spent on the chunk. */
   decodeMs: number;
   /** A failure of the whole task (a bug, not a record); returned as data, never thrown across threads. */

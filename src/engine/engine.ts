@@ -106,7 +106,7 @@ export class Engine {
   private chunks = 0;
   /** [Transcode] Rows the workers wrote by each path (also kpe_rows_encoded_total), logged at exit. */
   private readonly topicColumns: boolean;
-  private readonly rowsByPath = { transcoder: 0, object: 0 };
+  private readonly rowsByPath = { generated: 0, transcoder: 0, object: 0 };
   private firstRecordAt: bigint | null = null;
   private lastProgress: { at: bigint; rows: number } | null = null;
   private firstRecordCpu: NodeJS.CpuUsage | null = null;
@@ -342,7 +342,7 @@ export class Engine {
     await this.ops.close();
     const m = process.memoryUsage();
     const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
-    log.info(`rows encoded: ${this.rowsByPath.transcoder} by the transcoder, ${this.rowsByPath.object} by the object path`);
+    log.info(`rows encoded: ${this.rowsByPath.generated} by generated row functions, ${this.rowsByPath.transcoder} by the transcoders' closures, ${this.rowsByPath.object} by the object path`);
     log.debug(`memory at exit: rss ${mib(m.rss)}, main heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)}); peak rss ${mib(peakRssBytes())}`);
   }
 
@@ -378,9 +378,11 @@ export class Engine {
     if (result.fatal) return this.settle(chunk, EngineError.fromData(result.fatal));
     let rows = 0;
     for (const out of result.outputs) rows += out.rows;
-    if (result.transcoded > 0) this.ops.metrics.rowsEncoded.inc({ path: 'transcoder' }, result.transcoded);
+    if (result.generated > 0) this.ops.metrics.rowsEncoded.inc({ path: 'generated' }, result.generated);
+    if (result.transcoded > result.generated) this.ops.metrics.rowsEncoded.inc({ path: 'transcoder' }, result.transcoded - result.generated);
     if (rows > result.transcoded) this.ops.metrics.rowsEncoded.inc({ path: 'object' }, rows - result.transcoded);
-    this.rowsByPath.transcoder += result.transcoded;
+    this.rowsByPath.generated += result.generated;
+    this.rowsByPath.transcoder += result.transcoded - result.generated;
     this.rowsByPath.object += rows - result.transcoded;
     this.recordFailures += result.failures.length;
     const { fatal, waits } = this.recordErrors.decodeFailures(result.failures);

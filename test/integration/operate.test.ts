@@ -50,8 +50,10 @@ test('metrics after a 100,000-record run: consumed == written, lag 0, committed 
             assert.ok((m.get(h) ?? 0) > 0, `${h} has samples`);
           }
           assert.equal(m.get('kpe_batch_rows_sum{pipeline="orders"}'), N);
-          // [Transcode] Every Avro order went through the transcoder, none through the object path.
-          assert.equal(m.get('kpe_rows_encoded_total{path="transcoder"}'), N);
+          // [Transcode] Every Avro order went through the function generated for its schema: none through
+          // the transcoder's closures or the object path.
+          assert.equal(m.get('kpe_rows_encoded_total{path="generated"}'), N);
+          assert.equal(m.get('kpe_rows_encoded_total{path="transcoder"}'), undefined);
           assert.equal(m.get('kpe_rows_encoded_total{path="object"}'), undefined);
           assert.equal(m.get('kpe_assigned_partitions'), PARTITIONS);
           assert.ok((m.get('kpe_rebalances_total{kind="assign"}') ?? 0) >= 1);
