@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { ChunkDecoder } from '../../src/decode/chunk-decoder';
 import type { WorkerPipeline } from '../../src/decode/column-plan';
 import type { DecodeResult } from '../../src/decode/task';
-import type { RingWriter } from '../../src/ring/ring-writer';
-import type { Rnd } from './random-avro';
+import { RingWriter } from '../../src/ring/ring-writer';
+import { randomValue, type Rnd, type Schema } from './random-avro';
 
 /** [Transcode] What the transcoder property tests share: corrupting a value, comparing both paths. */
 
@@ -54,4 +54,23 @@ export function comparePaths(ring: RingWriter, p: WorkerPipeline, table: SharedA
   // Every row came from the transcoder: nothing here falls back to the object path.
   assert.equal(fast.transcoded, slow.outputs.reduce((n, o) => n + o.rows, 0), `${what}: rows left to the object path`);
   return { transcoded: fast.transcoded, fastRows: decoder.fastRows };
+}
+
+/** A ring of `count` random records of `schema`, every fourth one corrupted; `frame` gives each its partition, timestamp and key. */
+export function randomRing(schema: Schema, rnd: Rnd, count: number, frame: (i: number) => { partition: number; timestamp: number; key: Buffer | null }): RingWriter {
+  const ring = new RingWriter(16 << 20);
+  for (let i = 0; i < count; i++) {
+    const out: number[] = [];
+    randomValue(schema, rnd, out);
+    let value: Buffer = Buffer.from(out);
+    if (i % 4 === 3) value = corrupt(value, rnd);
+    const f = frame(i);
+    assert.ok(ring.write(0, 0, f.partition, i, f.timestamp, f.key, value));
+  }
+  return ring;
+}
+
+/** What a failed comparison names: the round, its schema and its columns. */
+export function describeRound(round: number, schemaText: string, p: WorkerPipeline): string {
+  return `round ${round}: schema ${schemaText}\ncolumns ${JSON.stringify(p.columns.map((c) => [c.source, c.path.join('.'), c.type.typname, c.required, c.hint]))}`;
 }

@@ -3,9 +3,8 @@ import { test } from 'node:test';
 import { avroFieldInfo, parseAvro } from '../../../src/decode/avro';
 import { compileFastRow } from '../../../src/decode/avro-fast-row';
 import type { WorkerColumn, WorkerPipeline } from '../../../src/decode/column-plan';
-import { RingWriter } from '../../../src/ring/ring-writer';
-import { prng, randomSchema, randomValue, type Rnd, type Schema } from '../../helpers/random-avro';
-import { comparePaths, corrupt } from '../../helpers/transcode-compare';
+import { prng, randomSchema, type Rnd, type Schema } from '../../helpers/random-avro';
+import { comparePaths, describeRound, randomRing } from '../../helpers/transcode-compare';
 
 /**
  * [Transcode] The generated row function (avro-fast-row.ts) against the object path: random schemas with
@@ -112,16 +111,9 @@ test(`generated row functions: ${TOTAL} random records and corruptions give the 
     const schema = randomSchema(rnd, 2);
     const p = pipelineOf(schema, rnd);
     if (p === null) continue;
-    const what = `round ${round}: schema ${JSON.stringify(schema)}\ncolumns ${JSON.stringify(p.columns.map((c) => [c.source, c.path.join('.'), c.type.typname, c.required, c.hint]))}`;
-    const ring = new RingWriter(16 << 20);
-    for (let i = 0; i < PER_SCHEMA; i++) {
-      const out: number[] = [];
-      randomValue(schema, rnd, out);
-      let value: Buffer = Buffer.from(out);
-      if (i % 4 === 3) value = corrupt(value, rnd);
-      // Timestamps sometimes absent (-1), as Kafka allows.
-      assert.ok(ring.write(0, 0, i % 5, i, i % 7 === 0 ? -1 : 1_700_000_000_000 + i, null, value));
-    }
+    const what = describeRound(round, JSON.stringify(schema), p);
+    // Timestamps sometimes absent (-1), as Kafka allows.
+    const ring = randomRing(schema, rnd, PER_SCHEMA, (i) => ({ partition: i % 5, timestamp: i % 7 === 0 ? -1 : 1_700_000_000_000 + i, key: null }));
     const n = comparePaths(ring, p, null, what);
     transcoded += n.transcoded;
     fastRows += n.fastRows;

@@ -7,7 +7,7 @@ import { SchemaTable } from '../../../src/ring/schema-table';
 import { encodeOrder, ORDER_TABLE_COLUMNS, orderPipeline } from '../../../bench/lib/orders';
 import { planColumns } from '../../../src/decode/column-plan';
 import { prng, randomColumns, randomSchema, randomValue, type Rnd } from '../../helpers/random-avro';
-import { compare, corrupt } from '../../helpers/transcode-compare';
+import { compare, corrupt, describeRound, randomRing } from '../../helpers/transcode-compare';
 
 /**
  * [Transcode] The transcoder against the object path it replaces: for random schemas, random records
@@ -42,15 +42,8 @@ test(`random schemas: ${TOTAL} random records and corruptions of them give the s
     const schema = randomSchema(rnd, 2);
     const text = JSON.stringify(schema);
     const p = pipelineOf(text, null, rnd, false);
-    const what = `round ${round}: schema ${text}\ncolumns ${JSON.stringify(p.columns.map((c) => [c.source, c.path.join('.'), c.type.typname, c.required, c.hint]))}`;
-    const ring = new RingWriter(16 << 20);
-    for (let i = 0; i < PER_SCHEMA; i++) {
-      const out: number[] = [];
-      randomValue(schema, rnd, out);
-      let value: Buffer = Buffer.from(out);
-      if (i % 4 === 3) value = corrupt(value, rnd);
-      assert.ok(ring.write(0, 0, 0, i, 1_700_000_000_000 + i, i % 3 === 0 ? null : Buffer.from(`key-${i}`), value));
-    }
+    const what = describeRound(round, text, p);
+    const ring = randomRing(schema, rnd, PER_SCHEMA, (i) => ({ partition: 0, timestamp: 1_700_000_000_000 + i, key: i % 3 === 0 ? null : Buffer.from(`key-${i}`) }));
     const n = compare(ring, p, null, what);
     transcoded += n;
     failed += PER_SCHEMA - n;
