@@ -161,7 +161,7 @@ function writeTextArray(src: Source, col: WorkerColumn, slot: Slot, hint: ValueH
   src.emit(`}`);
   varint(src, count);
   src.emit(`}`);
-  src.emit(`fillArrayHeader(out, ${la}, o, ${total}, ${hasNull}, ${col.type.elemOid});`);
+  src.emit(`fillArrayHeader(out, ${la}, o, ${total}, ${hasNull}, ${col.type.elemOid >>> 0});`);
 }
 
 /** json/jsonb from a map of strings: JSON.stringify's text of avsc's object (keys in order, none repeated). */

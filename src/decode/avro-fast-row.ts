@@ -231,7 +231,8 @@ export function compileFastRow(writer: avro.Type, columns: readonly WorkerColumn
     '};',
   ].join('\n');
   const helpers = { writeInt64, fillArrayHeader, validUtf8, isSpecialKey: plainObjectKeyIsSpecial, sameBytes, F64, F64B, F32, F32B, KEY_AT, KEY_LENGTH };
-  // The point of this file (see the top): the text is made here from names and numbers only.
+  // The point of this file (see the top): the text is made here from names and numbers only. (avsc
+  // generates code too: an engine run with code generation disallowed fails at avsc first.)
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function('K', ...Object.keys(helpers), body)(src.consts, ...Object.values(helpers)) as FastRow;
 }
