@@ -29,6 +29,9 @@ import { closeArray, copyText, numberWriter, openArray } from './transcode-write
  * JSON text (avro-json.ts) or PostgreSQL arrays straight from their bytes. What has no fast path here is
  * read with avsc for that field alone (a fixed, a decimal, a union of several types, a field whose type
  * changed between writer and reader) and written by the column's encoder: the same bytes, slower.
+ *
+ * For the common shapes, `row` (avro-fast-row.ts) writes the whole row in one generated function first;
+ * the steps and writes here are what it falls back to, and what uncovered schemas use for every record.
  */
 
 type SlotKind = 'number' | 'boolean' | 'enum' | 'string' | 'bytes' | 'tree' | 'object';
