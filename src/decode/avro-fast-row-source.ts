@@ -1,23 +1,15 @@
 import avro from 'avsc';
 import { GuardedStringType } from './avro-guards';
 import { nullableBranch } from './avro-skip';
+import { Source } from './fast-row';
 
 /**
- * [Transcode] What avro-fast-row.ts and avro-fast-row-writes.ts share: the generated function's text
- * being built (Source), its slots (one per field read in phase 1: p<id> present, v<id> a number, a<id>
- * and l<id> where a string's bytes are) and the varint readers every part of it uses.
+ * [Transcode] What avro-fast-row.ts and avro-fast-row-writes.ts share: the slots of the record's fields
+ * and the Avro varint readers every part of the generated function uses.
  */
-export type FastRow = (buf: Buffer, start: number, end: number, w: FastRowWriter, partition: number, offset: number, timestamp: number) => boolean;
-
-/** What the generated code uses of RowWriter. */
-export interface FastRowWriter {
-  buf: Buffer;
-  pos: number;
-  ensure(n: number): void;
-}
-
 export type Kind = 'number' | 'float' | 'double' | 'boolean' | 'enum' | 'string' | 'bytes' | 'array' | 'map';
 
+/** A field read in phase 1: locals p<id> present, v<id> a number, a<id> and l<id> where its bytes are. */
 export interface Slot {
   id: number;
   kind: Kind;
@@ -29,31 +21,9 @@ export interface Target {
   rest: string[];
 }
 
-/** Thrown inside compile for a shape this file does not cover; compile then answers null. */
-export class Uncovered extends Error {}
-
-export class Source {
-  readonly lines: string[] = [];
-  readonly consts: unknown[] = [];
+/** An Avro Source: the shared one (fast-row.ts) with the record's slots. */
+export class AvroSource extends Source {
   slots: Slot[] = [];
-  private temps = 0;
-
-  constant(v: unknown): string {
-    this.consts.push(v);
-    return `K[${this.consts.length - 1}]`;
-  }
-
-  temp(): string {
-    return `t${this.temps++}`;
-  }
-
-  get tempCount(): number {
-    return this.temps;
-  }
-
-  emit(line: string): void {
-    this.lines.push(line);
-  }
 }
 
 const MAX_7_BYTE_SCALE = 2 ** 42;

@@ -1,17 +1,14 @@
-import { isUtf8 } from 'node:buffer';
 import avro from 'avsc';
 import type { ValueHint } from '../copy/column-encoders';
-import { writeInt64 } from '../copy/copy-binary';
-import { MAX_MAP_KEYS, plainObjectKeyIsSpecial, sameBytes } from './avro-json';
 import { GuardedArrayType, GuardedBytesType, GuardedMapType, GuardedStringType } from './avro-guards';
 import { nullableBranch } from './avro-skip';
 import { WideLongType } from './avro';
 import type { WorkerColumn } from './column-plan';
-import { fillArrayHeader } from './transcode-writes';
-import { lengthPrefixed, Source, stringItems, Uncovered, varint, type FastRow, type Kind, type Slot, type Target } from './avro-fast-row-source';
+import { AvroSource, lengthPrefixed, stringItems, varint, type Kind, type Slot, type Target } from './avro-fast-row-source';
 import { writeColumn } from './avro-fast-row-writes';
+import { instantiate, Uncovered, type FastRow, type Source } from './fast-row';
 
-export type { FastRow, FastRowWriter } from './avro-fast-row-source';
+export type { FastRow, FastRowWriter } from './fast-row';
 
 /**
  * [Transcode] One generated function per (writer schema, column plan): a record's Avro bytes to its row's
@@ -120,7 +117,7 @@ function blocks(src: Source, count: string, item: () => void): void {
 }
 
 /** Phase 1 for a record: per writer field, a skip or a read into slots; targets' columns get their slots. */
-function readRecord(src: Source, t: avro.types.RecordType, targets: Target[], bindings: Array<Slot | null>, depth: number): void {
+function readRecord(src: AvroSource, t: avro.types.RecordType, targets: Target[], bindings: Array<Slot | null>, depth: number): void {
   if (depth > 32) throw new Uncovered();
   for (const f of t.fields) {
     const mine = targets.filter((x) => x.rest[0] === f.name);
@@ -192,24 +189,13 @@ function readLeaf(src: Source, slot: Slot): void {
   src.emit(`p${k} = 1;`);
 }
 
-function validUtf8(buf: Buffer, at: number, length: number): boolean {
-  return isUtf8(buf.subarray(at, at + length));
-}
-
-const F64 = new Float64Array(1);
-const F64B = new Uint8Array(F64.buffer);
-const F32 = new Float32Array(1);
-const F32B = new Uint8Array(F32.buffer);
-const KEY_AT = new Int32Array(MAX_MAP_KEYS);
-const KEY_LENGTH = new Int32Array(MAX_MAP_KEYS);
-
 /**
  * The generated row function for records of `writer` into `columns` (field paths `paths`, in the
  * writer's names, and hints `hints`); null when a field or column is of a shape this file does not cover.
  */
 export function compileFastRow(writer: avro.Type, columns: readonly WorkerColumn[], paths: readonly string[][], hints: ReadonlyArray<ValueHint | null>): FastRow | null {
   if (!(writer instanceof avro.types.RecordType)) return null;
-  const src = new Source();
+  const src = new AvroSource();
   const bindings: Array<Slot | null> = columns.map(() => null);
   try {
     const targets = columns.flatMap((c, i) => (c.source === 'field' ? [{ column: i, rest: paths[i] }] : []));
@@ -222,17 +208,5 @@ export function compileFastRow(writer: avro.Type, columns: readonly WorkerColumn
     if (err instanceof Uncovered) return null;
     throw err;
   }
-  const slotVars = src.slots.map((x) => `p${x.id} = 0, v${x.id} = 0, a${x.id} = 0, l${x.id} = 0`);
-  const temps = Array.from({ length: src.tempCount }, (_, i) => `t${i} = 0`);
-  const body = [
-    'return function fastRow(buf, start, end, w, partition, offset, timestamp) {',
-    `let pos = start, b = 0, n = 0, s = 0, c = 0${[...slotVars, ...temps].map((x) => `, ${x}`).join('')};`,
-    ...src.lines,
-    '};',
-  ].join('\n');
-  const helpers = { writeInt64, fillArrayHeader, validUtf8, isSpecialKey: plainObjectKeyIsSpecial, sameBytes, F64, F64B, F32, F32B, KEY_AT, KEY_LENGTH };
-  // The point of this file (see the top): the text is made here from names and numbers only. (avsc
-  // generates code too: an engine run with code generation disallowed fails at avsc first.)
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function('K', ...Object.keys(helpers), body)(src.consts, ...Object.values(helpers)) as FastRow;
+  return instantiate(src, src.slots.flatMap((x) => [`p${x.id}`, `v${x.id}`, `a${x.id}`, `l${x.id}`]));
 }

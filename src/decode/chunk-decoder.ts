@@ -76,7 +76,7 @@ export class ChunkDecoder {
   private payloadStart = 0;
   /** Records of the chunk being decoded that went through a transcoder (the rest took the object path). */
   private transcoded = 0;
-  /** Rows written by a generated row function (avro-fast-row.ts) since this decoder was made. */
+  /** Rows written by a generated row function (avro-fast-row.ts, proto-fast-row.ts) since this decoder was made. */
   fastRows = 0;
   /** The same, for the chunk being decoded. */
   private generated = 0;

@@ -4,7 +4,7 @@ import type { RowWriter } from '../copy/copy-binary';
 import type { ErrorCode } from '../errors';
 import { AvroReader, avroChangeRow, avroFieldInfo, parseAvro } from './avro';
 import { AvroTranscoder } from './avro-transcoder';
-import type { FastRow } from './avro-fast-row';
+import type { FastRow } from './fast-row';
 import type { WorkerPipeline } from './column-plan';
 import type { FieldInfo } from './field-info';
 import { JsonReader } from './json';
@@ -35,8 +35,9 @@ export interface Transcoder {
   /** Writes field column `column` of the record read; false when it has no value (NULL, or RECORD_NULL). */
   write(column: number, w: RowWriter): boolean;
   /**
-   * [Transcode] The whole row's fields in one generated function (avro-fast-row.ts), when the schema and
-   * columns are of the shapes it covers: false for a record it leaves to read/write (nothing written).
+   * [Transcode] The whole row's fields in one generated function (avro-fast-row.ts, proto-fast-row.ts),
+   * when the schema and columns are of the shapes it covers: false for a record it leaves to read/write
+   * (nothing written).
    */
   readonly row: FastRow | null;
 }

@@ -2,9 +2,11 @@ import protobuf from 'protobufjs';
 import type { ColumnEncoder, ValueHint } from '../copy/column-encoders';
 import type { RowWriter } from '../copy/copy-binary';
 import type { WorkerColumn } from './column-plan';
+import type { FastRow } from './fast-row';
 import type { ProtoReader } from './protobuf';
+import { compileProtoFastRow } from './proto-fast-row';
 import { mapColumn, mapWrite, listOf, ProtoSlots, scalarWrite, slowWrite, textArrayColumn, textArrayWrite, timestampColumn, timestampTargets, type ColumnWrite, type DecodedRecord, type Target } from './proto-columns';
-import { bits, delimited, readFixed64, readVarint64, RECURSION_LIMIT, zigzagDecode64, type WireReader } from './proto-wire';
+import { bits, delimited, mirrorable, readFixed64, readVarint64, RECURSION_LIMIT, verifies, wireType, zigzagDecode64, type WireReader } from './proto-wire';
 
 /**
  * [Transcode] Protobuf binary → binary COPY fields with no message object per record, for one (message
@@ -35,10 +37,15 @@ export class ProtoTranscoder implements DecodedRecord {
   private end = 0;
   private object: unknown = undefined;
   private objectRead = false;
-  /** No generated row function for Protobuf (yet): every record goes through read/write. */
-  readonly row = null;
-
-  private constructor(readonly buf: Buffer, private readonly walk: MessageWalk, slotCount: number, private readonly writes: ColumnWrite[], private readonly objects: ProtoReader) {
+  private constructor(
+    readonly buf: Buffer,
+    private readonly walk: MessageWalk,
+    slotCount: number,
+    private readonly writes: ColumnWrite[],
+    private readonly objects: ProtoReader,
+    /** The generated row function (proto-fast-row.ts), tried first for every record; null: not covered. */
+    readonly row: FastRow | null,
+  ) {
     this.reader = protobuf.Reader.create(buf);
     this.slots = new ProtoSlots(slotCount);
   }
@@ -60,7 +67,7 @@ export class ProtoTranscoder implements DecodedRecord {
       if (paths[i].length > 0) targets.push({ rest: paths[i], col, enc: encoders[i], hint: hints[i], presence: presence[i], slow, bind: (write) => (writes[i] = write) });
     });
     const walk = messageWalk(type, targets, -1, b);
-    return new ProtoTranscoder(ring, walk, b.slots, writes, objects);
+    return new ProtoTranscoder(ring, walk, b.slots, writes, objects, compileProtoFastRow(type, columns, paths, presence, encoders, hints));
   }
 
   read(start: number, end: number): void {
@@ -95,33 +102,6 @@ interface Builder {
   slots: number;
   /** The walk of each message type read only to be checked (no column under it). */
   walks: Map<protobuf.Type, MessageWalk>;
-}
-
-interface FieldFeatures {
-  _features?: { utf8_validation?: string; enum_type?: string };
-}
-
-/** What phase 1 does not mirror: required fields (the decoder's checks), groups, closed enums. */
-function mirrorable(type: protobuf.Type, seen: Set<protobuf.Type>): boolean {
-  if (seen.has(type)) return true;
-  seen.add(type);
-  for (const f of type.fieldsArray) {
-    f.resolve();
-    if (f.required || f.delimited) return false;
-    const t = f.resolvedType;
-    if (t instanceof protobuf.Enum && (t as unknown as FieldFeatures)._features?.enum_type === 'CLOSED') return false;
-    if (t instanceof protobuf.Type && !mirrorable(t, seen)) return false;
-  }
-  return true;
-}
-
-function verifies(f: protobuf.Field): boolean {
-  return (f as unknown as FieldFeatures)._features?.utf8_validation === 'VERIFY';
-}
-
-/** The scalar type protobufjs reads a field as (enums as int32). */
-function wireType(f: protobuf.Field): string {
-  return f.resolvedType instanceof protobuf.Enum ? 'int32' : f.type;
 }
 
 /**

@@ -126,3 +126,32 @@ export function safeNumberOf(lo: number, hi: number, unsigned: boolean): number 
   const n = (unsigned ? hi >>> 0 : hi | 0) * 4294967296 + (lo >>> 0);
   return Number.isSafeInteger(n) ? n : NaN;
 }
+
+// Schema facts both Protobuf transcoders use (proto-transcoder.ts, proto-fast-row.ts).
+
+interface FieldFeatures {
+  _features?: { utf8_validation?: string; enum_type?: string };
+}
+
+/** What phase 1 does not mirror: required fields (the decoder's checks), groups, closed enums. */
+export function mirrorable(type: protobuf.Type, seen: Set<protobuf.Type>): boolean {
+  if (seen.has(type)) return true;
+  seen.add(type);
+  for (const f of type.fieldsArray) {
+    f.resolve();
+    if (f.required || f.delimited) return false;
+    const t = f.resolvedType;
+    if (t instanceof protobuf.Enum && (t as unknown as FieldFeatures)._features?.enum_type === 'CLOSED') return false;
+    if (t instanceof protobuf.Type && !mirrorable(t, seen)) return false;
+  }
+  return true;
+}
+
+export function verifies(f: protobuf.Field): boolean {
+  return (f as unknown as FieldFeatures)._features?.utf8_validation === 'VERIFY';
+}
+
+/** The scalar type protobufjs reads a field as (enums as int32). */
+export function wireType(f: protobuf.Field): string {
+  return f.resolvedType instanceof protobuf.Enum ? 'int32' : f.type;
+}

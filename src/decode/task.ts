@@ -46,7 +46,7 @@ export interface DecodeResult {
   skipped: number;
   /** [Transcode] Records written by a transcoder; the others of the chunk took the object path. */
   transcoded: number;
-  /** [Transcode] Of those, the rows an Avro generated row function wrote (avro-fast-row.ts); the rest took its closures. */
+  /** [Transcode] Of those, the rows a generated row function wrote (avro-fast-row.ts, proto-fast-row.ts); the rest took the closures. */
   generated: number;
   /** Time the worker spent on the chunk. */
   decodeMs: number;

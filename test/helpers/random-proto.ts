@@ -224,3 +224,33 @@ export function typesForField(type: protobuf.Type, path: readonly string[]): str
     default: return ['int4', 'int8', 'text', 'float8', 'numeric', 'date', 'jsonb', 'bool'];
   }
 }
+
+/** Column types the generated row function (proto-fast-row.ts) writes for the field at `path`; [] when none. */
+export function coveredTypesForField(type: protobuf.Type, path: readonly string[]): string[] {
+  let t: protobuf.Type = type;
+  let f: protobuf.Field | null = null;
+  for (const name of path) {
+    f = t.fields[name] ?? null;
+    if (f === null) return name === 'missing' ? ['text', 'int8'] : [];
+    f.resolve();
+    if (f.resolvedType instanceof protobuf.Type) t = f.resolvedType;
+  }
+  if (f === null) return [];
+  const strings = f.type === 'string' && f.resolvedType === null;
+  if (f.map) return strings && (f as unknown as protobuf.MapField).keyType === 'string' ? ['jsonb', 'json'] : [];
+  if (f.repeated) return strings ? ['_text', '_varchar'] : [];
+  const rt = f.resolvedType;
+  if (rt instanceof protobuf.Type) return rt.fullName === '.google.protobuf.Timestamp' ? ['timestamptz', 'timestamp'] : [];
+  if (rt instanceof protobuf.Enum) return ['int4', 'int8'];
+  switch (f.type) {
+    case 'bool': return ['bool'];
+    case 'string': return ['text', 'varchar'];
+    case 'bytes': return ['bytea'];
+    case 'int64':
+    case 'uint64':
+    case 'sint64':
+    case 'fixed64':
+    case 'sfixed64': return ['int8'];
+    default: return ['int4', 'int8', 'float8', 'timestamptz'];
+  }
+}

@@ -37,7 +37,7 @@ export function compare(ring: RingWriter, p: WorkerPipeline, table: SharedArrayB
   return comparePaths(ring, p, table, what).transcoded;
 }
 
-/** compare, also saying how many rows the generated row function (avro-fast-row.ts) wrote. */
+/** compare, also saying how many rows the generated row functions (avro-fast-row.ts, proto-fast-row.ts) wrote. */
 export function comparePaths(ring: RingWriter, p: WorkerPipeline, table: SharedArrayBuffer | null, what: string): { transcoded: number; fastRows: number } {
   const chunk = ring.close()!;
   const task = { start: chunk.start, end: chunk.end, frames: chunk.frames };

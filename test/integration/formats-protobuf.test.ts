@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import { sql } from '../helpers/env';
 import { runPipeline } from '../helpers/pipeline';
+import { readFileSync } from 'node:fs';
+import { ORDER_PROTO_PATH } from '../../bench/lib/orders';
 
 export const ORDER_PROTO = `
 syntax = "proto3";
@@ -62,8 +64,9 @@ test('Protobuf: snake_case names, int64/uint64 without precision loss, enums, ne
     values,
   });
   assert.equal(run.code, 0, run.stderr);
-  // [Transcode] Every row came from the Protobuf transcoder (ship_to, a message into jsonb, and counts,
-  // a repeated int64, are written from the message object for those columns alone).
+  // [Transcode] Every row came from the Protobuf transcoder's closures: ship_to (a message into jsonb)
+  // and counts (a repeated int64) are shapes the generated row function does not cover (proto-fast-row.ts),
+  // and the closures write those two columns from the message object.
   assert.match(run.stderr, /rows encoded: 0 by generated row functions, 2 by the transcoders' closures, 0 by the object path/);
   const rows = await sql(
     `SELECT order_id::text, big_unsigned::text, small_int, amount, ratio, paid, customer_name, encode(payload, 'hex') AS payload,
@@ -83,4 +86,37 @@ test('Protobuf: snake_case names, int64/uint64 without precision loss, enums, ne
     status: 'UNKNOWN', status_number: 0, ship_to: null, city: null, tags: [], counts: '{}', attrs: {}, email: null, phone: null,
     created_at: null, note: null, maybe_count: null, opt_text: null,
   });
+});
+
+test('[Transcode] Protobuf reference orders go through the generated row function; one it leaves (a negative int64) through the closures, same rows', async () => {
+  const text = readFileSync(ORDER_PROTO_PATH, 'utf8');
+  const root = protobuf.parse(text, { keepCase: true }).root;
+  root.addJSON(protobuf.common.get('google/protobuf/timestamp.proto')!.nested!);
+  const Order = root.lookupType('shop.Order');
+  const encode = (o: Record<string, unknown>) => Buffer.from(Order.encode(Order.fromObject(o)).finish());
+  const values = [
+    encode({ id: 1, user: { id: 7, country: 'DE' }, sku: 'SKU-1', amount: 9.5, created_at: { seconds: 1795350645, nanos: 5_000_000 }, tags: ['a', 'b'], attrs: { k: 'v', 'x y': 'é' } }),
+    encode({ id: 2, user: { id: 8 }, sku: 'SKU-2', amount: 0, created_at: { seconds: 1795350646 } }),
+    encode({ id: -3, user: { id: 9, country: 'FR' }, sku: 'SKU-3', amount: -1.25, created_at: { seconds: 1795350647 }, tags: ['c'] }),
+  ];
+  const { table, run } = await runPipeline({
+    format: 'protobuf',
+    schema: { text, ext: 'proto' },
+    messageType: 'shop.Order',
+    tableColumns: 'id bigint, user_id bigint, country text, sku text, amount double precision, created_at timestamptz, tags text[], attrs jsonb',
+    extra: '    columns: { user_id: user.id, country: user.country }',
+    values,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  // A negative int64 is a 10-byte varint, which the generated function leaves to the closures.
+  assert.match(run.stderr, /rows encoded: 2 by generated row functions, 1 by the transcoders' closures, 0 by the object path/);
+  const rows = await sql(
+    `SELECT id::text, user_id::text, country, sku, amount, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS created_at, tags, attrs
+       FROM ${table} ORDER BY id`,
+  );
+  assert.deepEqual(rows, [
+    { id: '-3', user_id: '9', country: 'FR', sku: 'SKU-3', amount: -1.25, created_at: '2026-11-22 12:30:47.000000', tags: ['c'], attrs: {} },
+    { id: '1', user_id: '7', country: 'DE', sku: 'SKU-1', amount: 9.5, created_at: '2026-11-22 12:30:45.005000', tags: ['a', 'b'], attrs: { k: 'v', 'x y': 'é' } },
+    { id: '2', user_id: '8', country: null, sku: 'SKU-2', amount: 0, created_at: '2026-11-22 12:30:46.000000', tags: [], attrs: {} },
+  ]);
 });

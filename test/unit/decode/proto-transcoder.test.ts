@@ -6,8 +6,8 @@ import { planColumns, type WorkerColumn, type WorkerPipeline } from '../../../sr
 import { findMessage, parseProto, protoFieldInfo } from '../../../src/decode/protobuf';
 import { RingWriter } from '../../../src/ring/ring-writer';
 import { prng, type Rnd } from '../../helpers/random-avro';
-import { randomMessage, randomPaths, randomProto, typesForField } from '../../helpers/random-proto';
-import { compare, corrupt } from '../../helpers/transcode-compare';
+import { coveredTypesForField, randomMessage, randomPaths, randomProto, typesForField } from '../../helpers/random-proto';
+import { compare, comparePaths, corrupt } from '../../helpers/transcode-compare';
 
 /**
  * [Transcode] The Protobuf transcoder against the object path (protobufjs's decoder, then the column
@@ -16,16 +16,19 @@ import { compare, corrupt } from '../../helpers/transcode-compare';
  * (250,000 by default, in CI; the full run is TRANSCODE_RECORDS=1000000, docs/transcode.md).
  */
 const TOTAL = Number(process.env.TRANSCODE_RECORDS ?? 250_000);
+const FAST_TOTAL = Number(process.env.FAST_ROW_RECORDS ?? 200_000);
 const PER_SCHEMA = 2_000;
 const ELEM_OIDS: Record<string, number> = { text: 25, varchar: 1043, int8: 20, float8: 701, bool: 16 };
 
-function pipelineOf(text: string, type: protobuf.Type, rnd: Rnd): WorkerPipeline {
-  const paths = randomPaths(type, rnd);
-  const count = 1 + Math.floor(rnd() * Math.min(9, paths.length));
+/** `covered`: only columns the generated row function writes (proto-fast-row.ts), so it is what is tested. */
+function pipelineOf(text: string, type: protobuf.Type, rnd: Rnd, covered = false): WorkerPipeline {
+  const typesOf = covered ? coveredTypesForField : typesForField;
+  const paths = randomPaths(type, rnd).filter((path) => typesOf(type, path).length > 0);
+  const count = Math.min(paths.length, 1 + Math.floor(rnd() * Math.min(9, paths.length)));
   const columns: WorkerColumn[] = [];
   for (let i = 0; i < count; i++) {
     const path = paths[Math.floor(rnd() * paths.length)];
-    const types = typesForField(type, path);
+    const types = typesOf(type, path);
     const typname = types[Math.floor(rnd() * types.length)];
     const elem = typname.startsWith('_') ? typname.slice(1) : null;
     const info = protoFieldInfo(type, path);
@@ -59,6 +62,39 @@ test(`random proto3 schemas: ${TOTAL} random messages and corruptions of them gi
     records += PER_SCHEMA;
   }
   assert.ok(transcoded > records / 5, `${transcoded} of ${records} records became rows`);
+});
+
+/**
+ * [Transcode] The generated row function (proto-fast-row.ts): columns only of the shapes it covers, so
+ * that it writes most rows; the closures take the records it leaves, and both must match the object path.
+ */
+test(`generated row functions: ${FAST_TOTAL} random messages and corruptions give the object path's rows and errors`, { timeout: 600_000 }, (t) => {
+  const rnd = prng(20261204);
+  let records = 0;
+  let fastRows = 0;
+  let transcoded = 0;
+  for (let round = 0; records < FAST_TOTAL; round++) {
+    const text = randomProto(rnd);
+    const type = findMessage(parseProto(text, 'test'), 't.Root', 'test');
+    const p = pipelineOf(text, type, rnd, true);
+    if (p.columns.length === 0) continue;
+    const what = `round ${round}: schema\n${text}\ncolumns ${JSON.stringify(p.columns.map((c) => [c.source, c.path.join('.'), c.type.typname, c.required, c.presence]))}`;
+    const ring = new RingWriter(16 << 20);
+    for (let i = 0; i < PER_SCHEMA; i++) {
+      const w = protobuf.Writer.create();
+      randomMessage(type, w, rnd);
+      let value: Buffer = Buffer.from(w.finish());
+      if (i % 4 === 3) value = corrupt(value, rnd);
+      assert.ok(ring.write(0, 0, 0, i, 1_700_000_000_000 + i, null, value));
+    }
+    const counts = comparePaths(ring, p, null, what);
+    fastRows += counts.fastRows;
+    transcoded += counts.transcoded;
+    records += PER_SCHEMA;
+  }
+  t.diagnostic(`${fastRows} of ${transcoded} rows (${records} records) by generated functions`);
+  // Corruptions, negative int64s, invalid UTF-8 and the like are left to the closures: most rows are not.
+  assert.ok(fastRows > transcoded / 2, `${fastRows} of ${transcoded} rows by generated functions`);
 });
 
 test('the reference Protobuf Order is transcoded and written as the object path writes it', () => {
