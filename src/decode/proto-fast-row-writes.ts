@@ -27,8 +27,11 @@ export interface ProtoSlot {
 /** What a field column is written from. */
 export type Binding =
   | { kind: 'none' }
-  /** fallback: what an absent value writes (the prototype's default through the encoder): null NULL, 'fail' the encoder refuses it. */
-  | { kind: 'scalar'; slot: ProtoSlot; fallback: Buffer | null | 'fail' }
+  /**
+   * fallback: what an absent value writes (the prototype's default through the encoder): null NULL, 'fail'
+   * the encoder refuses it; zero: the locals hold the default when absent, the value's write is the fallback.
+   */
+  | { kind: 'scalar'; slot: ProtoSlot; fallback: Buffer | null | 'fail'; zero: boolean }
   | { kind: 'strings' | 'map'; slot: ProtoSlot }
   | { kind: 'timestamp'; slot: ProtoSlot; seconds: number; nanos: number };
 
@@ -61,6 +64,10 @@ export function writeProtoColumn(src: Source, col: WorkerColumn, binding: Bindin
     case 'scalar': {
       const k = binding.slot.id;
       const fallback = binding.fallback;
+      if (binding.zero) {
+        scalarValue(src, col, binding.slot);
+        break;
+      }
       src.emit(`if (p${k} === 0) {`);
       if (fallback === null) src.emit(nullText);
       else if (fallback === 'fail') src.emit('return false;');

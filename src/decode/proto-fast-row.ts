@@ -127,8 +127,15 @@ function planField(plan: Plan, f: protobuf.Field, mine: Target[], parent: number
   const type = wireType(f);
   const slot = plan.slot(scalarKind(type), parent, verifies(f));
   const fallback = (f.parent as protobuf.Type).ctor.prototype[f.name] as unknown;
-  for (const t of leaves) plan.bind(t, { kind: 'scalar', slot, fallback: t.internal ? null : fallbackOf(t.presence, fallback, t.enc!) });
   const typeDefault = rt instanceof protobuf.Enum ? (f.typeDefault as number) : 0;
+  // An implicit-presence scalar whose default is zero (0, false, "", empty bytes): when absent, its locals
+  // hold that default (they start at 0, a default read is one, a oneof clears them to 0), so its column
+  // writes them and the written bytes are the encoder's for the default. No branch only rare records take.
+  const zero = !f.hasPresence && typeDefault === 0;
+  for (const t of leaves) {
+    const bytes = t.internal ? null : fallbackOf(t.presence, fallback, t.enc!);
+    plan.bind(t, { kind: 'scalar', slot, fallback: bytes, zero: zero && Buffer.isBuffer(bytes) });
+  }
   return { f, kind: 'scalar', slot, type, deletes: !f.hasPresence, typeDefault };
 }
 
@@ -139,7 +146,7 @@ function clearing(msg: MessagePlan, f: protobuf.Field): string {
   const out: string[] = [];
   for (const { read, range } of msg.fields) {
     if (read.f === f || read.f.partOf !== oneof) continue;
-    for (let i = range[0]; i < range[1]; i++) out.push(`p${i} = 0; n${i} = 0;`);
+    for (let i = range[0]; i < range[1]; i++) out.push(`p${i} = 0; v${i} = 0; a${i} = 0; l${i} = 0; n${i} = 0;`);
   }
   return out.join(' ');
 }
@@ -168,7 +175,8 @@ function fieldCases(plan: Plan, src: Source, read: Read, E: string, depth: strin
     else {
       src.emit(`v${k} = ${value};`);
       const floating = read.type === 'float' || read.type === 'double';
-      const present = !read.deletes ? '1' : floating ? `v${k} === 0 && 1 / v${k} > 0 ? 0 : 1` : `v${k} !== ${read.typeDefault} ? 1 : 0`;
+      // -0 is sent and kept: its sign is the last byte's top bit (read just now), tested on every record.
+      const present = !read.deletes ? '1' : floating ? `(v${k} !== 0) | (buf[pos - 1] > 127)` : `v${k} !== ${read.typeDefault} ? 1 : 0`;
       src.emit(`p${k} = ${present};`);
     }
     return src.emit(`${clear} break; }`);
