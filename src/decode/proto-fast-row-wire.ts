@@ -11,8 +11,9 @@ import type { Source } from './fast-row';
  *   - tags: at most 5 bytes, the 5th at most 15 (Reader.tag); field number 0 answers false
  *   - lengths: at most 4 bytes (Reader.size takes 5, but no record here is 256 MiB)
  *   - 32-bit varints: Reader.uint32: 5 bytes of value (the 5th's low 4 bits), then up to 5 more bytes
- *   - 64-bit varints read as numbers: at most 7 bytes (up to 2^49: a negative int64, 10 bytes, answers
- *     false); skipped or checked ones: at most 10 bytes, as Reader.skip and readLongVarint allow
+ *   - 64-bit varints read as numbers: at most 7 bytes in line, int64 and uint64 up to 10 bytes through
+ *     long64 (a negative int64 is 10 bytes), a value beyond 2^53 answers false (so does a sint64 beyond
+ *     7 bytes); skipped or checked ones: at most 10 bytes, as Reader.skip and readLongVarint allow
  *   - strings with proto3's utf8_validation VERIFY: invalid UTF-8 answers false (protobufjs throws)
  *   - wire types 3 and 4 (groups), 6 and 7 answer false
  *
@@ -40,10 +41,43 @@ function uint32Read(src: Source, E: string): void {
   src.emit(`  n += (b & 127) * s; s *= 128; if (b < 128) break; } }`);
 }
 
-/** A varint of at most 7 bytes into n. */
-function varint64Read(src: Source, E: string): void {
+/**
+ * A 64-bit varint into n: up to 7 bytes in line; a longer one (a negative int64 is 10 bytes) through
+ * long64, when `signed` says how to read it (null: answer false, as for sint64, whose 8+ byte values
+ * are beyond 2^48).
+ */
+function varint64Read(src: Source, E: string, signed: boolean | null): void {
+  const longer = signed === null ? 'return false;' : `{ n = ${src.constant(long64)}(buf, pos - 7, ${E}, ${signed}); if (n !== n) return false; pos = ${src.constant(LONG_END)}[0]; break; }`;
   src.emit(`if (pos >= ${E}) return false; b = buf[pos++]; if (b < 128) n = b; else { n = b & 127; s = 128;`);
-  src.emit(`  do { if (pos >= ${E} || s > 4398046511104) return false; b = buf[pos++]; n += (b & 127) * s; s *= 128; } while (b > 127); }`);
+  src.emit(`  do { if (pos >= ${E}) return false; if (s > 4398046511104) ${longer} b = buf[pos++]; n += (b & 127) * s; s *= 128; } while (b > 127); }`);
+}
+
+const LONG_END = new Int32Array(1);
+
+/**
+ * A varint of up to 10 bytes at `at` as readVarint64 reads it (proto-wire.ts): the int64 (`signed`) or
+ * uint64 value when it is a safe integer, else NaN (then the column's encoder decides, on the closures'
+ * path); where it ends goes to LONG_END[0].
+ */
+export function long64(buf: Buffer, at: number, E: number, signed: boolean): number {
+  let lo = 0;
+  let hi = 0;
+  let pos = at;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= E) return NaN;
+    const b = buf[pos++];
+    if (i < 4) lo |= (b & 127) << (7 * i);
+    else if (i === 4) {
+      lo |= (b & 127) << 28;
+      hi |= (b & 127) >> 4;
+    } else hi |= (b & 127) << (7 * i - 32);
+    if (b < 128) {
+      LONG_END[0] = pos;
+      const n = (signed ? hi | 0 : hi >>> 0) * 4294967296 + (lo >>> 0);
+      return Number.isSafeInteger(n) ? n : NaN;
+    }
+  }
+  return NaN;
 }
 
 export function varintSkip(src: Source, E: string): void {
@@ -127,7 +161,7 @@ export function scalarRead(src: Source, type: string, verify: boolean, E: string
         varintSkip(src, E);
         return 'n';
       }
-      varint64Read(src, E);
+      varint64Read(src, E, type === 'sint64' ? null : type === 'int64');
       return type === 'sint64' ? '(n % 2 === 1 ? -(n + 1) / 2 : n / 2)' : 'n';
     case 'fixed64':
     case 'sfixed64': {

@@ -88,7 +88,7 @@ test('Protobuf: snake_case names, int64/uint64 without precision loss, enums, ne
   });
 });
 
-test('[Transcode] Protobuf reference orders go through the generated row function; one it leaves (a negative int64) through the closures, same rows', async () => {
+test('[Transcode] Protobuf reference orders go through the generated row function; one it leaves (a repeated map key) through the closures, same rows', async () => {
   const text = readFileSync(ORDER_PROTO_PATH, 'utf8');
   const root = protobuf.parse(text, { keepCase: true }).root;
   root.addJSON(protobuf.common.get('google/protobuf/timestamp.proto')!.nested!);
@@ -98,6 +98,9 @@ test('[Transcode] Protobuf reference orders go through the generated row functio
     encode({ id: 1, user: { id: 7, country: 'DE' }, sku: 'SKU-1', amount: 9.5, created_at: { seconds: 1795350645, nanos: 5_000_000 }, tags: ['a', 'b'], attrs: { k: 'v', 'x y': 'é' } }),
     encode({ id: 2, user: { id: 8 }, sku: 'SKU-2', amount: 0, created_at: { seconds: 1795350646 } }),
     encode({ id: -3, user: { id: 9, country: 'FR' }, sku: 'SKU-3', amount: -1.25, created_at: { seconds: 1795350647 }, tags: ['c'] }),
+    // Two messages back to back are one, merged: attrs gets key k twice (the last value wins), which the
+    // generated function leaves to the closures (the map's JSON is then written from the message object).
+    Buffer.concat([encode({ id: 4, user: { id: 10 }, sku: 'SKU-4', created_at: { seconds: 1795350648 }, attrs: { k: 'first' } }), encode({ attrs: { k: 'last' } })]),
   ];
   const { table, run } = await runPipeline({
     format: 'protobuf',
@@ -108,8 +111,8 @@ test('[Transcode] Protobuf reference orders go through the generated row functio
     values,
   });
   assert.equal(run.code, 0, run.stderr);
-  // A negative int64 is a 10-byte varint, which the generated function leaves to the closures.
-  assert.match(run.stderr, /rows encoded: 2 by generated row functions, 1 by the transcoders' closures, 0 by the object path/);
+  // The negative id (a 10-byte varint) is the generated function's too.
+  assert.match(run.stderr, /rows encoded: 3 by generated row functions, 1 by the transcoders' closures, 0 by the object path/);
   const rows = await sql(
     `SELECT id::text, user_id::text, country, sku, amount, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS created_at, tags, attrs
        FROM ${table} ORDER BY id`,
@@ -118,5 +121,6 @@ test('[Transcode] Protobuf reference orders go through the generated row functio
     { id: '-3', user_id: '9', country: 'FR', sku: 'SKU-3', amount: -1.25, created_at: '2026-11-22 12:30:47.000000', tags: ['c'], attrs: {} },
     { id: '1', user_id: '7', country: 'DE', sku: 'SKU-1', amount: 9.5, created_at: '2026-11-22 12:30:45.005000', tags: ['a', 'b'], attrs: { k: 'v', 'x y': 'é' } },
     { id: '2', user_id: '8', country: null, sku: 'SKU-2', amount: 0, created_at: '2026-11-22 12:30:46.000000', tags: [], attrs: {} },
+    { id: '4', user_id: '10', country: null, sku: 'SKU-4', amount: 0, created_at: '2026-11-22 12:30:48.000000', tags: [], attrs: { k: 'last' } },
   ]);
 });

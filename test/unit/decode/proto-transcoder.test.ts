@@ -93,7 +93,7 @@ test(`generated row functions: ${FAST_TOTAL} random messages and corruptions giv
     records += PER_SCHEMA;
   }
   t.diagnostic(`${fastRows} of ${transcoded} rows (${records} records) by generated functions`);
-  // Corruptions, negative int64s, invalid UTF-8 and the like are left to the closures: most rows are not.
+  // Corruptions, longs beyond 2^53, invalid UTF-8 and the like are left to the closures: most rows are not.
   assert.ok(fastRows > transcoded / 2, `${fastRows} of ${transcoded} rows by generated functions`);
 });
 
