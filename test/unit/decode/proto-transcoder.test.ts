@@ -41,24 +41,30 @@ function pipelineOf(text: string, type: protobuf.Type, rnd: Rnd, covered = false
   return { name: 'p', format: 'protobuf', schemaText: text, messageType: 't.Root', registry: false, columns, merge: rnd() < 0.2 ? { cdc: false, keyColumns: [0], deleteOnTombstone: false, skipTruncate: false } : null };
 }
 
+/** One round: a random schema, columns, PER_SCHEMA random messages (every fourth corrupted), both paths compared. */
+function round(n: number, rnd: Rnd, covered: boolean): { transcoded: number; fastRows: number } | null {
+  const text = randomProto(rnd);
+  const type = findMessage(parseProto(text, 'test'), 't.Root', 'test');
+  const p = pipelineOf(text, type, rnd, covered);
+  if (p.columns.length === 0) return null;
+  const what = `round ${n}: schema\n${text}\ncolumns ${JSON.stringify(p.columns.map((c) => [c.source, c.path.join('.'), c.type.typname, c.required, c.presence]))}`;
+  const ring = new RingWriter(16 << 20);
+  for (let i = 0; i < PER_SCHEMA; i++) {
+    const w = protobuf.Writer.create();
+    randomMessage(type, w, rnd);
+    let value: Buffer = Buffer.from(w.finish());
+    if (i % 4 === 3) value = corrupt(value, rnd);
+    assert.ok(ring.write(0, 0, 0, i, 1_700_000_000_000 + i, null, value));
+  }
+  return comparePaths(ring, p, null, what);
+}
+
 test(`random proto3 schemas: ${TOTAL} random messages and corruptions of them give the same rows and errors on both paths`, { timeout: 600_000 }, () => {
   const rnd = prng(20261203);
   let records = 0;
   let transcoded = 0;
-  for (let round = 0; records < TOTAL; round++) {
-    const text = randomProto(rnd);
-    const type = findMessage(parseProto(text, 'test'), 't.Root', 'test');
-    const p = pipelineOf(text, type, rnd);
-    const what = `round ${round}: schema\n${text}\ncolumns ${JSON.stringify(p.columns.map((c) => [c.source, c.path.join('.'), c.type.typname, c.required, c.presence]))}`;
-    const ring = new RingWriter(16 << 20);
-    for (let i = 0; i < PER_SCHEMA; i++) {
-      const w = protobuf.Writer.create();
-      randomMessage(type, w, rnd);
-      let value: Buffer = Buffer.from(w.finish());
-      if (i % 4 === 3) value = corrupt(value, rnd);
-      assert.ok(ring.write(0, 0, 0, i, 1_700_000_000_000 + i, null, value));
-    }
-    transcoded += compare(ring, p, null, what);
+  for (let n = 0; records < TOTAL; n++) {
+    transcoded += round(n, rnd, false)!.transcoded;
     records += PER_SCHEMA;
   }
   assert.ok(transcoded > records / 5, `${transcoded} of ${records} records became rows`);
@@ -73,21 +79,9 @@ test(`generated row functions: ${FAST_TOTAL} random messages and corruptions giv
   let records = 0;
   let fastRows = 0;
   let transcoded = 0;
-  for (let round = 0; records < FAST_TOTAL; round++) {
-    const text = randomProto(rnd);
-    const type = findMessage(parseProto(text, 'test'), 't.Root', 'test');
-    const p = pipelineOf(text, type, rnd, true);
-    if (p.columns.length === 0) continue;
-    const what = `round ${round}: schema\n${text}\ncolumns ${JSON.stringify(p.columns.map((c) => [c.source, c.path.join('.'), c.type.typname, c.required, c.presence]))}`;
-    const ring = new RingWriter(16 << 20);
-    for (let i = 0; i < PER_SCHEMA; i++) {
-      const w = protobuf.Writer.create();
-      randomMessage(type, w, rnd);
-      let value: Buffer = Buffer.from(w.finish());
-      if (i % 4 === 3) value = corrupt(value, rnd);
-      assert.ok(ring.write(0, 0, 0, i, 1_700_000_000_000 + i, null, value));
-    }
-    const counts = comparePaths(ring, p, null, what);
+  for (let n = 0; records < FAST_TOTAL; n++) {
+    const counts = round(n, rnd, true);
+    if (counts === null) continue;
     fastRows += counts.fastRows;
     transcoded += counts.transcoded;
     records += PER_SCHEMA;
