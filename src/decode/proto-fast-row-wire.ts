@@ -11,9 +11,9 @@ import type { Source } from './fast-row';
  *   - tags: at most 5 bytes, the 5th at most 15 (Reader.tag); field number 0 answers false
  *   - lengths: at most 4 bytes (Reader.size takes 5, but no record here is 256 MiB)
  *   - 32-bit varints: Reader.uint32: 5 bytes of value (the 5th's low 4 bits), then up to 5 more bytes
- *   - 64-bit varints read as numbers: at most 7 bytes in line, int64 and uint64 up to 10 bytes through
- *     long64 (a negative int64 is 10 bytes), a value beyond 2^53 answers false (so does a sint64 beyond
- *     7 bytes); skipped or checked ones: at most 10 bytes, as Reader.skip and readLongVarint allow
+ *   - 64-bit varints read as numbers: at most 7 bytes in line, longer ones (a negative int64 is 10 bytes)
+ *     through long64; a value beyond 2^53 answers false; skipped or checked ones: at most 10 bytes, as
+ *     Reader.skip and readLongVarint allow
  *   - strings with proto3's utf8_validation VERIFY: invalid UTF-8 answers false (protobufjs throws)
  *   - wire types 3 and 4 (groups), 6 and 7 answer false
  *
@@ -41,13 +41,18 @@ function uint32Read(src: Source, E: string): void {
   src.emit(`  n += (b & 127) * s; s *= 128; if (b < 128) break; } }`);
 }
 
+/** How long64 reads the 64 bits: uint64, int64 (two's complement), sint64 (zigzag). */
+const UINT64 = 0;
+const INT64 = 1;
+const SINT64 = 2;
+
 /**
- * A 64-bit varint into n: up to 7 bytes in line; a longer one (a negative int64 is 10 bytes) through
- * long64, when `signed` says how to read it (null: answer false, as for sint64, whose 8+ byte values
- * are beyond 2^48).
+ * A 64-bit varint into n: up to 7 bytes in line (for sint64 the caller then undoes the zigzag); a longer
+ * one (a negative int64 is 10 bytes) through long64, which gives the value itself and jumps past the
+ * caller's zigzag (`done`, a label around the read and the expression it returns).
  */
-function varint64Read(src: Source, E: string, signed: boolean | null): void {
-  const longer = signed === null ? 'return false;' : `{ n = ${src.constant(long64)}(buf, pos - 7, ${E}, ${signed}); if (n !== n) return false; pos = ${src.constant(LONG_END)}[0]; break; }`;
+function varint64Read(src: Source, E: string, mode: number, into: string): void {
+  const longer = `{ ${into} = ${src.constant(long64)}(buf, pos - 7, ${E}, ${mode}); if (${into} !== ${into}) return false; pos = ${src.constant(LONG_END)}[0]; break wide; }`;
   src.emit(`if (pos >= ${E}) return false; b = buf[pos++]; if (b < 128) n = b; else { n = b & 127; s = 128;`);
   src.emit(`  do { if (pos >= ${E}) return false; if (s > 4398046511104) ${longer} b = buf[pos++]; n += (b & 127) * s; s *= 128; } while (b > 127); }`);
 }
@@ -55,11 +60,11 @@ function varint64Read(src: Source, E: string, signed: boolean | null): void {
 const LONG_END = new Int32Array(1);
 
 /**
- * A varint of up to 10 bytes at `at` as readVarint64 reads it (proto-wire.ts): the int64 (`signed`) or
- * uint64 value when it is a safe integer, else NaN (then the column's encoder decides, on the closures'
- * path); where it ends goes to LONG_END[0].
+ * A varint of up to 10 bytes at `at` as readVarint64 reads it (proto-wire.ts): the uint64, int64 or
+ * sint64 value (`mode`) when it is a safe integer, else NaN (then the column's encoder decides, on the
+ * closures' path); where it ends goes to LONG_END[0].
  */
-export function long64(buf: Buffer, at: number, E: number, signed: boolean): number {
+export function long64(buf: Buffer, at: number, E: number, mode: number): number {
   let lo = 0;
   let hi = 0;
   let pos = at;
@@ -73,7 +78,13 @@ export function long64(buf: Buffer, at: number, E: number, signed: boolean): num
     } else hi |= (b & 127) << (7 * i - 32);
     if (b < 128) {
       LONG_END[0] = pos;
-      const n = (signed ? hi | 0 : hi >>> 0) * 4294967296 + (lo >>> 0);
+      if (mode === SINT64) {
+        // LongBits.zzDecode: the value's bits shifted right by one, flipped when the lowest was set.
+        const mask = -(lo & 1);
+        lo = ((lo >>> 1) | (hi << 31)) ^ mask;
+        hi = (hi >>> 1) ^ mask;
+      }
+      const n = (mode === UINT64 ? hi >>> 0 : hi | 0) * 4294967296 + (lo >>> 0);
       return Number.isSafeInteger(n) ? n : NaN;
     }
   }
@@ -161,8 +172,11 @@ export function scalarRead(src: Source, type: string, verify: boolean, E: string
         varintSkip(src, E);
         return 'n';
       }
-      varint64Read(src, E, type === 'sint64' ? null : type === 'int64');
-      return type === 'sint64' ? '(n % 2 === 1 ? -(n + 1) / 2 : n / 2)' : 'n';
+      // The label lets long64's value skip the in-line zigzag below it.
+      src.emit('wide: {');
+      varint64Read(src, E, type === 'sint64' ? SINT64 : type === 'int64' ? INT64 : UINT64, 'c');
+      src.emit(`c = ${type === 'sint64' ? '(n % 2 === 1 ? -(n + 1) / 2 : n / 2)' : 'n'}; }`);
+      return 'c';
     case 'fixed64':
     case 'sfixed64': {
       fixed(src, 8, E);
